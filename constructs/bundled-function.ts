@@ -1,0 +1,95 @@
+import { AssetType, TerraformAsset } from "cdktf";
+import { Construct } from "constructs";
+import { DataArchiveFile } from "@cdktf/provider-archive/lib/data-archive-file";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
+import { BUNDLE_FILE, bundleHandler } from "./bundle";
+import { policyDocument, type PolicyStatement } from "./policy";
+
+export interface BundledFunctionProps {
+  /** Name of the Lambda function; also names its role and its log group `/aws/lambda/<name>`. */
+  readonly functionName: string;
+  /** Absolute path of the handler's TypeScript entry file, which exports `handler`. */
+  readonly entry: string;
+  /** Environment variables of the function. @default {} */
+  readonly environment?: Record<string, string>;
+  /** Memory in MB. @default 256 */
+  readonly memorySize?: number;
+  /** Timeout in seconds. @default 10 */
+  readonly timeout?: number;
+  /** Retention of the function's log group in days. @default 30 */
+  readonly logRetentionDays?: number;
+  /** What the function may do besides writing its own logs; least privilege is the caller's job. */
+  readonly statements: readonly PolicyStatement[];
+  /** Leave the AWS SDK out of the bundle (see bundle.ts). @default false */
+  readonly externalAwsSdk?: boolean;
+}
+
+/**
+ * One Lambda function with everything it owns: its esbuild bundle zipped by `data.archive_file`, its own
+ * role and inline policy, and its own log group with retention.
+ */
+export class BundledFunction extends Construct {
+  public readonly function: LambdaFunction;
+  public readonly role: IamRole;
+  public readonly logGroup: CloudwatchLogGroup;
+
+  constructor(scope: Construct, id: string, props: BundledFunctionProps) {
+    super(scope, id);
+    const name = props.functionName;
+
+    // The asset is copied into cdktf.out/stacks/<stack>/assets and referenced by a path relative to the
+    // stack folder, so `terraform plan` finds it on any machine, not only where synth ran.
+    const bundle = new TerraformAsset(this, "bundle", {
+      path: bundleHandler(props.entry, { externalAwsSdk: props.externalAwsSdk }),
+      type: AssetType.DIRECTORY,
+    });
+    const archive = new DataArchiveFile(this, "archive", {
+      type: "zip",
+      sourceDir: bundle.path,
+      outputPath: `\${path.module}/dist/${name}.zip`,
+    });
+
+    // Created before the function, so Lambda never creates it itself without retention.
+    this.logGroup = new CloudwatchLogGroup(this, "logs", {
+      name: `/aws/lambda/${name}`,
+      retentionInDays: props.logRetentionDays ?? 30,
+    });
+
+    this.role = new IamRole(this, "role", {
+      name: `${name}-fn`,
+      assumeRolePolicy: policyDocument([
+        { effect: "Allow", actions: ["sts:AssumeRole"], principals: { Service: "lambda.amazonaws.com" } },
+      ]),
+    });
+    const policy = new IamRolePolicy(this, "policy", {
+      role: this.role.id,
+      name: `${name}-fn`,
+      policy: policyDocument([
+        ...props.statements,
+        // Lambda names its log streams itself, so the stream part of the ARN cannot be known in advance.
+        {
+          actions: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          resources: [`${this.logGroup.arn}:log-stream:*`],
+        },
+      ]),
+    });
+
+    this.function = new LambdaFunction(this, "function", {
+      functionName: name,
+      role: this.role.arn,
+      runtime: "nodejs22.x",
+      architectures: ["arm64"],
+      handler: `${BUNDLE_FILE.replace(/\.js$/, "")}.handler`,
+      filename: archive.outputPath,
+      sourceCodeHash: archive.outputBase64Sha256,
+      memorySize: props.memorySize ?? 256,
+      timeout: props.timeout ?? 10,
+      environment: { variables: { ...props.environment } },
+      loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
+      dependsOn: [this.logGroup, policy],
+    });
+  }
+}

@@ -1,0 +1,162 @@
+/**
+ * Settings of the chat stack, read from environment variables and validated up front, so a bad value fails
+ * `synth` with a message that names the variable and what it accepts instead of failing `terraform apply`.
+ */
+
+export type BillingMode = "PAY_PER_REQUEST" | "PROVISIONED";
+
+export type BackendConfig =
+  | { readonly kind: "local" }
+  | { readonly kind: "s3"; readonly bucket: string; readonly key: string; readonly region: string }
+  | { readonly kind: "cloud"; readonly organization: string; readonly workspace: string; readonly hostname: string };
+
+export interface ChatConfig {
+  readonly stackName: string;
+  readonly region: string;
+  readonly namePrefix: string;
+  readonly stageName: string;
+  readonly logRetentionDays: number;
+  readonly throttlingBurstLimit: number;
+  readonly throttlingRateLimit: number;
+  readonly billingMode: BillingMode;
+  /** Only with PROVISIONED billing. */
+  readonly readCapacity?: number;
+  readonly writeCapacity?: number;
+  readonly lambdaMemoryMb: number;
+  readonly lambdaTimeoutSeconds: number;
+  readonly fanOutConcurrency: number;
+  readonly manageApiGatewayAccount: boolean;
+  readonly backend: BackendConfig;
+}
+
+/** Thrown for a setting that cannot be used; its message names the variable and the allowed values. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "ConfigError";
+  }
+}
+
+/** The retention periods CloudWatch Logs accepts (PutRetentionPolicy). */
+export const LOG_RETENTION_DAYS = [
+  1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
+] as const;
+
+/** API Gateway stops waiting for an integration after 29 seconds, so a longer Lambda timeout buys nothing. */
+export const MAX_LAMBDA_TIMEOUT_SECONDS = 29;
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+export function readConfig(env: Env = process.env): ChatConfig {
+  const read = reader(env);
+  const region = read.matching("AWS_REGION", "us-east-1", /^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as us-east-1");
+  const billingMode = read.oneOf("CHAT_BILLING_MODE", "PAY_PER_REQUEST", ["PAY_PER_REQUEST", "PROVISIONED"] as const);
+  const provisioned = billingMode === "PROVISIONED";
+  const stackName = read.matching(
+    "CHAT_STACK_NAME",
+    "chat",
+    /^[A-Za-z][A-Za-z0-9-]{0,62}$/,
+    "a letter followed by up to 62 letters, digits or '-'",
+  );
+
+  return {
+    stackName,
+    region,
+    namePrefix: read.matching(
+      "CHAT_NAME_PREFIX",
+      "chat",
+      /^[a-z][a-z0-9-]{0,29}$/,
+      "a lowercase letter followed by up to 29 lowercase letters, digits or '-'",
+    ),
+    stageName: read.matching("CHAT_STAGE", "prod", /^[A-Za-z0-9_-]{1,128}$/, "1-128 letters, digits, '-' or '_'"),
+    logRetentionDays: read.oneOfNumbers("CHAT_LOG_RETENTION_DAYS", 30, LOG_RETENTION_DAYS),
+    throttlingBurstLimit: read.integer("CHAT_THROTTLE_BURST", 500, 1, 5000),
+    throttlingRateLimit: read.integer("CHAT_THROTTLE_RATE", 1000, 1, 10000),
+    billingMode,
+    readCapacity: provisioned ? read.integer("CHAT_READ_CAPACITY", 5, 1, 40000) : read.absent("CHAT_READ_CAPACITY", "CHAT_BILLING_MODE=PROVISIONED"),
+    writeCapacity: provisioned ? read.integer("CHAT_WRITE_CAPACITY", 5, 1, 40000) : read.absent("CHAT_WRITE_CAPACITY", "CHAT_BILLING_MODE=PROVISIONED"),
+    lambdaMemoryMb: read.integer("CHAT_LAMBDA_MEMORY_MB", 256, 128, 10240),
+    lambdaTimeoutSeconds: read.integer("CHAT_LAMBDA_TIMEOUT_SECONDS", 10, 1, MAX_LAMBDA_TIMEOUT_SECONDS),
+    fanOutConcurrency: read.integer("CHAT_FANOUT_CONCURRENCY", 25, 1, 500),
+    manageApiGatewayAccount: read.boolean("CHAT_MANAGE_API_GATEWAY_ACCOUNT", true),
+    backend: readBackend(env, read, stackName, region),
+  };
+}
+
+function readBackend(env: Env, read: Reader, stackName: string, region: string): BackendConfig {
+  const bucket = env.TF_STATE_BUCKET?.trim();
+  const organization = env.TF_CLOUD_ORGANIZATION?.trim();
+  const workspace = env.TF_WORKSPACE?.trim();
+  if (bucket && (organization || workspace)) {
+    throw new ConfigError(
+      "TF_STATE_BUCKET and TF_CLOUD_ORGANIZATION/TF_WORKSPACE are both set: choose one backend, S3 (TF_STATE_BUCKET) or HCP Terraform (TF_CLOUD_ORGANIZATION and TF_WORKSPACE)",
+    );
+  }
+  if (bucket) {
+    return {
+      kind: "s3",
+      bucket: read.matching("TF_STATE_BUCKET", "", /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name (3-63 lowercase letters, digits, '.' or '-')"),
+      key: read.matching("TF_STATE_KEY", `${stackName}/terraform.tfstate`, /^[^\s]{1,1024}$/, "an S3 object key without spaces"),
+      region: read.matching("TF_STATE_REGION", region, /^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as us-east-1"),
+    };
+  }
+  if (organization || workspace) {
+    if (!organization || !workspace) {
+      throw new ConfigError(
+        `${organization ? "TF_WORKSPACE" : "TF_CLOUD_ORGANIZATION"} is not set: HCP Terraform state needs both TF_CLOUD_ORGANIZATION and TF_WORKSPACE`,
+      );
+    }
+    return {
+      kind: "cloud",
+      organization,
+      workspace,
+      hostname: read.matching("TF_CLOUD_HOSTNAME", "app.terraform.io", /^[A-Za-z0-9.-]+$/, "a host name such as app.terraform.io"),
+    };
+  }
+  return { kind: "local" };
+}
+
+type Reader = ReturnType<typeof reader>;
+
+function reader(env: Env) {
+  const raw = (name: string): string | undefined => {
+    const value = env[name]?.trim();
+    return value === undefined || value === "" ? undefined : value;
+  };
+  const fail = (name: string, value: string, allowed: string): never => {
+    throw new ConfigError(`${name}=${JSON.stringify(value)} is invalid: expected ${allowed}`);
+  };
+  return {
+    matching(name: string, fallback: string, pattern: RegExp, allowed: string): string {
+      const value = raw(name) ?? fallback;
+      return pattern.test(value) ? value : fail(name, value, allowed);
+    },
+    oneOf<T extends string>(name: string, fallback: T, allowed: readonly T[]): T {
+      const value = raw(name) ?? fallback;
+      return (allowed as readonly string[]).includes(value) ? (value as T) : fail(name, value, `one of ${allowed.join(", ")}`);
+    },
+    oneOfNumbers(name: string, fallback: number, allowed: readonly number[]): number {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      const n = Number(value);
+      return allowed.includes(n) ? n : fail(name, value, `one of ${allowed.join(", ")}`);
+    },
+    integer(name: string, fallback: number, min: number, max: number): number {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      const n = Number(value);
+      return /^\d+$/.test(value) && n >= min && n <= max ? n : fail(name, value, `an integer from ${min} to ${max}`);
+    },
+    boolean(name: string, fallback: boolean): boolean {
+      const value = raw(name);
+      if (value === undefined) return fallback;
+      if (value === "true") return true;
+      if (value === "false") return false;
+      return fail(name, value, "true or false");
+    },
+    absent(name: string, requires: string): undefined {
+      const value = raw(name);
+      return value === undefined ? undefined : fail(name, value, `no value unless ${requires}`);
+    },
+  };
+}

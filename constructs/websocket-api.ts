@@ -1,0 +1,190 @@
+import { Construct } from "constructs";
+import { ApiGatewayAccount } from "@cdktf/provider-aws/lib/api-gateway-account";
+import { Apigatewayv2Api } from "@cdktf/provider-aws/lib/apigatewayv2-api";
+import { Apigatewayv2Integration } from "@cdktf/provider-aws/lib/apigatewayv2-integration";
+import { Apigatewayv2Route } from "@cdktf/provider-aws/lib/apigatewayv2-route";
+import { Apigatewayv2RouteResponse } from "@cdktf/provider-aws/lib/apigatewayv2-route-response";
+import { Apigatewayv2Stage } from "@cdktf/provider-aws/lib/apigatewayv2-stage";
+import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
+import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
+import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
+import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
+import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
+import { MAX_LAMBDA_TIMEOUT_SECONDS } from "./config";
+import { policyDocument } from "./policy";
+
+export interface WebsocketRoute {
+  /** Route key: `$connect`, `$disconnect`, `$default` or a value of the frame's `action`. */
+  readonly routeKey: string;
+  /** The function that handles the route through an AWS_PROXY integration. */
+  readonly handler: LambdaFunction;
+  /** Send the handler's `body` back to the caller (a route response). @default false */
+  readonly replies?: boolean;
+  /** The handler's timeout in seconds; the integration waits as long, up to API Gateway's 29 s. @default 29 */
+  readonly timeoutSeconds?: number;
+}
+
+export interface WebsocketApiProps {
+  readonly name: string;
+  /** AWS region, for the callback URL. */
+  readonly region: string;
+  /** @default "prod" */
+  readonly stageName?: string;
+  /** Default route throttling: burst. @default 500 */
+  readonly throttlingBurstLimit?: number;
+  /** Default route throttling: requests per second. @default 1000 */
+  readonly throttlingRateLimit?: number;
+  /** Retention of the access and execution log groups in days. @default 30 */
+  readonly logRetentionDays?: number;
+  /**
+   * Create the region-wide `aws_api_gateway_account` and its CloudWatch role, without which API Gateway
+   * refuses to enable stage logging. Turn off where the account already manages it. @default true
+   */
+  readonly manageAccount?: boolean;
+}
+
+/** Fields of one access log line (WebSocket $context variables). */
+const ACCESS_LOG_FORMAT = JSON.stringify({
+  requestId: "$context.requestId",
+  requestTime: "$context.requestTime",
+  eventType: "$context.eventType",
+  routeKey: "$context.routeKey",
+  connectionId: "$context.connectionId",
+  status: "$context.status",
+  integrationStatus: "$context.integrationStatus",
+  integrationLatency: "$context.integrationLatency",
+  error: "$context.error.message",
+  integrationError: "$context.integrationErrorMessage",
+});
+
+/**
+ * A WebSocket API routed on the frame's `action`, one Lambda proxy integration per route with the
+ * permission to invoke it from this API only, and a logged, throttled, auto-deployed stage.
+ */
+export class WebsocketApi extends Construct {
+  public readonly api: Apigatewayv2Api;
+  public readonly stage: Apigatewayv2Stage;
+  /** `wss://` URL clients connect to. */
+  public readonly url: string;
+  /** `https://` endpoint of the @connections management API. */
+  public readonly callbackUrl: string;
+  /** ARN prefix of `execute-api:ManageConnections` on this stage's connections (append `<METHOD>/@connections/<id>`). */
+  public readonly connectionsArnPrefix: string;
+  public readonly stageName: string;
+  private readonly routeKeys: string[] = [];
+
+  constructor(scope: Construct, id: string, props: WebsocketApiProps) {
+    super(scope, id);
+    const stageName = props.stageName ?? "prod";
+    const retentionInDays = props.logRetentionDays ?? 30;
+    this.stageName = stageName;
+    this.node.addValidation({
+      validate: () =>
+        this.routeKeys.includes("$default")
+          ? []
+          : [`WebsocketApi "${id}" has no "$default" route, where API Gateway sends frames no route matches`],
+    });
+
+    this.api = new Apigatewayv2Api(this, "api", {
+      name: props.name,
+      protocolType: "WEBSOCKET",
+      routeSelectionExpression: "$request.body.action",
+    });
+
+    const accessLogs = new CloudwatchLogGroup(this, "access-logs", {
+      name: `/aws/apigateway/${props.name}/${stageName}`,
+      retentionInDays,
+    });
+    // API Gateway writes execution logs to this fixed name and would create it without retention.
+    const executionLogs = new CloudwatchLogGroup(this, "execution-logs", {
+      name: `API-Gateway-Execution-Logs_${this.api.id}/${stageName}`,
+      retentionInDays,
+    });
+    const account = props.manageAccount === false ? undefined : this.cloudWatchAccount(props.name, [accessLogs, executionLogs]);
+
+    this.stage = new Apigatewayv2Stage(this, "stage", {
+      apiId: this.api.id,
+      name: stageName,
+      autoDeploy: true,
+      defaultRouteSettings: {
+        throttlingBurstLimit: props.throttlingBurstLimit ?? 500,
+        throttlingRateLimit: props.throttlingRateLimit ?? 1000,
+        loggingLevel: "ERROR",
+        dataTraceEnabled: false,
+      },
+      accessLogSettings: { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT },
+      // Enabling logging fails until the account has a CloudWatch role ("CloudWatch Logs role ARN must be set").
+      dependsOn: [executionLogs, ...(account ? [account] : [])],
+    });
+
+    this.url = this.stage.invokeUrl;
+    this.callbackUrl = `https://${this.api.id}.execute-api.${props.region}.amazonaws.com/${stageName}`;
+    this.connectionsArnPrefix = `${this.api.executionArn}/${stageName}`;
+  }
+
+  /** Routes frames with this route key to the route's function. */
+  public addRoute(route: WebsocketRoute): void {
+    if (this.routeKeys.includes(route.routeKey)) {
+      throw new Error(`WebsocketApi "${this.node.id}": route "${route.routeKey}" is added twice; each routeKey must be unique`);
+    }
+    this.routeKeys.push(route.routeKey);
+    const id = route.routeKey.replace(/^\$/, "");
+    const integration = new Apigatewayv2Integration(this, `${id}-integration`, {
+      apiId: this.api.id,
+      integrationType: "AWS_PROXY",
+      integrationMethod: "POST",
+      integrationUri: route.handler.invokeArn,
+      contentHandlingStrategy: "CONVERT_TO_TEXT",
+      timeoutMilliseconds: Math.min(route.timeoutSeconds ?? MAX_LAMBDA_TIMEOUT_SECONDS, MAX_LAMBDA_TIMEOUT_SECONDS) * 1000,
+    });
+    const apiRoute = new Apigatewayv2Route(this, `${id}-route`, {
+      apiId: this.api.id,
+      routeKey: route.routeKey,
+      target: `integrations/${integration.id}`,
+      ...(route.replies ? { routeResponseSelectionExpression: "$default" } : {}),
+    });
+    if (route.replies) {
+      new Apigatewayv2RouteResponse(this, `${id}-response`, {
+        apiId: this.api.id,
+        routeId: apiRoute.id,
+        routeResponseKey: "$default",
+      });
+    }
+    new LambdaPermission(this, `${id}-permission`, {
+      statementId: "AllowInvokeFromApiGateway",
+      action: "lambda:InvokeFunction",
+      functionName: route.handler.functionName,
+      principal: "apigateway.amazonaws.com",
+      // Only this route of this stage of this API may invoke the function.
+      sourceArn: `${this.api.executionArn}/${this.stageName}/${route.routeKey}`,
+    });
+  }
+
+  /**
+   * The region-wide API Gateway account setting and the role it pushes logs with. The role may write only
+   * to this API's log groups; where several APIs share the account, manage the account elsewhere.
+   */
+  private cloudWatchAccount(name: string, logGroups: readonly CloudwatchLogGroup[]): ApiGatewayAccount {
+    const role = new IamRole(this, "cloudwatch-role", {
+      name: `${name}-apigateway-logs`,
+      assumeRolePolicy: policyDocument([
+        { actions: ["sts:AssumeRole"], principals: { Service: "apigateway.amazonaws.com" } },
+      ]),
+    });
+    const policy = new IamRolePolicy(this, "cloudwatch-policy", {
+      role: role.id,
+      name: `${name}-apigateway-logs`,
+      policy: policyDocument([
+        {
+          actions: ["logs:CreateLogGroup", "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:CreateLogStream"],
+          resources: logGroups.map((g) => g.arn),
+        },
+        {
+          actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents"],
+          resources: logGroups.map((g) => `${g.arn}:log-stream:*`),
+        },
+      ]),
+    });
+    return new ApiGatewayAccount(this, "account", { cloudwatchRoleArn: role.arn, dependsOn: [policy] });
+  }
+}
