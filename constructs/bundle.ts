@@ -1,7 +1,7 @@
 import { buildSync } from "esbuild";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 export interface BundleOptions {
   /** Leave the AWS SDK v3 out of the bundle and load the one the Lambda runtime ships. @default false */
@@ -11,31 +11,60 @@ export interface BundleOptions {
 /** The file name of every bundle, so the Lambda handler is always `index.handler`. */
 export const BUNDLE_FILE = "index.js";
 
+interface CachedBundle {
+  readonly outdir: string;
+  /** Every source file that went into the bundle, with its modification time then. */
+  readonly inputs: ReadonlyArray<readonly [string, number]>;
+}
+
+// Tests and the local runtime synthesize several stacks in one process; a bundle whose inputs have not
+// changed since is reused instead of rebuilt.
+const cache = new Map<string, CachedBundle>();
+
 /**
- * Bundles one handler entry file with esbuild into a fresh folder holding a single minified `index.js`
- * for Lambda's nodejs22.x (CommonJS, so it also loads on the Node 20 the local runtime may run on).
+ * Bundles one handler entry file with esbuild into a folder holding a single minified `index.js` for
+ * Lambda's nodejs22.x (CommonJS, so it also loads on the Node 20 the local runtime may run on).
  * Synchronous because constructs are built synchronously.
  */
 export function bundleHandler(entry: string, options: BundleOptions = {}): string {
+  const key = `${entry}\0${options.externalAwsSdk ? "external" : "bundled"}`;
+  const cached = cache.get(key);
+  if (cached && cached.inputs.every(([file, mtime]) => mtimeOf(file) === mtime)) return cached.outdir;
+
   const outdir = mkdtempSync(join(tmpdir(), "chat-bundle-"));
+  let metafile;
   try {
-    buildSync({
-    entryPoints: [entry],
-    outfile: join(outdir, BUNDLE_FILE),
-    bundle: true,
-    minify: true,
-    platform: "node",
-    target: "node22",
-    format: "cjs",
-    // A bundle's bytes must depend only on its sources, so an unchanged handler keeps its hash.
-    legalComments: "none",
-    logLevel: "silent",
-    external: options.externalAwsSdk ? ["@aws-sdk/*", "@smithy/*"] : [],
-    });
+    metafile = buildSync({
+      entryPoints: [entry],
+      outfile: join(outdir, BUNDLE_FILE),
+      bundle: true,
+      minify: true,
+      platform: "node",
+      target: "node22",
+      format: "cjs",
+      // A bundle's bytes must depend only on its sources, so an unchanged handler keeps its hash.
+      legalComments: "none",
+      logLevel: "silent",
+      metafile: true,
+      external: options.externalAwsSdk ? ["@aws-sdk/*", "@smithy/*"] : [],
+    }).metafile;
   } catch (error) {
     const errors = (error as { errors?: Array<{ text: string }> }).errors;
     const detail = errors?.map((e) => e.text).join("; ") ?? String(error);
     throw new Error(`esbuild could not bundle the handler ${entry}: ${detail}`);
   }
+  const inputs = Object.keys(metafile.inputs).map((file) => {
+    const path = resolve(file);
+    return [path, mtimeOf(path)] as const;
+  });
+  cache.set(key, { outdir, inputs });
   return outdir;
+}
+
+function mtimeOf(file: string): number {
+  try {
+    return statSync(file).mtimeMs;
+  } catch {
+    return -1;
+  }
 }

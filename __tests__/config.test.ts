@@ -1,0 +1,130 @@
+import { readConfig } from "../constructs/config";
+
+describe("readConfig", () => {
+  test("defaults give a deployable configuration in us-east-1 with local state", () => {
+    expect(readConfig({})).toEqual({
+      stackName: "chat",
+      region: "us-east-1",
+      namePrefix: "chat",
+      stageName: "prod",
+      logRetentionDays: 30,
+      throttlingBurstLimit: 500,
+      throttlingRateLimit: 1000,
+      billingMode: "PAY_PER_REQUEST",
+      readCapacity: undefined,
+      writeCapacity: undefined,
+      lambdaMemoryMb: 256,
+      lambdaTimeoutSeconds: 10,
+      fanOutConcurrency: 25,
+      manageApiGatewayAccount: true,
+      backend: { kind: "local" },
+    });
+  });
+
+  test("every setting is read from its environment variable", () => {
+    const config = readConfig({
+      AWS_REGION: "eu-west-2",
+      CHAT_STACK_NAME: "chat-staging",
+      CHAT_NAME_PREFIX: "team-chat",
+      CHAT_STAGE: "v1",
+      CHAT_LOG_RETENTION_DAYS: "7",
+      CHAT_THROTTLE_BURST: "50",
+      CHAT_THROTTLE_RATE: "100",
+      CHAT_BILLING_MODE: "PROVISIONED",
+      CHAT_READ_CAPACITY: "10",
+      CHAT_WRITE_CAPACITY: "20",
+      CHAT_LAMBDA_MEMORY_MB: "512",
+      CHAT_LAMBDA_TIMEOUT_SECONDS: "20",
+      CHAT_FANOUT_CONCURRENCY: "50",
+      CHAT_MANAGE_API_GATEWAY_ACCOUNT: "false",
+    });
+    expect(config).toMatchObject({
+      region: "eu-west-2",
+      stackName: "chat-staging",
+      namePrefix: "team-chat",
+      stageName: "v1",
+      logRetentionDays: 7,
+      throttlingBurstLimit: 50,
+      throttlingRateLimit: 100,
+      billingMode: "PROVISIONED",
+      readCapacity: 10,
+      writeCapacity: 20,
+      lambdaMemoryMb: 512,
+      lambdaTimeoutSeconds: 20,
+      fanOutConcurrency: 50,
+      manageApiGatewayAccount: false,
+    });
+  });
+
+  test.each([
+    ["AWS_REGION", "mars-north-1a", /AWS_REGION="mars-north-1a" is invalid: expected an AWS region/],
+    ["CHAT_NAME_PREFIX", "Chat_App", /CHAT_NAME_PREFIX="Chat_App" is invalid: expected a lowercase letter/],
+    ["CHAT_STAGE", "prod stage", /CHAT_STAGE="prod stage" is invalid: expected 1-128 letters, digits/],
+    ["CHAT_LOG_RETENTION_DAYS", "10", /CHAT_LOG_RETENTION_DAYS="10" is invalid: expected one of 1, 3, 5, 7, 14, 30/],
+    ["CHAT_THROTTLE_BURST", "-1", /CHAT_THROTTLE_BURST="-1" is invalid: expected an integer from 1 to 5000/],
+    ["CHAT_THROTTLE_RATE", "fast", /CHAT_THROTTLE_RATE="fast" is invalid: expected an integer from 1 to 10000/],
+    ["CHAT_BILLING_MODE", "ON_DEMAND", /CHAT_BILLING_MODE="ON_DEMAND" is invalid: expected one of PAY_PER_REQUEST, PROVISIONED/],
+    ["CHAT_LAMBDA_MEMORY_MB", "64", /CHAT_LAMBDA_MEMORY_MB="64" is invalid: expected an integer from 128 to 10240/],
+    ["CHAT_LAMBDA_TIMEOUT_SECONDS", "60", /CHAT_LAMBDA_TIMEOUT_SECONDS="60" is invalid: expected an integer from 1 to 29/],
+    ["CHAT_LAMBDA_TIMEOUT_SECONDS", "2.5", /CHAT_LAMBDA_TIMEOUT_SECONDS="2.5" is invalid: expected an integer/],
+    ["CHAT_FANOUT_CONCURRENCY", "0", /CHAT_FANOUT_CONCURRENCY="0" is invalid: expected an integer from 1 to 500/],
+    ["CHAT_MANAGE_API_GATEWAY_ACCOUNT", "yes", /CHAT_MANAGE_API_GATEWAY_ACCOUNT="yes" is invalid: expected true or false/],
+    ["CHAT_STACK_NAME", "1chat", /CHAT_STACK_NAME="1chat" is invalid: expected a letter/],
+  ])("%s=%s fails with a message naming the variable and what it allows", (name, value, message) => {
+    expect(() => readConfig({ [name]: value })).toThrow(message);
+  });
+
+  test("capacities are rejected unless billing is PROVISIONED", () => {
+    expect(() => readConfig({ CHAT_READ_CAPACITY: "5" })).toThrow(
+      /CHAT_READ_CAPACITY="5" is invalid: expected no value unless CHAT_BILLING_MODE=PROVISIONED/,
+    );
+  });
+
+  test("PROVISIONED billing defaults to 5 read and 5 write units", () => {
+    expect(readConfig({ CHAT_BILLING_MODE: "PROVISIONED" })).toMatchObject({ readCapacity: 5, writeCapacity: 5 });
+  });
+});
+
+describe("backend selection", () => {
+  test("state is local when no backend is configured", () => {
+    expect(readConfig({}).backend).toEqual({ kind: "local" });
+  });
+
+  test("TF_STATE_BUCKET selects S3 with a per-stack key in the stack's region", () => {
+    expect(readConfig({ TF_STATE_BUCKET: "acme-tf-state", AWS_REGION: "eu-central-1" }).backend).toEqual({
+      kind: "s3",
+      bucket: "acme-tf-state",
+      key: "chat/terraform.tfstate",
+      region: "eu-central-1",
+    });
+  });
+
+  test("TF_STATE_KEY and TF_STATE_REGION override the S3 key and region", () => {
+    expect(
+      readConfig({ TF_STATE_BUCKET: "acme-tf-state", TF_STATE_KEY: "envs/prod/chat.tfstate", TF_STATE_REGION: "us-west-2" }).backend,
+    ).toMatchObject({ key: "envs/prod/chat.tfstate", region: "us-west-2" });
+  });
+
+  test("TF_CLOUD_ORGANIZATION and TF_WORKSPACE select HCP Terraform", () => {
+    expect(readConfig({ TF_CLOUD_ORGANIZATION: "acme", TF_WORKSPACE: "chat-prod" }).backend).toEqual({
+      kind: "cloud",
+      organization: "acme",
+      workspace: "chat-prod",
+      hostname: "app.terraform.io",
+    });
+  });
+
+  test("setting both S3 and HCP Terraform is an error naming both", () => {
+    expect(() => readConfig({ TF_STATE_BUCKET: "acme-tf-state", TF_CLOUD_ORGANIZATION: "acme", TF_WORKSPACE: "w" })).toThrow(
+      /TF_STATE_BUCKET and TF_CLOUD_ORGANIZATION\/TF_WORKSPACE are both set: choose one backend/,
+    );
+  });
+
+  test("an HCP Terraform organization without a workspace names the missing variable", () => {
+    expect(() => readConfig({ TF_CLOUD_ORGANIZATION: "acme" })).toThrow(/TF_WORKSPACE is not set/);
+  });
+
+  test("an invalid bucket name is rejected", () => {
+    expect(() => readConfig({ TF_STATE_BUCKET: "Acme_State" })).toThrow(/TF_STATE_BUCKET="Acme_State" is invalid: expected an S3 bucket name/);
+  });
+});

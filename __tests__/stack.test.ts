@@ -1,0 +1,320 @@
+import { ApiGatewayAccount } from "@cdktf/provider-aws/lib/api-gateway-account";
+import { Apigatewayv2Api } from "@cdktf/provider-aws/lib/apigatewayv2-api";
+import { Apigatewayv2Stage } from "@cdktf/provider-aws/lib/apigatewayv2-stage";
+import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
+import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
+import { Testing } from "cdktf";
+import { existsSync, statSync } from "node:fs";
+import { join } from "node:path";
+import { CHAT_ROUTES } from "../constructs/websocket-chat";
+import { ref, resources, resourceWhere, synthChat, type SynthesizedStack, type TerraformJson } from "./support/synth";
+
+const PROTOCOL_ROUTES = ["$connect", "$disconnect", "$default", "send-message", "join", "leave"];
+const REPLYING_ROUTES = ["$default", "send-message", "join", "leave"];
+
+let chat: SynthesizedStack;
+let tf: TerraformJson;
+beforeAll(() => {
+  chat = synthChat();
+  tf = chat.tf;
+});
+
+/** The function a route's integration invokes, found by following the Terraform references. */
+function functionOfRoute(routeKey: string): [string, Record<string, any>] {
+  const [, route] = resourceWhere(tf, "aws_apigatewayv2_route", "route_key", routeKey);
+  const integrationName = /^integrations\/\$\{aws_apigatewayv2_integration\.([^.]+)\.id\}$/.exec(route.target)![1];
+  const integration = tf.resource.aws_apigatewayv2_integration[integrationName];
+  const functionName = /^\$\{aws_lambda_function\.([^.]+)\.invoke_arn\}$/.exec(integration.integration_uri)![1];
+  return [functionName, tf.resource.aws_lambda_function[functionName]];
+}
+
+/** The parsed inline policy attached to the role of a Lambda function. */
+function policyOfFunction(fn: Record<string, any>): { Statement: Array<{ Effect: string; Action: string | string[]; Resource: string | string[] }> } {
+  const roleName = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(fn.role)![1];
+  const [, policy] = resourceWhere(tf, "aws_iam_role_policy", "role", ref("aws_iam_role", roleName, "id"));
+  return JSON.parse(policy.policy);
+}
+
+const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
+
+describe("WebSocket API", () => {
+  test("is a WebSocket API that routes on the frame's action", () => {
+    expect(chat.json).toHaveResourceWithProperties(Apigatewayv2Api, {
+      protocol_type: "WEBSOCKET",
+      route_selection_expression: "$request.body.action",
+    });
+  });
+
+  test("has exactly the protocol's routes", () => {
+    const routeKeys = resources(tf, "aws_apigatewayv2_route").map(([, r]) => r.route_key);
+    expect(routeKeys.sort()).toEqual([...PROTOCOL_ROUTES].sort());
+  });
+
+  test.each(PROTOCOL_ROUTES)("route %s invokes its own function through an AWS_PROXY integration", (routeKey) => {
+    const [, route] = resourceWhere(tf, "aws_apigatewayv2_route", "route_key", routeKey);
+    const integrationName = /^integrations\/\$\{aws_apigatewayv2_integration\.([^.]+)\.id\}$/.exec(route.target)![1];
+    expect(tf.resource.aws_apigatewayv2_integration[integrationName]).toMatchObject({
+      integration_type: "AWS_PROXY",
+      integration_method: "POST",
+    });
+    const [functionName] = functionOfRoute(routeKey);
+    const othersUsingIt = PROTOCOL_ROUTES.filter((other) => other !== routeKey && functionOfRoute(other)[0] === functionName);
+    expect(othersUsingIt).toEqual([]);
+  });
+
+  test.each(PROTOCOL_ROUTES)("API Gateway may invoke the function of %s from that route of this API only", (routeKey) => {
+    const [functionName] = functionOfRoute(routeKey);
+    const [, permission] = resourceWhere(
+      tf,
+      "aws_lambda_permission",
+      "function_name",
+      ref("aws_lambda_function", functionName, "function_name"),
+    );
+    const [apiName] = resources(tf, "aws_apigatewayv2_api")[0];
+    expect(permission).toMatchObject({
+      action: "lambda:InvokeFunction",
+      principal: "apigateway.amazonaws.com",
+      source_arn: `${ref("aws_apigatewayv2_api", apiName, "execution_arn")}/prod/${routeKey}`,
+    });
+  });
+
+  test("routes whose handler replies have a $default route response, the others none", () => {
+    const routesWithResponse = resources(tf, "aws_apigatewayv2_route_response").map(([, response]) => {
+      expect(response.route_response_key).toBe("$default");
+      const routeName = /^\$\{aws_apigatewayv2_route\.([^.]+)\.id\}$/.exec(response.route_id)![1];
+      const route = tf.resource.aws_apigatewayv2_route[routeName];
+      expect(route.route_response_selection_expression).toBe("$default");
+      return route.route_key;
+    });
+    expect(routesWithResponse.sort()).toEqual([...REPLYING_ROUTES].sort());
+    expect(resourceWhere(tf, "aws_apigatewayv2_route", "route_key", "$connect")[1].route_response_selection_expression).toBeUndefined();
+  });
+
+  test("the stage auto-deploys, throttles by default and logs errors", () => {
+    expect(chat.json).toHaveResourceWithProperties(Apigatewayv2Stage, {
+      name: "prod",
+      auto_deploy: true,
+      default_route_settings: {
+        throttling_burst_limit: 500,
+        throttling_rate_limit: 1000,
+        logging_level: "ERROR",
+        data_trace_enabled: false,
+      },
+    });
+  });
+
+  test("the stage writes access logs to a log group with retention", () => {
+    const [, stage] = resources(tf, "aws_apigatewayv2_stage")[0];
+    const logGroupName = /^\$\{aws_cloudwatch_log_group\.([^.]+)\.arn\}$/.exec(stage.access_log_settings.destination_arn)![1];
+    expect(tf.resource.aws_cloudwatch_log_group[logGroupName].retention_in_days).toBe(30);
+    expect(JSON.parse(stage.access_log_settings.format)).toMatchObject({ routeKey: "$context.routeKey", status: "$context.status" });
+  });
+
+  test("API Gateway's execution log group is created with retention before the stage enables logging", () => {
+    const [apiName] = resources(tf, "aws_apigatewayv2_api")[0];
+    const [logsName, logs] = resourceWhere(
+      tf,
+      "aws_cloudwatch_log_group",
+      "name",
+      `API-Gateway-Execution-Logs_${ref("aws_apigatewayv2_api", apiName, "id")}/prod`,
+    );
+    expect(logs.retention_in_days).toBe(30);
+    expect(resources(tf, "aws_apigatewayv2_stage")[0][1].depends_on).toContain(`aws_cloudwatch_log_group.${logsName}`);
+  });
+
+  test("the account's CloudWatch role exists by default and the stage waits for it", () => {
+    expect(chat.json).toHaveResource(ApiGatewayAccount);
+    const [accountName, account] = resources(tf, "aws_api_gateway_account")[0];
+    expect(resources(tf, "aws_apigatewayv2_stage")[0][1].depends_on).toContain(`aws_api_gateway_account.${accountName}`);
+    const roleName = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(account.cloudwatch_role_arn)![1];
+    const trust = JSON.parse(tf.resource.aws_iam_role[roleName].assume_role_policy);
+    expect(trust.Statement).toEqual([{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+  });
+
+  test("CHAT_MANAGE_API_GATEWAY_ACCOUNT=false leaves the account setting alone", () => {
+    const { tf: unmanaged } = synthChat({ CHAT_MANAGE_API_GATEWAY_ACCOUNT: "false" });
+    expect(resources(unmanaged, "aws_api_gateway_account")).toEqual([]);
+    expect(resources(unmanaged, "aws_iam_role").map(([, r]) => r.name)).not.toContain("chat-websocket-apigateway-logs");
+  });
+});
+
+describe("connections table", () => {
+  test("is on-demand, keyed by connection id, with TTL, point-in-time recovery and encryption", () => {
+    expect(chat.json).toHaveResourceWithProperties(DynamodbTable, {
+      name: "chat-connections",
+      billing_mode: "PAY_PER_REQUEST",
+      hash_key: "connectionId",
+      ttl: { attribute_name: "expiresAt", enabled: true },
+      point_in_time_recovery: { enabled: true },
+      server_side_encryption: { enabled: true },
+    });
+  });
+
+  test("reaches a room's members through an index instead of a scan", () => {
+    expect(chat.json).toHaveResourceWithProperties(DynamodbTable, {
+      global_secondary_index: [{ name: "room-index", hash_key: "room", range_key: "connectionId", projection_type: "KEYS_ONLY" }],
+    });
+  });
+
+  test("PROVISIONED billing sets capacities on the table and its index", () => {
+    const { tf: provisioned } = synthChat({ CHAT_BILLING_MODE: "PROVISIONED", CHAT_READ_CAPACITY: "7", CHAT_WRITE_CAPACITY: "3" });
+    const [, table] = resources(provisioned, "aws_dynamodb_table")[0];
+    expect(table).toMatchObject({ billing_mode: "PROVISIONED", read_capacity: 7, write_capacity: 3 });
+    expect(table.global_secondary_index[0]).toMatchObject({ name: "room-index", read_capacity: 7, write_capacity: 3 });
+  });
+});
+
+describe("functions", () => {
+  test("one per route, on nodejs22.x arm64 with the configured memory and timeout", () => {
+    expect(resources(tf, "aws_lambda_function")).toHaveLength(PROTOCOL_ROUTES.length);
+    for (const [, fn] of resources(tf, "aws_lambda_function")) {
+      expect(fn).toMatchObject({ runtime: "nodejs22.x", architectures: ["arm64"], memory_size: 256, timeout: 10, handler: "index.handler" });
+    }
+  });
+
+  test("memory and timeout follow the configuration", () => {
+    const { json } = synthChat({ CHAT_LAMBDA_MEMORY_MB: "1024", CHAT_LAMBDA_TIMEOUT_SECONDS: "25" });
+    expect(json).toHaveResourceWithProperties(LambdaFunction, { memory_size: 1024, timeout: 25 });
+  });
+
+  test("code and its hash come from a zip that data.archive_file makes of the bundle", () => {
+    for (const [, fn] of resources(tf, "aws_lambda_function")) {
+      const archiveName = /^\$\{data\.archive_file\.([^.]+)\.output_path\}$/.exec(fn.filename)![1];
+      expect(fn.source_code_hash).toBe(`\${data.archive_file.${archiveName}.output_base64sha256}`);
+      const archive = tf.data.archive_file[archiveName];
+      expect(archive.type).toBe("zip");
+      // Relative to the stack folder, so terraform finds it wherever the repository is checked out.
+      expect(archive.source_dir).toMatch(/^assets\/[^/]+\/[0-9A-F]+$/);
+      expect(archive.output_path).toMatch(/^\$\{path\.module\}\/dist\/[a-z-]+\.zip$/);
+    }
+  });
+
+  test("synth writes every bundle where its archive_file looks for it", () => {
+    const { stack } = synthChat();
+    const stackDir = join(Testing.fullSynth(stack), "stacks", "chat");
+    for (const [, archive] of Object.entries(tf.data.archive_file)) {
+      const bundle = join(stackDir, archive.source_dir, "index.js");
+      expect(existsSync(bundle)).toBe(true);
+      expect(statSync(bundle).size).toBeGreaterThan(1000);
+    }
+  });
+
+  test("the functions that use the table get its name and index in their environment", () => {
+    const [tableName] = resources(tf, "aws_dynamodb_table")[0];
+    const [, sendMessage] = functionOfRoute("send-message");
+    expect(sendMessage.environment.variables).toEqual({
+      TABLE_NAME: ref("aws_dynamodb_table", tableName, "name"),
+      ROOM_INDEX_NAME: "room-index",
+      FANOUT_CONCURRENCY: "25",
+    });
+    expect(functionOfRoute("$default")[1].environment.variables).toEqual({});
+  });
+
+  test("each function has its own role, which only Lambda may assume", () => {
+    const roles = resources(tf, "aws_lambda_function").map(([, fn]) => fn.role);
+    expect(new Set(roles).size).toBe(roles.length);
+    for (const role of roles) {
+      const roleName = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(role)![1];
+      expect(JSON.parse(tf.resource.aws_iam_role[roleName].assume_role_policy).Statement).toEqual([
+        { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
+      ]);
+    }
+  });
+
+  test("each function logs to its own log group with retention and may write only there", () => {
+    for (const [, fn] of resources(tf, "aws_lambda_function")) {
+      const [logsName, logs] = resourceWhere(tf, "aws_cloudwatch_log_group", "name", `/aws/lambda/${fn.function_name}`);
+      expect(logs.retention_in_days).toBe(30);
+      expect(fn.logging_config.log_group).toBe(ref("aws_cloudwatch_log_group", logsName, "name"));
+      expect(fn.depends_on).toContain(`aws_cloudwatch_log_group.${logsName}`);
+      const logStatements = policyOfFunction(fn).Statement.filter((s) => list(s.Action).some((a) => a.startsWith("logs:")));
+      expect(logStatements).toEqual([
+        {
+          Effect: "Allow",
+          Action: ["logs:CreateLogStream", "logs:PutLogEvents"],
+          Resource: `${ref("aws_cloudwatch_log_group", logsName, "arn")}:log-stream:*`,
+        },
+      ]);
+    }
+  });
+
+  test("CHAT_LOG_RETENTION_DAYS sets the retention of every log group", () => {
+    const { tf: week } = synthChat({ CHAT_LOG_RETENTION_DAYS: "7" });
+    const retentions = resources(week, "aws_cloudwatch_log_group").map(([, g]) => g.retention_in_days);
+    expect(retentions.length).toBe(PROTOCOL_ROUTES.length + 2);
+    expect(new Set(retentions)).toEqual(new Set([7]));
+  });
+});
+
+describe("least privilege", () => {
+  const table = () => ref("aws_dynamodb_table", resources(tf, "aws_dynamodb_table")[0][0], "arn");
+  const connections = () => `${ref("aws_apigatewayv2_api", resources(tf, "aws_apigatewayv2_api")[0][0], "execution_arn")}/prod/POST/@connections/*`;
+
+  const expectedGrants: Record<string, () => Array<[string, string]>> = {
+    $connect: () => [["dynamodb:PutItem", table()]],
+    $disconnect: () => [
+      ["dynamodb:Query", table()],
+      ["dynamodb:BatchWriteItem", table()],
+    ],
+    $default: () => [],
+    "send-message": () => [
+      ["dynamodb:GetItem", table()],
+      ["dynamodb:Scan", table()],
+      ["dynamodb:Query", table()],
+      ["dynamodb:BatchWriteItem", table()],
+      ["dynamodb:Query", `${table()}/index/room-index`],
+      ["execute-api:ManageConnections", connections()],
+    ],
+    join: () => [["dynamodb:PutItem", table()]],
+    leave: () => [["dynamodb:DeleteItem", table()]],
+  };
+
+  test.each(PROTOCOL_ROUTES)("the role of %s allows exactly the calls its handler makes", (routeKey) => {
+    const [, fn] = functionOfRoute(routeKey);
+    const grants = policyOfFunction(fn)
+      .Statement.filter((s) => !list(s.Action).some((a) => a.startsWith("logs:")))
+      .flatMap((s) => {
+        expect(s.Effect).toBe("Allow");
+        return list(s.Action).flatMap((action) => list(s.Resource).map((resource) => [action, resource]));
+      });
+    expect(grants.sort()).toEqual(expectedGrants[routeKey]().sort());
+  });
+
+  test("no IAM action or resource has a wildcard beyond a connection or log stream suffix", () => {
+    for (const [, policy] of resources(tf, "aws_iam_role_policy")) {
+      for (const statement of JSON.parse(policy.policy).Statement) {
+        for (const action of list(statement.Action)) expect(action).not.toContain("*");
+        for (const resource of list(statement.Resource)) {
+          expect(resource.replace(/\/@connections\/\*$|:log-stream:\*$/, "")).not.toContain("*");
+        }
+      }
+    }
+  });
+
+  test("no AWS-managed policy is attached anywhere", () => {
+    expect(resources(tf, "aws_iam_role_policy_attachment")).toEqual([]);
+    for (const [, role] of resources(tf, "aws_iam_role")) expect(role.managed_policy_arns).toBeUndefined();
+  });
+
+  test("the route table in constructs/ covers every route of the protocol", () => {
+    expect(CHAT_ROUTES.map((r) => r.routeKey).sort()).toEqual([...PROTOCOL_ROUTES].sort());
+  });
+});
+
+describe("outputs", () => {
+  test("give the wss:// URL, the https:// callback URL and the table name", () => {
+    const [apiName] = resources(tf, "aws_apigatewayv2_api")[0];
+    const [stageName] = resources(tf, "aws_apigatewayv2_stage")[0];
+    const [tableName] = resources(tf, "aws_dynamodb_table")[0];
+    expect(tf.output.websocket_url.value).toBe(ref("aws_apigatewayv2_stage", stageName, "invoke_url"));
+    expect(tf.output.callback_url.value).toBe(
+      `https://${ref("aws_apigatewayv2_api", apiName, "id")}.execute-api.us-east-1.amazonaws.com/prod`,
+    );
+    expect(tf.output.table_name.value).toBe(ref("aws_dynamodb_table", tableName, "name"));
+  });
+
+  test("the stage name and region flow into the callback URL", () => {
+    const { tf: staging } = synthChat({ CHAT_STAGE: "staging", AWS_REGION: "eu-west-1" });
+    expect(staging.output.callback_url.value).toMatch(/\.execute-api\.eu-west-1\.amazonaws\.com\/staging$/);
+  });
+});
