@@ -1,0 +1,74 @@
+import { managementApi, managementApiEndpoint } from "../handlers/lib/clients";
+import { DEFAULT_FANOUT_CONCURRENCY, fanOutConcurrency, tableSettings } from "../handlers/lib/settings";
+
+const context = { domainName: "abc123.execute-api.eu-west-1.amazonaws.com", stage: "prod" };
+
+describe("settings", () => {
+  test("the fan-out concurrency defaults when FANOUT_CONCURRENCY is unset", () => {
+    expect(fanOutConcurrency({})).toBe(DEFAULT_FANOUT_CONCURRENCY);
+  });
+
+  test("the fan-out concurrency comes from FANOUT_CONCURRENCY", () => {
+    expect(fanOutConcurrency({ FANOUT_CONCURRENCY: "7" })).toBe(7);
+  });
+
+  test.each(["0", "-3", "1.5", "ten", "1001"])("FANOUT_CONCURRENCY=%s is rejected with an error naming it", (value) => {
+    expect(() => fanOutConcurrency({ FANOUT_CONCURRENCY: value })).toThrow(
+      /FANOUT_CONCURRENCY must be an integer from 1 to 1000/
+    );
+  });
+
+  test("table settings come from TABLE_NAME, ROOM_INDEX_NAME and DYNAMODB_PAGE_SIZE", () => {
+    expect(tableSettings({ TABLE_NAME: "t", ROOM_INDEX_NAME: "i", DYNAMODB_PAGE_SIZE: "10" })).toEqual({
+      tableName: "t",
+      roomIndexName: "i",
+      pageSize: 10,
+    });
+  });
+
+  test("pages are left to DynamoDB when DYNAMODB_PAGE_SIZE is unset", () => {
+    expect(tableSettings({ TABLE_NAME: "t", ROOM_INDEX_NAME: "i" }).pageSize).toBeUndefined();
+  });
+
+  test("a missing TABLE_NAME is an error naming it", () => {
+    expect(() => tableSettings({ ROOM_INDEX_NAME: "i" })).toThrow(/TABLE_NAME is not set/);
+  });
+
+  test("an invalid DYNAMODB_PAGE_SIZE is an error naming it", () => {
+    expect(() => tableSettings({ TABLE_NAME: "t", ROOM_INDEX_NAME: "i", DYNAMODB_PAGE_SIZE: "0" })).toThrow(
+      /DYNAMODB_PAGE_SIZE/
+    );
+  });
+});
+
+describe("management API client", () => {
+  const saved = process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI;
+
+  beforeAll(() => {
+    process.env.AWS_REGION ??= "us-east-1";
+  });
+
+  afterEach(() => {
+    if (saved === undefined) delete process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI;
+    else process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = saved;
+  });
+
+  test("on AWS the callback endpoint is the invoking API's domain and stage", () => {
+    delete process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI;
+
+    expect(managementApiEndpoint(context)).toBe("https://abc123.execute-api.eu-west-1.amazonaws.com/prod");
+  });
+
+  test("the SDK's AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI overrides the callback endpoint", () => {
+    process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = "http://127.0.0.1:8080/prod";
+
+    expect(managementApiEndpoint(context)).toBe("http://127.0.0.1:8080/prod");
+  });
+
+  test("one client serves every call to the same endpoint", () => {
+    delete process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI;
+
+    expect(managementApi(context)).toBe(managementApi({ ...context }));
+    expect(managementApi(context)).not.toBe(managementApi({ ...context, stage: "dev" }));
+  });
+});

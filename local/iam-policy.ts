@@ -1,0 +1,408 @@
+/**
+ * A small evaluator for the identity policies synthesized into `aws_iam_role_policy.policy`, so the local
+ * runtime can refuse a DynamoDB or @connections call that AWS would refuse: a missing grant should fail on
+ * the laptop, not on the first deploy.
+ *
+ * Scope (what AWS does for a single identity policy set, nothing more):
+ * - Statement elements: Sid, Effect, Action | NotAction, Resource | NotResource, Condition.
+ * - Actions match case-insensitively, resources case-sensitively; both support `*` (any run of characters,
+ *   including `:` and `/`) and `?` (exactly one character), matched against the whole string.
+ * - Explicit Deny wins over any Allow; with no matching statement the answer is an implicit deny.
+ * - Fail closed on what cannot be evaluated locally: a non-empty `Condition`, or a policy variable such as
+ *   `${aws:username}` in a Resource. Such a statement is treated as NOT matching when it is an Allow (the grant
+ *   cannot be proven) and as matching when it is a Deny (the denial cannot be ruled out). Locally that can
+ *   only make things stricter than AWS, never more permissive; the decision lists what was not evaluated.
+ * - Documents that AWS would reject (unknown elements, Principal in an identity policy, both Action and
+ *   NotAction, bad Effect, ...) are rejected by `parsePolicy` with a PolicyError, so the runtime can stop at
+ *   startup instead of silently evaluating something `terraform apply` would never create.
+ *
+ * Not modelled: resource-based policies, permission boundaries, SCPs, session policies, PartiQL actions.
+ */
+
+export type Effect = "Allow" | "Deny";
+
+/** One statement, normalized: every list is an array, and exactly one of each pair is set. */
+export interface Statement {
+  readonly sid?: string;
+  readonly effect: Effect;
+  readonly action?: readonly string[];
+  readonly notAction?: readonly string[];
+  readonly resource?: readonly string[];
+  readonly notResource?: readonly string[];
+  /** Present only when non-empty; never evaluated (see the fail-closed rule above). */
+  readonly condition?: Readonly<Record<string, unknown>>;
+}
+
+/** A validated, normalized policy document. `name` is only used in decisions and error messages. */
+export interface Policy {
+  readonly name: string;
+  readonly statements: readonly Statement[];
+}
+
+/** One authorization question: may the caller perform `action` on `resource`? */
+export interface AccessCheck {
+  readonly action: string;
+  readonly resource: string;
+}
+
+export type DecisionReason = "explicit-deny" | "allowed" | "implicit-deny";
+
+/** Points at a statement, for logs: policy name, 0-based statement index, Sid when there is one. */
+export interface StatementRef {
+  readonly policy: string;
+  readonly index: number;
+  readonly sid?: string;
+  readonly effect: Effect;
+  /** What could not be evaluated locally (condition operators, policy variables), when anything. */
+  readonly unevaluated?: readonly string[];
+}
+
+export interface Decision extends AccessCheck {
+  readonly allowed: boolean;
+  readonly reason: DecisionReason;
+  /** The deciding statement: the Deny for "explicit-deny", the first matching Allow for "allowed". */
+  readonly statement?: StatementRef;
+  /**
+   * Allow statements that would have matched but were skipped because part of them could not be
+   * evaluated locally. Worth logging with an implicit deny: it says why the grant was not found.
+   */
+  readonly skipped?: readonly StatementRef[];
+}
+
+export class PolicyError extends Error {
+  override name = "PolicyError";
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Parsing and validation
+
+const DOCUMENT_KEYS = new Set(["Version", "Id", "Statement"]);
+const STATEMENT_KEYS = new Set(["Sid", "Effect", "Action", "NotAction", "Resource", "NotResource", "Condition"]);
+const VERSIONS = new Set(["2012-10-17", "2008-10-17"]);
+
+const isObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === "object" && value !== null && !Array.isArray(value);
+
+/**
+ * Validates and normalizes one policy document. Accepts the parsed object or its JSON text (what
+ * `jsonencode(...)` produces in `aws_iam_role_policy.policy`). Throws PolicyError naming the policy and the
+ * offending statement.
+ */
+export function parsePolicy(input: unknown, name = "policy"): Policy {
+  const fail = (message: string): never => {
+    throw new PolicyError(`${name}: ${message}`);
+  };
+  let document = input;
+  if (typeof input === "string") {
+    try {
+      document = JSON.parse(input);
+    } catch (error) {
+      fail(`not valid JSON (${(error as Error).message})`);
+    }
+  }
+  if (!isObject(document)) return fail("a policy document must be a JSON object");
+  for (const key of Object.keys(document)) {
+    if (!DOCUMENT_KEYS.has(key)) fail(`unknown top-level element "${key}"`);
+  }
+  if (document.Version !== undefined && !VERSIONS.has(document.Version as string)) {
+    fail(`unsupported Version ${JSON.stringify(document.Version)} (use "2012-10-17")`);
+  }
+  const raw = document.Statement;
+  if (raw === undefined) return fail("missing Statement");
+  const list = Array.isArray(raw) ? raw : [raw];
+  const statements = list.map((statement, index) => parseStatement(statement, (message) => fail(`Statement[${index}]: ${message}`)));
+  return { name, statements };
+}
+
+function parseStatement(input: unknown, fail: (message: string) => never): Statement {
+  if (!isObject(input)) return fail("must be an object");
+  for (const key of Object.keys(input)) {
+    if (key === "Principal" || key === "NotPrincipal") fail(`${key} is not allowed in an identity policy`);
+    if (!STATEMENT_KEYS.has(key)) fail(`unknown element "${key}"`);
+  }
+  const { Sid, Effect, Condition } = input;
+  if (Effect !== "Allow" && Effect !== "Deny") return fail(`Effect must be "Allow" or "Deny", got ${JSON.stringify(Effect)}`);
+  if (Sid !== undefined && typeof Sid !== "string") fail("Sid must be a string");
+  if (Condition !== undefined && !isObject(Condition)) fail("Condition must be an object");
+
+  for (const [yes, no] of [["Action", "NotAction"], ["Resource", "NotResource"]] as const) {
+    if ((input[yes] === undefined) === (input[no] === undefined)) fail(`needs exactly one of ${yes} or ${no}`);
+  }
+  const action = stringList(input.Action, "Action", fail);
+  const notAction = stringList(input.NotAction, "NotAction", fail);
+  for (const name of action ?? notAction!) {
+    // AWS requires "service:name" (or "*"); catching a typo here beats a confusing AccessDenied later.
+    if (name !== "*" && !/^[a-z0-9-]+:[A-Za-z0-9*?]+$/i.test(name)) fail(`malformed action "${name}"`);
+  }
+  const resource = stringList(input.Resource, "Resource", fail);
+  const notResource = stringList(input.NotResource, "NotResource", fail);
+  return {
+    ...(Sid === undefined ? {} : { sid: Sid as string }),
+    effect: Effect,
+    ...(action ? { action } : { notAction: notAction! }),
+    ...(resource ? { resource } : { notResource: notResource! }),
+    // An empty Condition block constrains nothing; keep only the ones that do.
+    ...(Condition && Object.keys(Condition).length > 0 ? { condition: Condition as Record<string, unknown> } : {}),
+  };
+}
+
+function stringList(value: unknown, element: string, fail: (message: string) => never): string[] | undefined {
+  if (value === undefined) return undefined;
+  const list = Array.isArray(value) ? value : [value];
+  if (list.length === 0) fail(`${element} must not be empty`);
+  for (const item of list) if (typeof item !== "string" || item === "") fail(`${element} entries must be non-empty strings`);
+  return list as string[];
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Matching
+
+const globCache = new Map<string, RegExp>();
+
+/** `*` = any run of characters (also `:` and `/`), `?` = one character; everything else literal. */
+function glob(pattern: string, ignoreCase: boolean): RegExp {
+  const key = `${ignoreCase ? "i" : "s"}${pattern}`;
+  let regex = globCache.get(key);
+  if (!regex) {
+    const body = pattern.replace(/[.+^${}()|[\]\\*?]/g, (c) => (c === "*" ? ".*" : c === "?" ? "." : `\\${c}`));
+    regex = new RegExp(`^${body}$`, ignoreCase ? "is" : "s");
+    globCache.set(key, regex);
+  }
+  return regex;
+}
+
+/** A policy variable (`${aws:username}`) depends on request context we do not have locally. */
+const isPolicyVariable = (pattern: string) => /\$\{[^}]*\}/.test(pattern);
+
+const actionMatches = (statement: Statement, action: string) => {
+  const hit = (statement.action ?? statement.notAction!).some((p) => glob(p, true).test(action));
+  return statement.action ? hit : !hit;
+};
+
+/**
+ * `variablesHit` decides how a pattern with a policy variable counts, since we cannot expand it: the caller
+ * picks the assumption that makes the statement apply ("possible") or not apply ("proven" grants only).
+ */
+const resourceMatches = (statement: Statement, resource: string, variablesHit: boolean) => {
+  const patterns = statement.resource ?? statement.notResource!;
+  const hit = patterns.some((p) => (isPolicyVariable(p) ? variablesHit : glob(p, false).test(resource)));
+  return statement.resource ? hit : !hit;
+};
+
+/** The parts of a statement this evaluator cannot check, for the decision's StatementRef. */
+const unevaluatedParts = (statement: Statement): string[] => [
+  ...Object.keys(statement.condition ?? {}).map((operator) => `Condition ${operator}`),
+  ...(statement.resource ?? statement.notResource!).filter(isPolicyVariable).map((p) => `policy variable in "${p}"`),
+];
+
+function ref(policy: Policy, index: number): StatementRef {
+  const statement = policy.statements[index]!;
+  const unevaluated = unevaluatedParts(statement);
+  return {
+    policy: policy.name,
+    index,
+    ...(statement.sid === undefined ? {} : { sid: statement.sid }),
+    effect: statement.effect,
+    ...(unevaluated.length ? { unevaluated } : {}),
+  };
+}
+
+/**
+ * Evaluates one check against all of a principal's identity policies, the way AWS combines them:
+ * any matching Deny → explicit deny; else any matching Allow → allowed; else implicit deny.
+ */
+export function evaluate(policies: readonly Policy[], check: AccessCheck): Decision {
+  let allow: StatementRef | undefined;
+  const skipped: StatementRef[] = [];
+  for (const policy of policies) {
+    for (const [index, statement] of policy.statements.entries()) {
+      if (!actionMatches(statement, check.action)) continue;
+      // "Could apply": unknown variables assumed to put the resource in scope, conditions assumed true.
+      const possible = resourceMatches(statement, check.resource, statement.resource !== undefined);
+      if (!possible) continue;
+      if (statement.effect === "Deny") {
+        // Fail closed: a Deny that could apply does apply.
+        return { ...check, allowed: false, reason: "explicit-deny", statement: ref(policy, index) };
+      }
+      // Fail closed: an Allow counts only if it applies whatever the unknowns turn out to be.
+      const proven = !statement.condition && resourceMatches(statement, check.resource, statement.resource === undefined);
+      if (proven) allow ??= ref(policy, index);
+      else skipped.push(ref(policy, index));
+    }
+  }
+  const extra = skipped.length ? { skipped } : {};
+  if (allow) return { ...check, allowed: true, reason: "allowed", statement: allow, ...extra };
+  return { ...check, allowed: false, reason: "implicit-deny", ...extra };
+}
+
+/** Result of a request that needs several checks (BatchWriteItem on two tables, ...): all must pass. */
+export interface Authorization {
+  readonly allowed: boolean;
+  readonly decisions: readonly Decision[];
+  /** The first failing decision, when there is one: what to report. */
+  readonly denied?: Decision;
+}
+
+export function authorize(policies: readonly Policy[], checks: readonly AccessCheck[]): Authorization {
+  // No checks at all would be a bug in the caller's request mapping; refuse rather than allow by default.
+  if (checks.length === 0) throw new Error("authorize: no access checks given");
+  const decisions = checks.map((check) => evaluate(policies, check));
+  const denied = decisions.find((decision) => !decision.allowed);
+  return denied ? { allowed: false, decisions, denied } : { allowed: true, decisions };
+}
+
+/**
+ * The message AWS puts in AccessDeniedException / 403 bodies, e.g.
+ * `User: arn:aws:sts::000000000000:assumed-role/r/fn is not authorized to perform: dynamodb:Query on resource:
+ * arn:aws:dynamodb:...:table/t because no identity-based policy allows the dynamodb:Query action`.
+ */
+export function accessDeniedMessage(principalArn: string, decision: Decision): string {
+  const because =
+    decision.reason === "explicit-deny"
+      ? "with an explicit deny in an identity-based policy"
+      : `because no identity-based policy allows the ${decision.action} action`;
+  return `User: ${principalArn} is not authorized to perform: ${decision.action} on resource: ${decision.resource} ${because}`;
+}
+
+/** One line for the runtime's log: which statement decided, and what could not be evaluated. */
+export function describeDecision(decision: Decision): string {
+  const at = (s: StatementRef) =>
+    `${s.policy} Statement[${s.index}]${s.sid ? ` (Sid ${s.sid})` : ""}` +
+    (s.unevaluated ? ` [not evaluated locally: ${s.unevaluated.join(", ")}]` : "");
+  const head = `${decision.reason}: ${decision.action} on ${decision.resource}`;
+  const parts = [head];
+  if (decision.statement) parts.push(`by ${at(decision.statement)}`);
+  if (decision.skipped?.length) parts.push(`skipped (fail closed): ${decision.skipped.map(at).join("; ")}`);
+  return parts.join(" — ");
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Resource ARNs and request → checks mapping
+
+/** Where the local stack pretends to live; must match the values used to resolve the policies' ARNs. */
+export interface ArnScope {
+  readonly region: string;
+  readonly account: string;
+}
+
+/** `table` may be a table name or already a table ARN (DynamoDB accepts both in TableName). */
+export function dynamodbTableArn(region: string, account: string, table: string): string {
+  return table.startsWith("arn:") ? table : `arn:aws:dynamodb:${region}:${account}:table/${table}`;
+}
+
+export function dynamodbIndexArn(region: string, account: string, table: string, index: string): string {
+  return `${dynamodbTableArn(region, account, table)}/index/${index}`;
+}
+
+/**
+ * The resource API Gateway authorizes an @connections call against: the REST-style
+ * `{apiId}/{stage}/{METHOD}/{path}` form, i.e. `.../prod/POST/@connections/<connectionId>`.
+ */
+export function executeApiConnectionsArn(
+  region: string,
+  account: string,
+  apiId: string,
+  stage: string,
+  method: string,
+  connectionId: string,
+): string {
+  return `arn:aws:execute-api:${region}:${account}:${apiId}/${stage}/${method.toUpperCase()}/@connections/${connectionId}`;
+}
+
+/** Transaction items are authorized as their underlying single-item actions (DynamoDB developer guide). */
+const TRANSACT_ACTIONS: Readonly<Record<string, string>> = {
+  Put: "PutItem",
+  Update: "UpdateItem",
+  Delete: "DeleteItem",
+  ConditionCheck: "ConditionCheckItem",
+  Get: "GetItem",
+};
+
+/**
+ * Maps a DynamoDB JSON request (X-Amz-Target + parsed body) to the checks AWS makes; all must pass.
+ * - Query / Scan with IndexName → the index ARN (a grant on the table ARN alone does not cover an index).
+ * - BatchGetItem / BatchWriteItem → that action on every table in RequestItems.
+ * - TransactGetItems / TransactWriteItems → per item, GetItem / PutItem / UpdateItem / DeleteItem /
+ *   ConditionCheckItem on its table (there is no IAM action named after the transaction call).
+ * - Anything else → `dynamodb:<Operation>` on TableName, or on `*` when the request names no table
+ *   (ListTables and friends; a malformed request then fails closed unless `*` is granted).
+ * Table names may be names or ARNs. Duplicate checks are removed.
+ */
+export function dynamodbChecks(target: string, body: unknown, scope: ArnScope): AccessCheck[] {
+  const operation = target.slice(target.lastIndexOf(".") + 1);
+  if (!operation) throw new Error(`DynamoDB request without an operation (X-Amz-Target: "${target}")`);
+  const request = isObject(body) ? body : {};
+  const table = (name: unknown) => (typeof name === "string" && name ? dynamodbTableArn(scope.region, scope.account, name) : "*");
+  const check = (action: string, resource: string): AccessCheck => ({ action: `dynamodb:${action}`, resource });
+
+  let checks: AccessCheck[];
+  switch (operation) {
+    case "Query":
+    case "Scan":
+      checks = [
+        check(
+          operation,
+          typeof request.IndexName === "string" && typeof request.TableName === "string"
+            ? dynamodbIndexArn(scope.region, scope.account, request.TableName, request.IndexName)
+            : table(request.TableName),
+        ),
+      ];
+      break;
+    case "BatchGetItem":
+    case "BatchWriteItem": {
+      const tables = isObject(request.RequestItems) ? Object.keys(request.RequestItems) : [];
+      checks = tables.length ? tables.map((name) => check(operation, table(name))) : [check(operation, "*")];
+      break;
+    }
+    case "TransactGetItems":
+    case "TransactWriteItems": {
+      const items = Array.isArray(request.TransactItems) ? request.TransactItems : [];
+      checks = items.flatMap((item) =>
+        isObject(item)
+          ? Object.entries(item)
+              .filter(([kind]) => kind in TRANSACT_ACTIONS)
+              .map(([kind, detail]) => check(TRANSACT_ACTIONS[kind]!, table(isObject(detail) ? detail.TableName : undefined)))
+          : [],
+      );
+      // An empty or malformed transaction still has to be checked against something: fail closed on "*".
+      if (checks.length === 0) checks = [check(operation === "TransactGetItems" ? "GetItem" : "PutItem", "*")];
+      break;
+    }
+    default:
+      checks = [check(operation, table(request.TableName))];
+  }
+  const unique = new Map(checks.map((c) => [`${c.action} ${c.resource}`, c]));
+  return [...unique.values()];
+}
+
+/** The API a management call targets: enough to build its execute-api ARN. */
+export interface ConnectionsScope extends ArnScope {
+  readonly apiId: string;
+  readonly stage: string;
+}
+
+/** An @connections call (POST = PostToConnection, GET = GetConnection, DELETE = DeleteConnection). */
+export function connectionsCheck(scope: ConnectionsScope, method: string, connectionId: string): AccessCheck {
+  return {
+    action: "execute-api:ManageConnections",
+    resource: executeApiConnectionsArn(scope.region, scope.account, scope.apiId, scope.stage, method, connectionId),
+  };
+}
+
+/**
+ * Reads `/{stage}/@connections/{id}` (or `/@connections/{id}` when the endpoint has no stage prefix) from a
+ * raw request path as received, query string allowed. The SDK percent-encodes the connection id (`=` → %3D)
+ * and some clients encode `@` too, so segments are decoded. Returns undefined for any other path.
+ */
+export function parseConnectionsPath(rawPath: string): { stage?: string; connectionId: string } | undefined {
+  const path = rawPath.split("?")[0]!;
+  let segments: string[];
+  try {
+    segments = path.split("/").filter(Boolean).map(decodeURIComponent);
+  } catch {
+    return undefined; // malformed percent-encoding
+  }
+  const at = segments.indexOf("@connections");
+  if (at < 0 || at > 1 || segments.length !== at + 2) return undefined;
+  return { ...(at === 1 ? { stage: segments[0]! } : {}), connectionId: segments[at + 1]! };
+}
