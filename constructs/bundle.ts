@@ -1,5 +1,5 @@
 import { buildSync } from "esbuild";
-import { mkdtempSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
@@ -21,6 +21,18 @@ interface CachedBundle {
 // changed since is reused instead of rebuilt.
 const cache = new Map<string, CachedBundle>();
 
+// Synth copies each bundle into cdktf.out, so the bundles of a process are scratch: one folder per
+// process (parallel jest workers never share one), removed when the process exits.
+let scratchDir: string | undefined;
+function scratch(): string {
+  if (!scratchDir) {
+    const dir = mkdtempSync(join(tmpdir(), "chat-bundles-"));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    scratchDir = dir;
+  }
+  return scratchDir;
+}
+
 /**
  * Bundles one handler entry file with esbuild into a folder holding a single minified `index.js` for
  * Lambda's nodejs22.x (CommonJS, so it also loads on the Node 20 the local runtime may run on).
@@ -31,7 +43,7 @@ export function bundleHandler(entry: string, options: BundleOptions = {}): strin
   const cached = cache.get(key);
   if (cached && cached.inputs.every(([file, mtime]) => mtimeOf(file) === mtime)) return cached.outdir;
 
-  const outdir = mkdtempSync(join(tmpdir(), "chat-bundle-"));
+  const outdir = mkdtempSync(join(scratch(), "bundle-"));
   let metafile;
   try {
     metafile = buildSync({

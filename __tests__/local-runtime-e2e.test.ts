@@ -1,0 +1,240 @@
+/**
+ * The chat end to end, as `npm start` runs it: the real synthesized stack and its bundled handlers in the
+ * local runtime, real `ws` clients, dynalite. The protocol is shared/protocol.md.
+ */
+import { DynamoDBClient, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { CONNECTION_SK, HASH_KEY, SORT_KEY } from "../handlers/lib/table-schema";
+import { startLocalRuntime, type LocalRuntime } from "../local/runtime";
+import { synthesizeWorkspace, type Workspace } from "./support/local-stacks";
+import { LogCollector, TestClient, waitFor } from "./support/ws-client";
+
+let workspace: Workspace;
+let runtime: LocalRuntime;
+const logs = new LogCollector();
+const clients: TestClient[] = [];
+
+interface Chatter {
+  readonly client: TestClient;
+  readonly id: string;
+}
+
+/** A connected client and its connection id, which the $default route tells. */
+async function chatter(target: LocalRuntime = runtime): Promise<Chatter> {
+  const client = await TestClient.connect(target.wsUrl);
+  clients.push(client);
+  const info = await client.request<{ type: string; connectionId: string }>({ action: "whoami" });
+  expect(info.type).toBe("info");
+  return { client, id: info.connectionId };
+}
+
+function db(target: LocalRuntime): DynamoDBClient {
+  return new DynamoDBClient({ endpoint: target.dynamodbEndpoint, region: target.region, credentials: target.adminCredentials });
+}
+
+async function tableItems(target: LocalRuntime): Promise<Record<string, any>[]> {
+  const client = db(target);
+  try {
+    return (await client.send(new ScanCommand({ TableName: target.model.tables[0]!.name }))).Items ?? [];
+  } finally {
+    client.destroy();
+  }
+}
+
+/** The next `count` frames of a client, parsed. */
+async function collect(client: TestClient, count: number, timeoutMs = 10_000): Promise<any[]> {
+  const frames: any[] = [];
+  for (let i = 0; i < count; i += 1) frames.push(JSON.parse(await client.next(timeoutMs)));
+  return frames;
+}
+
+beforeAll(async () => {
+  workspace = synthesizeWorkspace("local-e2e");
+  runtime = await startLocalRuntime({ stackDir: workspace.stackDir, port: 0, log: logs.log });
+}, 60_000);
+
+afterEach(async () => {
+  const closing = clients.splice(0);
+  for (const client of closing) client.socket.terminate();
+  // Each test starts with the connections of the earlier ones closed and their items gone.
+  await waitFor(async () => runtime.openConnections().length === 0 && (await tableItems(runtime)).length === 0, 10_000, "connections to be cleaned up");
+});
+
+afterAll(async () => {
+  await runtime?.stop();
+  workspace?.remove();
+});
+
+describe("chat", () => {
+  test("the tutorial's two-terminal demo: a message reaches the other terminal", async () => {
+    const first = await chatter();
+    const second = await chatter();
+    first.client.send('{"action":"send-message","message":"hello!"}');
+    expect(await second.client.nextJson()).toEqual({ type: "message", message: "hello!", from: first.id, sentAt: expect.any(String) });
+    expect(await first.client.nextJson()).toEqual({ type: "sent", delivered: 1, stale: 0, failed: 0 });
+  });
+
+  test("a room message reaches the room's members only, and no longer after they leave", async () => {
+    const [alice, bob, carol] = [await chatter(), await chatter(), await chatter()];
+    for (const member of [alice, bob]) expect(await member.client.request({ action: "join", room: "lobby" })).toEqual({ type: "joined", room: "lobby" });
+
+    expect(await alice.client.request({ action: "send-message", room: "lobby", message: "members only" })).toMatchObject({ type: "sent", delivered: 1 });
+    expect(await bob.client.nextJson()).toMatchObject({ type: "message", room: "lobby", message: "members only", from: alice.id });
+
+    expect(await bob.client.request({ action: "leave", room: "lobby" })).toEqual({ type: "left", room: "lobby" });
+    expect(await alice.client.request({ action: "send-message", room: "lobby", message: "anyone?" })).toMatchObject({ type: "sent", delivered: 0 });
+    // Bob's and Carol's next frames are replies to their own requests: no room message came in between.
+    expect(await bob.client.request({ action: "whoami" })).toMatchObject({ type: "info" });
+    expect(await carol.client.request({ action: "whoami" })).toMatchObject({ type: "info" });
+  });
+
+  test("a direct message reaches only the named connection", async () => {
+    const [alice, bob, carol] = [await chatter(), await chatter(), await chatter()];
+    expect(await alice.client.request({ action: "send-message", to: bob.id, message: "psst" })).toMatchObject({ type: "sent", delivered: 1 });
+    expect(await bob.client.nextJson()).toMatchObject({ type: "message", to: bob.id, message: "psst", from: alice.id });
+    expect(await carol.client.request({ action: "whoami" })).toMatchObject({ type: "info" });
+  });
+});
+
+describe("error frames", () => {
+  test.each([
+    ["INVALID_JSON", "not json"],
+    ["INVALID_JSON", '{"action":"send-message",'],
+    ["INVALID_MESSAGE", { action: "send-message" }],
+    ["INVALID_MESSAGE", { action: "send-message", message: 42 }],
+    ["INVALID_MESSAGE", { action: "send-message", message: "" }],
+    ["INVALID_ROOM", { action: "join", room: "no spaces allowed" }],
+    ["INVALID_ROOM", { action: "send-message", room: "", message: "hi" }],
+    ["NOT_A_MEMBER", { action: "send-message", room: "elsewhere", message: "hi" }],
+    ["UNKNOWN_RECIPIENT", { action: "send-message", to: "nobodyHere0000=", message: "hi" }],
+    ["INVALID_TARGET", { action: "send-message", room: "lobby", to: "someone", message: "hi" }],
+  ])("%s for %j: nothing is sent and the connection stays open", async (code, frame) => {
+    const [sender, bystander] = [await chatter(), await chatter()];
+    expect(await sender.client.request(frame)).toMatchObject({ type: "error", code, message: expect.any(String) });
+    expect(sender.client.socket.readyState).toBe(sender.client.socket.OPEN);
+    expect(await bystander.client.request({ action: "whoami" })).toMatchObject({ type: "info" });
+  });
+
+  test("MESSAGE_TOO_LARGE for a message over 32 KiB (sent in frames API Gateway accepts)", async () => {
+    const sender = await chatter();
+    const frame = Buffer.from(JSON.stringify({ action: "send-message", message: "é".repeat(17 * 1024) }));
+    for (let offset = 0; offset < frame.length; offset += 30 * 1024) {
+      sender.client.socket.send(frame.subarray(offset, offset + 30 * 1024), { binary: false, fin: offset + 30 * 1024 >= frame.length });
+    }
+    expect(await sender.client.nextJson()).toMatchObject({ type: "error", code: "MESSAGE_TOO_LARGE", action: "send-message" });
+  });
+});
+
+describe("at scale and under failure", () => {
+  test("200 concurrent connections each receive every broadcast exactly once", async () => {
+    const crowd: Chatter[] = await Promise.all(Array.from({ length: 200 }, () => chatter()));
+    const senders = crowd.slice(0, 3);
+    senders.forEach((s, i) => s.client.send({ action: "send-message", message: `broadcast ${i}` }));
+
+    // Senders get the two other broadcasts and their own `sent` frame, everyone else the three broadcasts.
+    const received = await Promise.all(crowd.map((c) => collect(c.client, 3, 30_000)));
+    for (const [i, frames] of received.entries()) {
+      const expected = [0, 1, 2].filter((n) => n !== i).map((n) => `broadcast ${n}`);
+      expect(frames.filter((f) => f.type === "message").map((f) => f.message).sort()).toEqual(expected);
+      if (i < 3) expect(frames.find((f) => f.type === "sent")).toEqual({ type: "sent", delivered: 199, stale: 0, failed: 0 });
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(crowd.filter((c) => c.client.unread.length > 0)).toEqual([]);
+  }, 60_000);
+
+  test("a client that vanishes without a close frame is cleaned up, and the others still get every message", async () => {
+    const [alice, bob, ghost] = [await chatter(), await chatter(), await chatter()];
+    await ghost.client.request({ action: "join", room: "lobby" });
+    ghost.client.socket.terminate();
+    await logs.waitFor(new RegExp(`^route \\$disconnect ${ghost.id.replace("=", "\\=")} 200`));
+    expect((await tableItems(runtime)).filter((item) => item[HASH_KEY]?.S === ghost.id)).toEqual([]);
+
+    expect(await alice.client.request({ action: "send-message", message: "still there?" })).toEqual({ type: "sent", delivered: 1, stale: 0, failed: 0 });
+    expect(await bob.client.nextJson()).toMatchObject({ message: "still there?" });
+  });
+
+  test("a connection item whose socket is gone is removed on the first 410, without costing anyone a message", async () => {
+    const [alice, bob] = [await chatter(), await chatter()];
+    // What a missed $disconnect leaves behind: an item for a connection API Gateway no longer has.
+    const client = db(runtime);
+    await client.send(
+      new PutItemCommand({
+        TableName: runtime.model.tables[0]!.name,
+        Item: { [HASH_KEY]: { S: "vanishedConn00=" }, [SORT_KEY]: { S: CONNECTION_SK }, connectedAt: { N: String(Date.now()) } },
+      }),
+    );
+    client.destroy();
+
+    expect(await alice.client.request({ action: "send-message", message: "hi all" })).toEqual({ type: "sent", delivered: 1, stale: 1, failed: 0 });
+    expect(await bob.client.nextJson()).toMatchObject({ message: "hi all" });
+    expect((await tableItems(runtime)).filter((item) => item[HASH_KEY]?.S === "vanishedConn00=")).toEqual([]);
+  });
+});
+
+describe("restarts", () => {
+  test("a restart on the same data dir runs $disconnect for connections a crash left behind", async () => {
+    const dataDir = join(workspace.dir, "crash-data");
+    const first = await startLocalRuntime({ stackDir: workspace.stackDir, port: 0, dataDir, log: logs.log });
+    for (let i = 0; i < 3; i += 1) {
+      const { client } = await chatter(first);
+      await client.request({ action: "join", room: "survivors" });
+    }
+    expect((await tableItems(first)).length).toBe(6);
+    await first.stop({ abandonConnections: true });
+
+    const restartLogs = new LogCollector();
+    const second = await startLocalRuntime({ stackDir: workspace.stackDir, port: 0, dataDir, log: restartLogs.log });
+    try {
+      expect(restartLogs.matching(/^route \$disconnect \S+ 200 /)).toHaveLength(3);
+      expect(await tableItems(second)).toEqual([]);
+    } finally {
+      await second.stop();
+    }
+  });
+
+  test("stopping closes every connection, and their items go with them", async () => {
+    const dataDir = join(workspace.dir, "clean-data");
+    const first = await startLocalRuntime({ stackDir: workspace.stackDir, port: 0, dataDir, log: logs.log });
+    const { client } = await chatter(first);
+    await client.request({ action: "join", room: "lobby" });
+    await first.stop();
+    expect((await client.closed).code).toBe(1001);
+
+    const second = await startLocalRuntime({ stackDir: workspace.stackDir, port: 0, dataDir, log: logs.log });
+    try {
+      expect(await tableItems(second)).toEqual([]);
+    } finally {
+      await second.stop();
+    }
+  });
+});
+
+describe("npm start", () => {
+  test("serves a synthesized stack, prints its URLs, and on SIGTERM closes connections and exits", async () => {
+    const cli = spawn(process.execPath, ["--import", "tsx", "local/main.ts", "--stack-dir", workspace.stackDir], {
+      cwd: join(__dirname, ".."),
+      env: { ...process.env, HOST: "127.0.0.1", PORT: "0" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let output = "";
+    cli.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    cli.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+    const exited = new Promise<number | null>((resolve) => cli.on("exit", resolve));
+    try {
+      const wsUrl = await waitFor(() => /WebSocket:\s+(ws:\/\/\S+)/.exec(output)?.[1], 20_000, "the printed WebSocket URL");
+      expect(output).toMatch(/@connections:\s+http:\/\/127\.0\.0\.1:\d+\/prod\/@connections\/\{connectionId\}/);
+      expect(output).toMatch(/Web client:\s+http:\/\/127\.0\.0\.1:\d+\//);
+      expect(output).toContain(`npx wscat -c ${wsUrl}`);
+
+      const client = await TestClient.connect(wsUrl);
+      expect(await client.request({ action: "whoami" })).toMatchObject({ type: "info" });
+      cli.kill("SIGTERM");
+      expect((await client.closed).code).toBe(1001);
+      expect(await exited).toBe(0);
+      expect(output).toMatch(/route \$disconnect \S+ 200 /);
+    } finally {
+      cli.kill("SIGKILL");
+    }
+  }, 30_000);
+});

@@ -1,0 +1,236 @@
+/**
+ * Runs one function of the stack the way Lambda does, in a worker thread per execution environment:
+ * its own process.env (exactly its synthesized environment plus what Lambda sets), its own credentials,
+ * the bundle that deploys, and its timeout.
+ *
+ * One environment serves concurrent invocations (Lambda would start one per concurrent request; sharing
+ * keeps 200 connections from meaning 200 threads). An environment whose invocation timed out is retired,
+ * as Lambda discards a timed-out one: new invocations get a fresh environment (a cold start), and the
+ * retired one is terminated once its other invocations have finished or timed out themselves.
+ */
+import { randomUUID } from "node:crypto";
+import { join } from "node:path";
+import { createInterface } from "node:readline";
+import { Worker } from "node:worker_threads";
+import type { FunctionModel } from "./stack-model";
+
+export interface Credentials {
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  readonly sessionToken: string;
+}
+
+export interface FunctionEnvironmentOptions {
+  readonly region: string;
+  readonly credentials: Credentials;
+  /** Local DynamoDB endpoint (AWS_ENDPOINT_URL_DYNAMODB). */
+  readonly dynamodbEndpoint: string;
+  /** Local @connections endpoint including the stage (AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI). */
+  readonly managementApiEndpoint: string;
+  /** Where the bundle finds packages it left external, as Lambda's runtime provides the AWS SDK. */
+  readonly nodePath: string;
+}
+
+/**
+ * The whole environment of the function: its synthesized variables, then what Lambda sets (Lambda refuses
+ * to deploy a function that sets these reserved names itself, so they can only come from here).
+ */
+export function lambdaEnvironment(fn: FunctionModel, options: FunctionEnvironmentOptions): Record<string, string> {
+  return {
+    ...fn.environment,
+    AWS_REGION: options.region,
+    AWS_DEFAULT_REGION: options.region,
+    AWS_LAMBDA_FUNCTION_NAME: fn.name,
+    AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(fn.memoryMb),
+    AWS_LAMBDA_FUNCTION_VERSION: "$LATEST",
+    AWS_LAMBDA_LOG_GROUP_NAME: fn.logGroupName,
+    AWS_LAMBDA_LOG_STREAM_NAME: logStreamName(),
+    AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+    AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
+    LAMBDA_TASK_ROOT: fn.bundleDir,
+    _HANDLER: fn.handler,
+    TZ: ":UTC",
+    LANG: "en_US.UTF-8",
+    NODE_PATH: options.nodePath,
+    AWS_ACCESS_KEY_ID: options.credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: options.credentials.secretAccessKey,
+    AWS_SESSION_TOKEN: options.credentials.sessionToken,
+    AWS_ENDPOINT_URL_DYNAMODB: options.dynamodbEndpoint,
+    AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: options.managementApiEndpoint,
+  };
+}
+
+function logStreamName(): string {
+  const day = new Date().toISOString().slice(0, 10).replace(/-/g, "/");
+  return `${day}/[$LATEST]${randomUUID().replace(/-/g, "")}`;
+}
+
+export type Invocation =
+  | {
+      readonly ok: true;
+      readonly requestId: string;
+      readonly durationMs: number;
+      /** The handler's result as Lambda returns it: parsed from its JSON. */
+      readonly result: unknown;
+    }
+  | {
+      readonly ok: false;
+      readonly requestId: string;
+      readonly durationMs: number;
+      /** e.g. "Error", "Runtime.ImportModuleError", "Sandbox.Timedout". */
+      readonly errorType: string;
+      readonly errorMessage: string;
+      readonly timedOut: boolean;
+    };
+
+interface Pending {
+  readonly requestId: string;
+  readonly startedAt: number;
+  readonly timer: NodeJS.Timeout;
+  readonly settle: (invocation: Invocation) => void;
+}
+
+/** One execution environment: a worker thread and the invocations it is running. */
+interface Sandbox {
+  readonly worker: Worker;
+  readonly pending: Map<number, Pending>;
+  retired: boolean;
+  terminating: boolean;
+}
+
+const WORKER_FILE = join(__dirname, "function-worker.js");
+
+export class FunctionRunner {
+  private current?: Sandbox;
+  private readonly sandboxes = new Set<Sandbox>();
+  private nextId = 1;
+  private stopped = false;
+
+  constructor(
+    readonly fn: FunctionModel,
+    private readonly environment: Readonly<Record<string, string>>,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Invokes the handler; never rejects: every way an invocation can end is an Invocation. */
+  invoke(event: unknown): Promise<Invocation> {
+    const requestId = randomUUID();
+    const startedAt = Date.now();
+    if (this.stopped) {
+      return Promise.resolve(failure(requestId, startedAt, "Runtime.Stopped", "the local runtime is shutting down", false));
+    }
+    const sandbox = (this.current ??= this.spawn());
+    const id = this.nextId++;
+    const timeoutMs = this.fn.timeoutSeconds * 1000;
+    return new Promise<Invocation>((resolve) => {
+      const timer = setTimeout(() => this.timedOut(sandbox, id), timeoutMs);
+      sandbox.pending.set(id, { requestId, startedAt, timer, settle: resolve });
+      sandbox.worker.postMessage({
+        type: "invoke",
+        id,
+        event,
+        context: {
+          awsRequestId: requestId,
+          functionName: this.fn.name,
+          functionVersion: "$LATEST",
+          memoryLimitInMB: String(this.fn.memoryMb),
+          logGroupName: this.fn.logGroupName,
+          logStreamName: this.environment.AWS_LAMBDA_LOG_STREAM_NAME,
+          invokedFunctionArn: this.fn.arn,
+          deadline: startedAt + timeoutMs,
+        },
+      });
+    });
+  }
+
+  /** Terminates every environment; invocations still running end as failures. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    this.current = undefined;
+    await Promise.all([...this.sandboxes].map((sandbox) => this.terminate(sandbox, "Runtime.Stopped", "the local runtime stopped")));
+  }
+
+  private spawn(): Sandbox {
+    const worker = new Worker(WORKER_FILE, {
+      env: { ...this.environment },
+      workerData: { moduleFile: this.fn.moduleFile, exportName: this.fn.exportName, handlerName: this.fn.handler },
+      // Lambda's memory setting bounds the whole environment; the heap is the part a worker can bound.
+      resourceLimits: { maxOldGenerationSizeMb: this.fn.memoryMb },
+      stdout: true,
+      stderr: true,
+    });
+    const sandbox: Sandbox = { worker, pending: new Map(), retired: false, terminating: false };
+    this.sandboxes.add(sandbox);
+    for (const stream of [worker.stdout, worker.stderr]) {
+      createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => this.log(`[${this.fn.name}] ${line}`));
+    }
+    worker.on("message", (message: WorkerMessage) => this.onMessage(sandbox, message));
+    worker.on("error", (error) => {
+      // An uncaught exception or unhandled rejection ends the environment, and every invocation in it.
+      this.log(`[${this.fn.name}] execution environment crashed: ${error.stack ?? String(error)}`);
+      void this.terminate(sandbox, "Runtime.ExitError", `${error.name}: ${error.message}`);
+    });
+    worker.on("exit", (code) => {
+      this.sandboxes.delete(sandbox);
+      if (this.current === sandbox) this.current = undefined;
+      for (const [id] of sandbox.pending) this.settle(sandbox, id, (p) => failure(p.requestId, p.startedAt, "Runtime.ExitError", `execution environment exited with code ${code}`, false));
+    });
+    return sandbox;
+  }
+
+  private onMessage(sandbox: Sandbox, message: WorkerMessage): void {
+    if (message.type === "result") {
+      this.settle(sandbox, message.id, (p) => ({ ok: true, requestId: p.requestId, durationMs: Date.now() - p.startedAt, result: JSON.parse(message.payload) }));
+    } else if (message.type === "error") {
+      const { errorType, errorMessage } = message.error;
+      if (errorType.startsWith("Runtime.")) this.log(`[${this.fn.name}] ${errorType}: ${errorMessage}`);
+      this.settle(sandbox, message.id, (p) => failure(p.requestId, p.startedAt, errorType, errorMessage, false));
+      // Lambda retries the init phase in a fresh environment after a failed one.
+      if (errorType === "Runtime.ImportModuleError" || errorType === "Runtime.HandlerNotFound") this.retire(sandbox);
+    }
+  }
+
+  private timedOut(sandbox: Sandbox, id: number): void {
+    const seconds = this.fn.timeoutSeconds.toFixed(2);
+    this.settle(sandbox, id, (p) => {
+      this.log(`[${this.fn.name}] ${p.requestId} Task timed out after ${seconds} seconds`);
+      return failure(p.requestId, p.startedAt, "Sandbox.Timedout", `Task timed out after ${seconds} seconds`, true);
+    });
+    this.retire(sandbox);
+  }
+
+  private settle(sandbox: Sandbox, id: number, outcome: (pending: Pending) => Invocation): void {
+    const pending = sandbox.pending.get(id);
+    // A result that arrives after its timeout is dropped, as Lambda drops it.
+    if (!pending) return;
+    sandbox.pending.delete(id);
+    clearTimeout(pending.timer);
+    pending.settle(outcome(pending));
+    if (sandbox.retired && !sandbox.terminating && sandbox.pending.size === 0) void this.terminate(sandbox, "Runtime.ExitError", "retired");
+  }
+
+  /** No new invocations go to this environment; it ends when its last invocation does. */
+  private retire(sandbox: Sandbox): void {
+    sandbox.retired = true;
+    if (this.current === sandbox) this.current = undefined;
+    if (sandbox.pending.size === 0) void this.terminate(sandbox, "Runtime.ExitError", "retired");
+  }
+
+  private async terminate(sandbox: Sandbox, errorType: string, errorMessage: string): Promise<void> {
+    if (sandbox.terminating) return;
+    sandbox.terminating = true;
+    sandbox.retired = true;
+    if (this.current === sandbox) this.current = undefined;
+    for (const [id] of sandbox.pending) this.settle(sandbox, id, (p) => failure(p.requestId, p.startedAt, errorType, errorMessage, false));
+    this.sandboxes.delete(sandbox);
+    await sandbox.worker.terminate();
+  }
+}
+
+type WorkerMessage =
+  | { readonly type: "result"; readonly id: number; readonly payload: string }
+  | { readonly type: "error"; readonly id: number; readonly error: { readonly errorType: string; readonly errorMessage: string } };
+
+function failure(requestId: string, startedAt: number, errorType: string, errorMessage: string, timedOut: boolean): Invocation {
+  return { ok: false, requestId, durationMs: Date.now() - startedAt, errorType, errorMessage, timedOut };
+}

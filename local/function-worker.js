@@ -1,0 +1,99 @@
+"use strict";
+/**
+ * One Lambda execution environment for the local runtime (see function-runner.ts): a worker thread whose
+ * process.env is exactly the function's environment, that loads the function's bundle once (the "init"
+ * phase) and then runs invocations sent by the parent. Plain JavaScript because it runs outside any
+ * TypeScript loader, in Jest as under `npm start`.
+ *
+ * Message in:   { type: "invoke", id, event, context }
+ * Messages out: { type: "result", id, payload } (the JSON text Lambda would return)
+ *             | { type: "error", id, error: { errorType, errorMessage, stack } }
+ */
+const { parentPort, workerData } = require("node:worker_threads");
+const Module = require("node:module");
+const { pathToFileURL } = require("node:url");
+
+// Lambda's NODE_PATH points at the runtime's own node_modules (where the AWS SDK lives); the parent sets
+// it to the project's node_modules. Node reads NODE_PATH once at startup, so read it again here.
+if (typeof Module._initPaths === "function") Module._initPaths();
+
+// The AWS SDK warns that it will soon need Node 22. Lambda's nodejs22.x runtime never shows that warning,
+// so neither does this stand-in for it when the machine runs an older Node.
+const emitWarning = process.emitWarning;
+process.emitWarning = function (warning, ...rest) {
+  const text = typeof warning === "string" ? warning : warning && warning.message;
+  if (typeof text === "string" && text.startsWith("NodeVersionSupportWarning")) return;
+  return emitWarning.call(process, warning, ...rest);
+};
+
+const { moduleFile, exportName, handlerName } = workerData;
+
+/** The init phase: load the module and find the handler, or remember why that failed. */
+const ready = (async () => {
+  let loaded;
+  try {
+    loaded = moduleFile.endsWith(".mjs") ? await import(pathToFileURL(moduleFile).href) : require(moduleFile);
+  } catch (error) {
+    throw runtimeError("Runtime.ImportModuleError", error);
+  }
+  const handler = loaded && loaded[exportName];
+  if (typeof handler !== "function") {
+    throw runtimeError("Runtime.HandlerNotFound", new Error(`${handlerName} is undefined or not exported`));
+  }
+  return handler;
+})();
+// An init failure is reported on each invocation, as Lambda does, not as an unhandled rejection here.
+ready.catch(() => undefined);
+
+function runtimeError(errorType, cause) {
+  const error = cause instanceof Error ? cause : new Error(String(cause));
+  return Object.assign(new Error(error.message), { errorType, stack: error.stack });
+}
+
+function describe(error) {
+  if (error instanceof Error) {
+    return { errorType: error.errorType || error.name || "Error", errorMessage: error.message, stack: error.stack };
+  }
+  return { errorType: typeof error, errorMessage: String(error) };
+}
+
+function lambdaContext(context) {
+  return {
+    awsRequestId: context.awsRequestId,
+    functionName: context.functionName,
+    functionVersion: context.functionVersion,
+    memoryLimitInMB: context.memoryLimitInMB,
+    logGroupName: context.logGroupName,
+    logStreamName: context.logStreamName,
+    invokedFunctionArn: context.invokedFunctionArn,
+    callbackWaitsForEmptyEventLoop: true,
+    getRemainingTimeInMillis: () => Math.max(0, context.deadline - Date.now()),
+  };
+}
+
+/** Async handlers return a promise; callback-style handlers (three parameters) call back instead. */
+function call(handler, event, context) {
+  if (handler.length < 3) return Promise.resolve().then(() => handler(event, context));
+  return new Promise((resolve, reject) => {
+    const callback = (error, result) => (error ? reject(error) : resolve(result));
+    Promise.resolve()
+      .then(() => handler(event, context, callback))
+      .then((result) => result !== undefined && resolve(result), reject);
+  });
+}
+
+async function invoke({ id, event, context }) {
+  try {
+    const handler = await ready;
+    const result = await call(handler, event, lambdaContext(context));
+    // Lambda returns what JSON.stringify makes of the result; undefined becomes null.
+    const payload = result === undefined ? "null" : JSON.stringify(result);
+    parentPort.postMessage({ type: "result", id, payload });
+  } catch (error) {
+    parentPort.postMessage({ type: "error", id, error: describe(error) });
+  }
+}
+
+parentPort.on("message", (message) => {
+  if (message.type === "invoke") void invoke(message);
+});

@@ -1,0 +1,240 @@
+/**
+ * The local runtime: serves a synthesized stack folder (cdk.tf.json and its assets) on one HTTP port with
+ * API Gateway's WebSocket semantics, the @connections management API and the web client, runs each route's
+ * function in its own execution environment, and keeps the stack's tables in dynalite.
+ *
+ *   const runtime = await startLocalRuntime({ stackDir, port: 0 });
+ *   new WebSocket(runtime.wsUrl); ...; await runtime.stop();
+ */
+import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import type { Duplex } from "node:stream";
+import { join } from "node:path";
+import { ConnectionLedger, ConnectionRegistry } from "./connections";
+import { startLocalDynamoDb, type LocalDynamoDb } from "./dynamodb";
+import { FunctionRunner, lambdaEnvironment, type Credentials } from "./function-runner";
+import { WebSocketGateway } from "./gateway";
+import { IdentityRegistry } from "./identities";
+import { handleManagementRequest, isManagementPath } from "./management-api";
+import { loadStackModel, type StackModel } from "./stack-model";
+import { serveStatic } from "./static-files";
+
+export interface LocalRuntimeOptions {
+  /** The synthesized stack folder: `cdktf.out/stacks/<stack>`, holding cdk.tf.json. */
+  readonly stackDir: string;
+  /** @default "127.0.0.1" */
+  readonly host?: string;
+  /** 0 picks a free port. @default 8080 */
+  readonly port?: number;
+  /** Keep DynamoDB data (and the ids of open connections) in this folder across restarts. @default in memory */
+  readonly dataDir?: string;
+  /** Close a connection after this long without a frame from the client. @default 10 minutes, as API Gateway */
+  readonly idleTimeoutMs?: number;
+  /** Close every connection after this long. @default 2 hours, as API Gateway */
+  readonly maxConnectionMs?: number;
+  /** Delay added to every @connections call. @default 0 */
+  readonly managementLatencyMs?: number;
+  /** Share of @connections calls (0..1) answered 429 LimitExceededException. @default 0 */
+  readonly managementFailureRate?: number;
+  /** The static web client. @default the project's web/ */
+  readonly webDir?: string;
+  /** Where log lines go (one per route invocation, IAM denials, function output). @default console.log */
+  readonly log?: (line: string) => void;
+}
+
+export interface StopOptions {
+  /**
+   * Drop every connection without running $disconnect, as a crash would; with a data dir the next start
+   * runs their $disconnect instead. For tests. @default false
+   */
+  readonly abandonConnections?: boolean;
+}
+
+export interface LocalRuntime {
+  /** The web client: `http://<host>:<port>/`. */
+  readonly httpUrl: string;
+  /** What clients connect to: `ws://<host>:<port>/<stage>`. */
+  readonly wsUrl: string;
+  /** The management API endpoint for the SDK (it appends `/@connections/{id}`): `http://<host>:<port>/<stage>`. */
+  readonly managementUrl: string;
+  readonly stage: string;
+  readonly region: string;
+  readonly model: StackModel;
+  /** The IAM-checked DynamoDB endpoint the functions use. */
+  readonly dynamodbEndpoint: string;
+  /** An identity allowed everything, for tests and tools calling the local endpoints with the SDK. */
+  readonly adminCredentials: Credentials;
+  /** Exactly the environment a function runs with. */
+  environmentOf(functionName: string): Readonly<Record<string, string>>;
+  /** Ids of the connections open right now. */
+  openConnections(): string[];
+  /** Closes every connection (each runs $disconnect), then stops the functions, DynamoDB and the server. */
+  stop(options?: StopOptions): Promise<void>;
+}
+
+type UpgradeListener = (req: IncomingMessage, socket: Duplex, head: Buffer) => void;
+
+export const DEFAULT_HOST = "127.0.0.1";
+export const DEFAULT_PORT = 8080;
+const PROJECT_DIR = join(__dirname, "..");
+
+export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<LocalRuntime> {
+  const log = options.log ?? ((line: string) => console.log(line));
+  let handlers: { readonly request: RequestListener; readonly upgrade: UpgradeListener } | undefined;
+  // Listen first: the port (maybe a free one) is part of the stack's local values, e.g. the stage's invoke_url.
+  const server = createServer((req, res) => {
+    if (handlers) return handlers.request(req, res);
+    res.writeHead(503, { "Content-Length": 0 }).end();
+  });
+  server.on("upgrade", (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    if (handlers) return handlers.upgrade(req, socket, head);
+    socket.destroy();
+  });
+  const port = await listen(server, options.host ?? DEFAULT_HOST, options.port ?? DEFAULT_PORT);
+  const host = urlHost(options.host ?? DEFAULT_HOST);
+
+  const cleanups: Array<() => Promise<void>> = [() => closeServer(server)];
+  const unwind = async () => {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
+  };
+  try {
+    const model = loadStackModel({ stackDir: options.stackDir, endpoint: { host, port } });
+    for (const note of model.notes) log(`note: ${note}`);
+    const stage = model.stage.name;
+    const managementUrl = `http://${host}:${port}/${stage}`;
+    const identities = new IdentityRegistry(model);
+
+    const db: LocalDynamoDb = await startLocalDynamoDb({
+      tables: model.tables,
+      identities,
+      region: model.region,
+      account: model.account,
+      dataDir: options.dataDir,
+      log,
+    });
+    cleanups.push(() => db.stop());
+
+    const environments = new Map(
+      model.functions.map((fn) => [
+        fn.name,
+        lambdaEnvironment(fn, {
+          region: model.region,
+          credentials: identities.function(fn.name).credentials,
+          dynamodbEndpoint: db.endpoint,
+          managementApiEndpoint: managementUrl,
+          nodePath: join(PROJECT_DIR, "node_modules"),
+        }),
+      ]),
+    );
+    const runners = new Map<string, FunctionRunner>();
+    let runnersStopped = false;
+    // Started on first use: a function no route reaches never loads.
+    const runner = (name: string): FunctionRunner => {
+      let existing = runners.get(name);
+      if (!existing) {
+        const fn = model.functions.find((f) => f.name === name)!;
+        existing = new FunctionRunner(fn, environments.get(name)!, log);
+        // One asked for while stopping answers every invocation with a failure.
+        if (runnersStopped) void existing.stop();
+        runners.set(name, existing);
+      }
+      return existing;
+    };
+    cleanups.push(async () => {
+      runnersStopped = true;
+      await Promise.all([...runners.values()].map((r) => r.stop()));
+    });
+
+    const connections = new ConnectionRegistry();
+    const ledger = new ConnectionLedger(options.dataDir);
+    const gateway = new WebSocketGateway({
+      model,
+      runner,
+      connections,
+      ledger,
+      idleTimeoutMs: options.idleTimeoutMs,
+      maxConnectionMs: options.maxConnectionMs,
+      log,
+    });
+    const managementOptions = {
+      scope: { region: model.region, account: model.account, apiId: model.api.id, stage },
+      connections,
+      identities,
+      disconnect: (connection: Parameters<WebSocketGateway["close"]>[0]) => gateway.close(connection, 1000, ""),
+      latencyMs: options.managementLatencyMs,
+      failureRate: options.managementFailureRate,
+      log,
+    };
+    const webDir = options.webDir ?? join(PROJECT_DIR, "web");
+
+    handlers = {
+      request: (req, res) => {
+        if (!isManagementPath(req.url)) return serveStatic(req, res, webDir);
+        handleManagementRequest(req, res, managementOptions).catch((error: unknown) => {
+          log(`@connections error: ${(error as Error).stack ?? String(error)}`);
+          if (!res.headersSent) res.writeHead(500, { "Content-Length": 0 }).end();
+        });
+      },
+      upgrade: (req, socket, head) => gateway.handleUpgrade(req, socket, head),
+    };
+
+    // Connections an earlier run on this data dir accepted and never saw close: their sockets are gone,
+    // so the stack's own $disconnect cleans up after them (with @connections already answering 410).
+    const leftovers = ledger.pending();
+    if (leftovers.length > 0) {
+      log(`cleaning up ${leftovers.length} connection(s) left open by an earlier run`);
+      await Promise.all(leftovers.map((connection) => gateway.cleanUp(connection)));
+    }
+
+    let stopping: Promise<void> | undefined;
+    return {
+      httpUrl: `http://${host}:${port}/`,
+      wsUrl: `ws://${host}:${port}/${stage}`,
+      managementUrl,
+      stage,
+      region: model.region,
+      model,
+      dynamodbEndpoint: db.endpoint,
+      adminCredentials: identities.admin.credentials,
+      environmentOf: (name) => {
+        const environment = environments.get(name);
+        if (!environment) throw new Error(`No function named ${name} in the stack`);
+        return environment;
+      },
+      openConnections: () => connections.all().map((c) => c.connectionId),
+      stop: (stopOptions = {}) =>
+        (stopping ??= (async () => {
+          if (stopOptions.abandonConnections) gateway.abandon();
+          else await gateway.shutdown();
+          await unwind();
+        })()),
+    };
+  } catch (error) {
+    await unwind();
+    throw error;
+  }
+}
+
+function listen(server: Server, host: string, port: number): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: Server): Promise<void> {
+  return new Promise((resolve) => {
+    server.close(() => resolve());
+    server.closeAllConnections();
+  });
+}
+
+/** The host to put in URLs: a wildcard address means "this machine"; IPv6 literals need brackets. */
+function urlHost(host: string): string {
+  if (host === "0.0.0.0" || host === "") return "127.0.0.1";
+  if (host === "::") return "[::1]";
+  return host.includes(":") ? `[${host}]` : host;
+}
