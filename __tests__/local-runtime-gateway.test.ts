@@ -316,10 +316,14 @@ describe("function isolation", () => {
 });
 
 describe("web client", () => {
-  test("GET / serves web/index.html", async () => {
+  test("GET / redirects to the page for this stage, which serves web/index.html", async () => {
+    const redirect = await fetch(runtime.httpUrl, { redirect: "manual" });
+    expect(redirect.status).toBe(302);
+    expect(redirect.headers.get("location")).toBe(`/?stage=${runtime.stage}`);
     const response = await fetch(runtime.httpUrl);
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(await response.text()).toContain('name="chat-stage"');
   });
 
   test("scripts get a JavaScript content type and unknown paths 404", async () => {

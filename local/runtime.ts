@@ -169,7 +169,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     handlers = {
       request: (req, res) => {
-        if (!isManagementPath(req.url)) return serveStatic(req, res, webDir);
+        if (!isManagementPath(req.url)) return serveStatic(req, res, webDir, stage);
         handleManagementRequest(req, res, managementOptions).catch((error: unknown) => {
           log(`@connections error: ${(error as Error).stack ?? String(error)}`);
           if (!res.headersSent) res.writeHead(500, { "Content-Length": 0 }).end();

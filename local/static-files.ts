@@ -24,13 +24,27 @@ function notFound(res: ServerResponse, method: string): void {
   res.end(method === "HEAD" ? undefined : text);
 }
 
-export function serveStatic(req: IncomingMessage, res: ServerResponse, webDir: string): void {
+/**
+ * The page cannot know the stage name, which is the WebSocket URL's path; so `/` without `?stage=` (or
+ * `?ws=`) redirects to `/?stage=<stage>`, and a page opened from the printed URL always connects.
+ */
+function redirectToStage(req: IncomingMessage, res: ServerResponse, stage: string): boolean {
+  const url = new URL(req.url ?? "/", "http://localhost");
+  if (url.pathname !== "/" || url.searchParams.has("stage") || url.searchParams.has("ws")) return false;
+  url.searchParams.set("stage", stage);
+  res.writeHead(302, { Location: `/${url.search}`, "Content-Length": 0 });
+  res.end();
+  return true;
+}
+
+export function serveStatic(req: IncomingMessage, res: ServerResponse, webDir: string, stage: string): void {
   const method = req.method ?? "GET";
   if (method !== "GET" && method !== "HEAD") {
     res.writeHead(405, { Allow: "GET, HEAD", "Content-Length": 0 });
     res.end();
     return;
   }
+  if (redirectToStage(req, res, stage)) return;
   let path: string;
   try {
     path = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname);
