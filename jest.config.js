@@ -1,9 +1,9 @@
-/** Jest runs TypeScript through swc without type-checking; `tsc --noEmit` checks types once in `npm test`. */
+/** Jest runs TypeScript through esbuild without type-checking; `tsc --noEmit` checks types once in `npm test`. */
 module.exports = {
   testEnvironment: "node",
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
-  transform: { "^.+\\.(t|j)s$": ["@swc/jest"] },
+  transform: { "^.+\\.(t|j)s$": "<rootDir>/jest.transform.js" },
   setupFilesAfterEnv: ["<rootDir>/__tests__/setup.ts"],
   testTimeout: 30000,
 };
