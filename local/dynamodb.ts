@@ -9,8 +9,8 @@ import type { CreateTableCommandInput, KeySchemaElement } from "@aws-sdk/client-
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
 import { dynamodbChecks } from "./iam-policy";
+import { closeServer, listen } from "./servers";
 import { checkAccess, type IdentityRegistry } from "./identities";
 import { SigV4Error, verifySigV4 } from "./sigv4";
 import type { IndexModel, TableModel } from "./stack-model";
@@ -55,22 +55,7 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
-function listen(server: Server): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(0, "127.0.0.1", () => {
-      server.off("error", reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
 
-function close(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
 
 export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
@@ -136,16 +121,16 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
     await createTables(`http://127.0.0.1:${storePort}`, options);
   } catch (error) {
     agent.destroy();
-    await Promise.all([close(proxy), close(store)]);
+    await Promise.all([closeServer(proxy), closeServer(store)]);
     throw error;
   }
 
   return {
     endpoint: `http://127.0.0.1:${port}`,
     async stop() {
-      await close(proxy);
+      await closeServer(proxy);
       agent.destroy();
-      await close(store);
+      await closeServer(store);
     },
   };
 }

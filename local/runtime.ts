@@ -6,8 +6,7 @@
  *   const runtime = await startLocalRuntime({ stackDir, port: 0 });
  *   new WebSocket(runtime.wsUrl); ...; await runtime.stop();
  */
-import { createServer, type IncomingMessage, type RequestListener, type Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { createServer, type IncomingMessage, type RequestListener } from "node:http";
 import type { Duplex } from "node:stream";
 import { join } from "node:path";
 import { ConnectionLedger, ConnectionRegistry } from "./connections";
@@ -17,6 +16,7 @@ import { WebSocketGateway } from "./gateway";
 import { IdentityRegistry } from "./identities";
 import { handleManagementRequest, isManagementPath } from "./management-api";
 import { loadStackModel, type StackModel } from "./stack-model";
+import { closeServer, listen } from "./servers";
 import { serveStatic } from "./static-files";
 
 export interface LocalRuntimeOptions {
@@ -215,22 +215,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   }
 }
 
-function listen(server: Server, host: string, port: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(port, host, () => {
-      server.off("error", reject);
-      resolve((server.address() as AddressInfo).port);
-    });
-  });
-}
 
-function closeServer(server: Server): Promise<void> {
-  return new Promise((resolve) => {
-    server.close(() => resolve());
-    server.closeAllConnections();
-  });
-}
 
 /** The host to put in URLs: a wildcard address means "this machine"; IPv6 literals need brackets. */
 function urlHost(host: string): string {
