@@ -1,0 +1,141 @@
+import { performance } from "node:perf_hooks";
+import { setTimeout as sleep } from "node:timers/promises";
+import { ClientPool } from "./lib/clients";
+import { bytes, count, ms } from "./lib/format";
+import { type ServerSpec, ServerProcess } from "./lib/server-process";
+import { synthesizedStacks } from "./lib/stacks";
+import { percentile } from "./lib/stats";
+import type { FigureResult } from "./lib/table";
+
+export interface CapacityOptions {
+  /** Idle connections held open at once (the pairs' clients included). */
+  readonly connections: number;
+  readonly pairs: number;
+  readonly seconds: number;
+}
+
+interface Capacity {
+  readonly idleRss: number;
+  readonly loadedRss: number;
+  readonly perConnection: number;
+  readonly connectMs: number;
+  readonly messagesPerSecond: number;
+  readonly latencies: readonly number[];
+  readonly failed: number;
+}
+
+/**
+ * Figure 6: what the local runtime holds and moves, beside a bare `ws` relay (the floor it sits on): RSS
+ * per idle connection, then direct messages between pairs of clients while those connections stay open.
+ */
+export async function benchCapacity(options: CapacityOptions): Promise<FigureResult> {
+  const { ours: stackDir } = await synthesizedStacks();
+  const ours = await measure({ kind: "runtime", stackDir }, options);
+  const relay = await measure({ kind: "relay" }, options);
+  const share = ours.messagesPerSecond / relay.messagesPerSecond;
+  const latency = (c: Capacity) => `${ms(percentile(c.latencies, 50))} / ${ms(percentile(c.latencies, 99))}`;
+  return {
+    title: `6. Runtime capacity (${count(options.connections)} idle connections, ${options.pairs} pairs messaging)`,
+    oursLabel: "local runtime",
+    baselineLabel: "bare ws relay",
+    rows: [
+      { measure: "server RSS, warmed up, before the connections", ours: bytes(ours.idleRss), baseline: bytes(relay.idleRss) },
+      { measure: `server RSS with ${count(options.connections)} connections`, ours: bytes(ours.loadedRss), baseline: bytes(relay.loadedRss) },
+      {
+        measure: "RSS per connection",
+        ours: bytes(ours.perConnection),
+        baseline: bytes(relay.perConnection),
+        detail: `${(ours.perConnection / relay.perConnection).toFixed(1)}× the relay`,
+      },
+      { measure: `time to open ${count(options.connections)} connections`, ours: ms(ours.connectMs), baseline: ms(relay.connectMs) },
+      {
+        measure: `direct messages per second, ${options.seconds} s`,
+        ours: count(ours.messagesPerSecond),
+        baseline: count(relay.messagesPerSecond),
+        detail: `${(share * 100).toFixed(1)}% of the relay (1 : ${(1 / share).toFixed(0)})`,
+      },
+      { measure: "p50 / p99 per direct message", ours: latency(ours), baseline: latency(relay) },
+      { measure: "direct messages refused or failed", ours: count(ours.failed), baseline: count(relay.failed) },
+    ],
+    notes: [
+      "Each server runs alone in a child process, so its RSS (process.memoryUsage().rss, all threads) is its own; the clients run in this process. Per connection = (RSS with the connections − RSS before) ÷ the connections opened in between, after a warm-up that starts the runtime's $connect and $default environments.",
+      `Messaging: each pair ping-pongs one direct message (\`{"action":"send-message","to":…}\`), so ${options.pairs} are in flight; counted for ${options.seconds} s after 1 s of warm-up. Through the runtime each one is a send-message invocation (GetItem, then a signed, IAM-checked @connections POST); the relay forwards by id. The clients share one process, which bounds the relay's figure too.`,
+    ],
+  };
+}
+
+async function measure(spec: ServerSpec, options: CapacityOptions): Promise<Capacity> {
+  const server = await ServerProcess.start(spec);
+  const pool = new ClientPool(server.wsUrl);
+  try {
+    const pairClients = 2 * options.pairs;
+    await pool.grow(pairClients);
+    const ids: string[] = [];
+    for (let client = 0; client < pairClients; client += 1) ids.push(await pool.connectionId(client));
+    await sleep(500);
+    const idleRss = await server.rss();
+
+    const started = performance.now();
+    await pool.grow(options.connections, 100);
+    const connectMs = performance.now() - started;
+    await sleep(500);
+    const loadedRss = await server.rss();
+
+    const messaging = await pingPong(pool, ids, options.seconds * 1000);
+    return {
+      idleRss,
+      loadedRss,
+      perConnection: (loadedRss - idleRss) / (options.connections - pairClients),
+      connectMs,
+      ...messaging,
+    };
+  } finally {
+    // Server first: clients closing on a live runtime would each run $disconnect.
+    await server.stop();
+    pool.closeAll();
+  }
+}
+
+/**
+ * Clients 2k and 2k+1 are partners: a message to one makes it send the next to the other, so each pair has
+ * exactly one in flight. A send the server answers with anything but its `sent` reply is resent.
+ */
+async function pingPong(pool: ClientPool, ids: readonly string[], measureMs: number) {
+  const partner = (client: number) => client ^ 1;
+  const sentAt = new Map<number, number>();
+  let running = true;
+  let counting = false;
+  let delivered = 0;
+  let failed = 0;
+  const latencies: number[] = [];
+  const sendTo = (to: number) => {
+    if (!running) return;
+    sentAt.set(to, performance.now());
+    pool.send(partner(to), { action: "send-message", to: ids[to], message: "ping" });
+  };
+  pool.onFrame = (client, frame) => {
+    if (frame.type === "message") {
+      if (counting) {
+        delivered += 1;
+        latencies.push(performance.now() - (sentAt.get(client) ?? NaN));
+      }
+      sendTo(partner(client));
+    } else if (frame.type !== "sent") {
+      failed += counting ? 1 : 0;
+      sendTo(partner(client));
+    }
+  };
+  for (let client = 1; client < ids.length; client += 2) sendTo(client);
+  await sleep(1000);
+  counting = true;
+  const started = performance.now();
+  await sleep(measureMs);
+  counting = false;
+  const elapsed = performance.now() - started;
+  running = false;
+  // Let the messages in flight land before the server goes.
+  await sleep(500);
+  pool.onFrame = () => undefined;
+  return { messagesPerSecond: (delivered / elapsed) * 1000, latencies: latencies.sort((a, b) => a - b), failed };
+}
+

@@ -1,0 +1,51 @@
+/**
+ * Child-process entry for the fan-out and capacity figures: serves either the project's local runtime or
+ * the bare ws relay in a process of its own, so its CPU is not the clients' and its RSS is its own.
+ *   node --import tsx bench/lib/server-child.ts '<ServerSpec as JSON>'
+ * Talks to the parent (server-process.ts) over IPC: "ready" with the URL, "rss" on request, exit on "stop".
+ */
+import { startLocalRuntime } from "../../local/runtime";
+import type { ParentMessage, ServerSpec } from "./server-process";
+import { startWsRelay } from "./ws-relay";
+
+const HOST = "127.0.0.1";
+
+async function main(): Promise<void> {
+  const spec = JSON.parse(process.argv[2] ?? "{}") as ServerSpec;
+  const server = spec.kind === "relay" ? await startWsRelay(HOST) : await startRuntime(spec);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await server.stop();
+    process.exit(0);
+  };
+  process.on("message", (message: ParentMessage) => {
+    if (message.type === "rss") process.send?.({ type: "rss", bytes: process.memoryUsage().rss });
+    if (message.type === "stop") void stop();
+  });
+  process.on("disconnect", () => void stop());
+  process.send?.({ type: "ready", wsUrl: server.wsUrl });
+}
+
+async function startRuntime(spec: Extract<ServerSpec, { kind: "runtime" }>): Promise<{ wsUrl: string; stop(): Promise<void> }> {
+  const runtime = await startLocalRuntime({
+    stackDir: spec.stackDir,
+    host: HOST,
+    port: 0,
+    managementLatencyMs: spec.managementLatencyMs,
+    managementFailureRate: spec.managementFailureRate,
+    // The baseline logs every failed post; thousands of lines would only slow the figure down.
+    log: () => undefined,
+  });
+  return {
+    wsUrl: runtime.wsUrl,
+    // Dropping the connections skips thousands of $disconnect runs: the tables are in memory and go anyway.
+    stop: () => runtime.stop({ abandonConnections: true }),
+  };
+}
+
+main().catch((error: unknown) => {
+  process.send?.({ type: "failed", message: error instanceof Error ? (error.stack ?? error.message) : String(error) });
+  process.exit(1);
+});

@@ -1,0 +1,136 @@
+/**
+ * `npm run bench`: the project's performance figures (issue 4), each beside a baseline measured in the same
+ * run, checked against its budget. Prints one table per figure and writes them to bench/results.md.
+ *
+ *   npm run bench                                 every figure (about 6 minutes); exits 1 if a budget is missed
+ *   npm run bench -- --only synth,bundles         a subset: synth, tests, bundles, fan-out, throttling, capacity
+ *   npm run bench -- --skip tests                 everything but some
+ *   npm run bench -- --quick                      fewer runs and smaller sizes, for development
+ * Only a full run (every figure, not quick) rewrites bench/results.md; the others just print.
+ *
+ * Each figure lives in its own file (synth.ts, tests.ts, bundles.ts, fan-out.ts, capacity.ts) and returns
+ * a table; bench/lib holds the helpers they share (stats, formatting, child processes).
+ */
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { cpus, loadavg, tmpdir, totalmem } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import { benchBundles } from "./bundles";
+import { benchCapacity } from "./capacity";
+import { benchFanOut, benchThrottling } from "./fan-out";
+import { ms } from "./lib/format";
+import { type FigureResult, missedBudgets, renderFigure } from "./lib/table";
+import { benchSynth } from "./synth";
+import { benchTests } from "./tests";
+
+interface Mode {
+  readonly quick: boolean;
+}
+
+const FAN_OUT = { sizes: [1000, 5000], latenciesMs: [0, 20], repeats: 3 };
+const QUICK_FAN_OUT = { sizes: [200, 1000], latenciesMs: [0, 20], repeats: 1 };
+
+const FIGURES: Record<string, (mode: Mode) => Promise<FigureResult>> = {
+  synth: ({ quick }) => benchSynth({ runs: quick ? 2 : 5 }),
+  tests: () => benchTests(),
+  bundles: ({ quick }) => benchBundles({ coldStarts: quick ? 3 : 10 }),
+  "fan-out": ({ quick }) => benchFanOut(quick ? QUICK_FAN_OUT : FAN_OUT),
+  throttling: ({ quick }) => benchThrottling({ ...(quick ? QUICK_FAN_OUT : FAN_OUT), repeats: 1, failureRate: 0.1 }),
+  capacity: ({ quick }) => benchCapacity(quick ? { connections: 1000, pairs: 100, seconds: 3 } : { connections: 5000, pairs: 100, seconds: 10 }),
+};
+
+async function main(): Promise<number> {
+  const { names, quick } = parseArgs(process.argv.slice(2));
+  // Synths and bundles write temporary folders (constructs/bundle.ts keeps its bundles for the process's
+  // life); pointing TMPDIR at one scratch folder, for this process and its children, removes them all at exit.
+  const scratch = mkdtempSync(join(tmpdir(), "bench-"));
+  process.env.TMPDIR = scratch;
+  process.on("exit", () => rmSync(scratch, { recursive: true, force: true }));
+  process.on("SIGINT", () => process.exit(130));
+  const started = performance.now();
+  const loadAtStart = loadavg()[0];
+  const results: FigureResult[] = [];
+  for (const name of names) {
+    process.stderr.write(`bench: ${name}…\n`);
+    const figureStarted = performance.now();
+    const result = await FIGURES[name]({ quick }).catch((error: unknown) => failedFigure(name, error));
+    process.stderr.write(`bench: ${name} done in ${ms(performance.now() - figureStarted)}\n`);
+    console.log(`${renderFigure(result)}\n`);
+    results.push(result);
+  }
+
+  const missed = missedBudgets(results);
+  const report = [
+    "# Benchmarks",
+    "",
+    machine(loadAtStart),
+    `Figures: ${names.join(", ")}${quick ? " (quick mode)" : ""}; whole run ${ms(performance.now() - started)}.`,
+    "",
+    ...results.map((result) => `${renderFigure(result)}\n`),
+    missed.length === 0 ? "Every budget met." : `Budgets missed:\n${missed.map((m) => `- ${m}`).join("\n")}`,
+    "",
+  ].join("\n");
+  if (quick || names.length < Object.keys(FIGURES).length) {
+    process.stderr.write("bench: not a full run, so bench/results.md is left unchanged\n");
+  } else {
+    writeFileSync(join(__dirname, "results.md"), report);
+  }
+  console.log(missed.length === 0 ? "Every budget met." : `Budgets missed:\n${missed.map((m) => `  - ${m}`).join("\n")}`);
+  console.log(`Whole run: ${ms(performance.now() - started)}`);
+  return missed.length === 0 ? 0 : 1;
+}
+
+function parseArgs(args: readonly string[]): { names: string[]; quick: boolean } {
+  const all = Object.keys(FIGURES);
+  let only = all;
+  let skip: string[] = [];
+  let quick = false;
+  for (let i = 0; i < args.length; i += 1) {
+    const [flag, inline] = args[i].split("=", 2);
+    if (flag === "--quick") {
+      quick = true;
+    } else if (flag === "--only" || flag === "--skip") {
+      const names = (inline ?? args[++i] ?? "").split(",").map((name) => name.trim()).filter(Boolean);
+      const unknown = names.filter((name) => !all.includes(name));
+      if (names.length === 0 || unknown.length > 0) {
+        throw new Error(`${flag} takes a comma-separated list of: ${all.join(", ")}${unknown.length ? ` (not ${unknown.join(", ")})` : ""}`);
+      }
+      if (flag === "--only") only = names;
+      else skip = names;
+    } else {
+      throw new Error(`unknown argument ${args[i]}: use --only a,b  --skip a,b  --quick`);
+    }
+  }
+  return { names: all.filter((name) => only.includes(name) && !skip.includes(name)), quick };
+}
+
+/** What the numbers depend on; the load average shows whether something else was using the machine. */
+function machine(loadAtStart: number): string {
+  const cores = cpus();
+  return [
+    `Machine: ${cores.length} cores, ${cores[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(1)} GB RAM, ` +
+      `Node ${process.version} on ${process.platform}; ${new Date().toISOString()}; ` +
+      `1-minute load average ${loadAtStart.toFixed(2)} at the start, ${loadavg()[0].toFixed(2)} at the end.`,
+    "Each cell: median (min–max) over the runs named in its row.",
+  ].join("\n");
+}
+
+/** A figure that could not run counts as a missed budget, with the reason in its table. */
+function failedFigure(name: string, error: unknown): FigureResult {
+  const message = error instanceof Error ? error.message : String(error);
+  return {
+    title: `${name} (did not run)`,
+    oursLabel: "ours",
+    baselineLabel: "baseline",
+    rows: [{ measure: "figure ran", ours: "–", baseline: "–", pass: false }],
+    notes: [`Error: ${message.split("\n").join(" ").slice(0, 1500)}`],
+  };
+}
+
+main().then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    console.error(error instanceof Error ? error.message : error);
+    process.exit(2);
+  },
+);
