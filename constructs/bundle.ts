@@ -11,6 +11,9 @@ export interface BundleOptions {
 /** The file name of every bundle, so the Lambda handler is always `index.handler`. */
 export const BUNDLE_FILE = "index.js";
 
+/** Lambda's credentials come from the environment only; see the file for why the bundles use it. */
+const LAMBDA_CREDENTIALS = resolve(__dirname, "..", "handlers", "lib", "lambda-credentials.ts");
+
 interface CachedBundle {
   readonly outdir: string;
   /** Every source file that went into the bundle, with its modification time then. */
@@ -58,7 +61,11 @@ export function bundleHandler(entry: string, options: BundleOptions = {}): strin
       legalComments: "none",
       logLevel: "silent",
       metafile: true,
+      // The SDK ships ES modules beside CommonJS; preferring them lets esbuild drop what is unused
+      // (a third of the bundle), which is parse time saved on every cold start.
+      mainFields: ["module", "main"],
       external: options.externalAwsSdk ? ["@aws-sdk/*", "@smithy/*"] : [],
+      alias: options.externalAwsSdk ? undefined : { "@aws-sdk/credential-provider-node": LAMBDA_CREDENTIALS },
     }).metafile;
   } catch (error) {
     const errors = (error as { errors?: Array<{ text: string }> }).errors;

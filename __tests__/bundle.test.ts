@@ -1,0 +1,36 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { bundleHandler } from "../constructs/bundle";
+
+const entry = (name: string) => join(__dirname, "..", "handlers", `${name}.ts`);
+
+describe("handler bundles", () => {
+  test("are one minified CommonJS file that a fresh Node process loads and finds the handler in", () => {
+    const file = join(bundleHandler(entry("default")), "index.js");
+    const out = execFileSync(process.execPath, ["-e", `process.stdout.write(typeof require(${JSON.stringify(file)}).handler)`]);
+    expect(out.toString()).toBe("function");
+    expect(readFileSync(file, "utf8").split("\n").length).toBeLessThan(5);
+  });
+
+  test("leave out the credential providers Lambda never uses, and keep the environment one", () => {
+    const code = readFileSync(join(bundleHandler(entry("connect")), "index.js"), "utf8");
+    expect(code).not.toContain("AssumeRoleWithWebIdentity");
+    expect(code).not.toContain("sso_start_url");
+    expect(code).toContain("AWS_SECRET_ACCESS_KEY");
+  });
+
+  test("with the SDK external, carry none of it", () => {
+    const code = readFileSync(join(bundleHandler(entry("connect"), { externalAwsSdk: true }), "index.js"), "utf8");
+    expect(code).toContain('require("@aws-sdk/client-dynamodb")');
+    expect(code.length).toBeLessThan(20_000);
+  });
+
+  test("an unchanged handler is not bundled twice in one process", () => {
+    expect(bundleHandler(entry("leave"))).toBe(bundleHandler(entry("leave")));
+  });
+
+  test("a handler that does not compile fails synth with the file and esbuild's reason", () => {
+    expect(() => bundleHandler(join(__dirname, "no-such-handler.ts"))).toThrow(/esbuild could not bundle the handler .*no-such-handler\.ts: Could not resolve/);
+  });
+});
