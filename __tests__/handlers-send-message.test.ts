@@ -1,4 +1,5 @@
 import { handler } from "../handlers/send-message";
+import { DEFAULT_POST_RETRY } from "../handlers/lib/fan-out";
 import { LocalDynamo } from "./support/dynalite";
 import { frameEvent, replyFrame, websocketEvent } from "./support/events";
 import { FakeManagementApi } from "./support/management-api";
@@ -301,7 +302,7 @@ describe("failing posts", () => {
     const result = await send("alice", { message: "hello!" });
 
     expect(replyFrame(result)).toEqual({ type: "sent", delivered: 1, stale: 0, failed: 1 });
-    expect(postedTo().filter((id) => id === "bob")).toHaveLength(5);
+    expect(postedTo().filter((id) => id === "bob")).toHaveLength(DEFAULT_POST_RETRY.maxAttempts);
     expect(api.received("carol")).toHaveLength(1);
     expect(JSON.parse(String(logged.mock.calls[0][0]))).toMatchObject({
       error: "LimitExceededException",

@@ -1,5 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { readConfig } from "../constructs/config";
+import { DEFAULT_POST_RETRY } from "../handlers/lib/fan-out";
 import { ClientPool } from "./lib/clients";
 import { count, ms, percent, range, runs } from "./lib/format";
 import { ServerProcess } from "./lib/server-process";
@@ -98,13 +99,14 @@ export async function benchThrottling(options: FanOutOptions & { readonly failur
       },
     ];
   });
+  const attempts = DEFAULT_POST_RETRY.maxAttempts;
   return {
     title: `5. Throttling (${percent(options.failureRate)} of @connections calls answered 429, ${latencyMs} ms/call)`,
-    oursLabel: "ours (backoff, 5 attempts)",
+    oursLabel: `ours (backoff, ${attempts} attempts)`,
     baselineLabel: "tutorial (SDK default retries)",
     rows,
     notes: [
-      `The runtime refuses each call at random (managementFailureRate), so one run per size. Ours retries a throttled post with backoff, 5 attempts in all: a recipient is lost only after 5 refusals in a row (p = 10⁻⁵, so about one 5,000-recipient broadcast in 20 loses someone). The baseline has the SDK's default 3 attempts (p = 10⁻³) and only logs the loss.`,
+      `The runtime refuses each call at random (managementFailureRate), so one run per size. Ours retries a throttled post with backoff, ${attempts} attempts in all: a recipient is lost only after ${attempts} refusals in a row (p = ${options.failureRate}^${attempts} per recipient). The baseline has the SDK's default 3 attempts (p = ${options.failureRate}^3) and only logs the loss.`,
     ],
   };
 }
