@@ -210,6 +210,18 @@ describe("restarts", () => {
   });
 });
 
+describe("stopping", () => {
+  test("stopping in the middle of a broadcast closes cleanly, without crashing DynamoDB under the functions", async () => {
+    const busy = await startLocalRuntime({ stackDir: workspace.stackDir, port: 0, log: logs.log, managementLatencyMs: 300 });
+    const crowd = await Promise.all(Array.from({ length: 60 }, () => chatter(busy)));
+    crowd[0]!.client.send({ action: "send-message", message: "last words" });
+    await crowd[1]!.client.next(10_000);
+    await busy.stop();
+    expect(busy.openConnections()).toEqual([]);
+    await Promise.all(crowd.map((c) => c.client.closed));
+  }, 60_000);
+});
+
 describe("npm start", () => {
   test("serves a synthesized stack, prints its URLs, and on SIGTERM closes connections and exits", async () => {
     const cli = spawn(process.execPath, ["--import", "tsx", "local/main.ts", "--stack-dir", workspace.stackDir], {

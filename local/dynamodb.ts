@@ -64,12 +64,18 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
   const storePort = await listen(store);
   const agent = new Agent({ keepAlive: true });
 
+  // Requests being served, so stopping can let them finish: dynalite closed under a request it is still
+  // working on throws "Database is not open" from inside its own callbacks, killing the process.
+  const inFlight = new Set<Promise<void>>();
   const proxy = createServer((req, res) => {
-    void forward(req, res).catch((error: unknown) => {
-      options.log(`DynamoDB proxy error: ${(error as Error).stack ?? String(error)}`);
-      if (!res.headersSent) sendError(res, 500, "InternalServerError", "Internal server error");
-      else res.destroy();
-    });
+    const served = forward(req, res)
+      .catch((error: unknown) => {
+        options.log(`DynamoDB proxy error: ${(error as Error).stack ?? String(error)}`);
+        if (!res.headersSent) sendError(res, 500, "InternalServerError", "Internal server error");
+        else res.destroy();
+      })
+      .finally(() => inFlight.delete(served));
+    inFlight.add(served);
   });
 
   async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
@@ -128,11 +134,20 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
   return {
     endpoint: `http://127.0.0.1:${port}`,
     async stop() {
-      await closeServer(proxy);
+      const closed = closeServer(proxy);
+      await Promise.race([Promise.allSettled([...inFlight]), delay(STOP_GRACE_MS)]);
+      await closed;
       agent.destroy();
       await closeServer(store);
     },
   };
+}
+
+/** How long stopping waits for DynamoDB requests under way; dynalite answers in milliseconds. */
+const STOP_GRACE_MS = 5_000;
+
+function delay(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
 
 function keySchema(hashKey: string, rangeKey?: string): KeySchemaElement[] {
