@@ -1,6 +1,6 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { join } from "node:path";
+import { existsSync, readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import { bundleHandler } from "../constructs/bundle";
 
 const entry = (name: string) => join(__dirname, "..", "handlers", `${name}.ts`);
@@ -28,6 +28,25 @@ describe("handler bundles", () => {
 
   test("an unchanged handler is not bundled twice in one process", () => {
     expect(bundleHandler(entry("leave"))).toBe(bundleHandler(entry("leave")));
+  });
+
+  test("the scratch folder of a process killed before it could clean up is removed by the next one", () => {
+    const bundleIn = (then: string) =>
+      execFileSync(process.execPath, [
+        "--import",
+        "tsx",
+        "-e",
+        `const d = require("./constructs/bundle").bundleHandler("handlers/default.ts"); process.stdout.write(d); ${then}`,
+      ]).toString();
+    let killedScratch = "";
+    try {
+      bundleIn('process.kill(process.pid, "SIGKILL")');
+    } catch (error) {
+      killedScratch = dirname(dirname((error as { stdout: Buffer }).stdout.toString()));
+    }
+    expect(existsSync(killedScratch)).toBe(true);
+    bundleIn("");
+    expect(existsSync(killedScratch)).toBe(false);
   });
 
   test("a handler that does not compile fails synth with the file and esbuild's reason", () => {

@@ -1,5 +1,5 @@
 import { buildSync } from "esbuild";
-import { mkdtempSync, rmSync, statSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 
@@ -25,15 +25,32 @@ interface CachedBundle {
 const cache = new Map<string, CachedBundle>();
 
 // Synth copies each bundle into cdktf.out, so the bundles of a process are scratch: one folder per
-// process (parallel jest workers never share one), removed when the process exits.
+// process (parallel jest workers never share one), named for its pid and removed when the process exits.
+// A process killed by a signal never sees "exit", so the next one removes the folders of dead processes.
 let scratchDir: string | undefined;
 function scratch(): string {
   if (!scratchDir) {
-    const dir = mkdtempSync(join(tmpdir(), "chat-bundles-"));
+    const root = join(tmpdir(), "chat-bundles");
+    mkdirSync(root, { recursive: true });
+    for (const name of readdirSync(root)) {
+      if (!isAlive(Number(name.split("-")[0]))) rmSync(join(root, name), { recursive: true, force: true });
+    }
+    const dir = mkdtempSync(join(root, `${process.pid}-`));
     process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
     scratchDir = dir;
   }
   return scratchDir;
+}
+
+function isAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: the process exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
 }
 
 const cacheKey = (entry: string, options: BundleOptions) => `${resolve(entry)}\0${options.externalAwsSdk ? "external" : "bundled"}`;
