@@ -8,6 +8,7 @@
 import type { CreateTableCommandInput, KeySchemaElement } from "@aws-sdk/client-dynamodb";
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
+import { setTimeout as delay } from "node:timers/promises";
 import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import { dynamodbChecks } from "./iam-policy";
 import { closeServer, listen } from "./servers";
@@ -54,8 +55,6 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     req.on("error", reject);
   });
 }
-
-
 
 export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
@@ -135,7 +134,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
     endpoint: `http://127.0.0.1:${port}`,
     async stop() {
       const closed = closeServer(proxy);
-      await Promise.race([Promise.allSettled([...inFlight]), delay(STOP_GRACE_MS)]);
+      await Promise.race([Promise.allSettled([...inFlight]), delay(STOP_GRACE_MS, undefined, { ref: false })]);
       await closed;
       agent.destroy();
       await closeServer(store);
@@ -145,10 +144,6 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
 
 /** How long stopping waits for DynamoDB requests under way; dynalite answers in milliseconds. */
 const STOP_GRACE_MS = 5_000;
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
 
 function keySchema(hashKey: string, rangeKey?: string): KeySchemaElement[] {
   return [{ AttributeName: hashKey, KeyType: "HASH" }, ...(rangeKey ? [{ AttributeName: rangeKey, KeyType: "RANGE" as const }] : [])];

@@ -12,6 +12,7 @@
  */
 import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
+import { setTimeout as delay } from "node:timers/promises";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
 import { ConnectionRegistry, gatewayId, type ConnectionLedger, type LiveConnection } from "./connections";
 import { connectEvent, disconnectEvent, messageEvent, type ApiDetails, type ConnectionDetails } from "./events";
@@ -288,10 +289,6 @@ function toBuffer(data: RawData): Buffer {
   if (Buffer.isBuffer(data)) return data;
   if (Array.isArray(data)) return Buffer.concat(data);
   return Buffer.from(data);
-}
-
-function delay(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** The close code ws attached to a protocol error (1009 for too big, 1007 for bad UTF-8, ...). */

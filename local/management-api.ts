@@ -12,6 +12,7 @@
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
+import { setTimeout as delay } from "node:timers/promises";
 import type { ConnectionRegistry, LiveConnection } from "./connections";
 import { MESSAGE_LIMIT_BYTES } from "./gateway";
 import { connectionsCheck, parseConnectionsPath, type ConnectionsScope } from "./iam-policy";
@@ -66,7 +67,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | "too la
 export async function handleManagementRequest(req: IncomingMessage, res: ServerResponse, options: ManagementApiOptions): Promise<void> {
   const body = await readBody(req, MAX_REQUEST_BYTES);
   if (body === "too large") return respond(res, 413, { message: "Request too large" }, "PayloadTooLargeException");
-  if (options.latencyMs) await new Promise((resolve) => setTimeout(resolve, options.latencyMs));
+  if (options.latencyMs) await delay(options.latencyMs);
   const method = (req.method ?? "GET").toUpperCase();
   const path = parseConnectionsPath(req.url ?? "/");
   if (!path || path.stage !== options.scope.stage || !["POST", "GET", "DELETE"].includes(method)) {

@@ -215,8 +215,6 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
   }
 }
 
-
-
 /** The host to put in URLs: a wildcard address means "this machine"; IPv6 literals need brackets. */
 function urlHost(host: string): string {
   if (host === "0.0.0.0" || host === "") return "127.0.0.1";
