@@ -11,7 +11,7 @@ import {
   parseConnectionsPath,
   parsePolicy,
   PolicyError,
-} from "../local/iam-policy";
+} from "../local/iam/policy";
 
 const REGION = "us-east-1";
 const ACCOUNT = "000000000000";

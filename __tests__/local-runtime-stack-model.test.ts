@@ -4,9 +4,9 @@
  * cannot run faithfully.
  */
 import { startLocalRuntime } from "../local/runtime";
-import { routeSelector } from "../local/route-selection";
-import { arnLike, loadStackModel, StackModelError } from "../local/stack-model";
-import { TerraformDocument, TerraformResolutionError, type TerraformJson as LocalTerraformJson } from "../local/terraform-json";
+import { routeSelector } from "../local/gateway/route-selection";
+import { arnLike, loadStackModel, StackModelError } from "../local/terraform/stack-model";
+import { TerraformDocument, TerraformResolutionError, type TerraformJson as LocalTerraformJson } from "../local/terraform/terraform-json";
 import { addRoute, functionResource, readStack, synthesizeWorkspace, writeVariant, type Workspace } from "./support/local-stacks";
 
 let workspace: Workspace;

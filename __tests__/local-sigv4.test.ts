@@ -16,7 +16,7 @@ import {
   type SignedRequest,
   tryParseAuthorizationHeader,
   verifySigV4,
-} from "../local/sigv4";
+} from "../local/iam/sigv4";
 
 const credentials = { accessKeyId: "LOCALSENDMESSAGE", secretAccessKey: "local-secret-send-message" };
 const secretFor = (id: string) => (id === credentials.accessKeyId ? credentials.secretAccessKey : undefined);

@@ -8,7 +8,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { Browser, BrowserContext, Page } from "playwright-core";
 import { startLocalRuntime, type LocalRuntime } from "../local/runtime";
-import { synthesizeStack } from "../local/synth";
+import { synthesizeStack } from "../local/terraform/synth";
 import { browserTestsEnabled, launchChromium } from "./support/browser";
 
 const OUTPUT_DIR = join(__dirname, "output");

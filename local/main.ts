@@ -9,7 +9,7 @@
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
 import { DEFAULT_HOST, DEFAULT_PORT, startLocalRuntime, type LocalRuntime } from "./runtime";
-import { synthesizeStack } from "./synth";
+import { synthesizeStack } from "./terraform/synth";
 
 const USAGE = "Usage: npm start -- [--data <dir>] [--stack-dir <dir>]";
 

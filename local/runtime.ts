@@ -9,15 +9,15 @@
 import { createServer, type IncomingMessage, type RequestListener } from "node:http";
 import type { Duplex } from "node:stream";
 import { join } from "node:path";
-import { ConnectionLedger, ConnectionRegistry } from "./connections";
-import { startLocalDynamoDb, type LocalDynamoDb } from "./dynamodb";
-import { FunctionRunner, lambdaEnvironment, type Credentials } from "./function-runner";
-import { WebSocketGateway } from "./gateway";
-import { IdentityRegistry } from "./identities";
-import { handleManagementRequest, isManagementPath } from "./management-api";
-import { loadStackModel, type StackModel } from "./stack-model";
-import { closeServer, listen } from "./servers";
-import { serveStatic } from "./static-files";
+import { ConnectionLedger, ConnectionRegistry } from "./gateway/connections";
+import { startLocalDynamoDb, type LocalDynamoDb } from "./services/dynamodb";
+import { FunctionRunner, lambdaEnvironment, type Credentials } from "./functions/function-runner";
+import { WebSocketGateway } from "./gateway/websocket-gateway";
+import { IdentityRegistry } from "./iam/identities";
+import { handleManagementRequest, isManagementPath } from "./services/connections-api";
+import { loadStackModel, type StackModel } from "./terraform/stack-model";
+import { closeServer, listen } from "./http/servers";
+import { serveStatic } from "./http/static-files";
 
 export interface LocalRuntimeOptions {
   /** The synthesized stack folder: `cdktf.out/stacks/<stack>`, holding cdk.tf.json. */

@@ -6,7 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
-import { synthesizeStack } from "../../local/synth";
+import { synthesizeStack } from "../../local/terraform/synth";
 
 export type TerraformJson = { resource: Record<string, Record<string, any>>; data: Record<string, Record<string, any>>; [key: string]: any };
 

@@ -2,8 +2,8 @@ import { copyFileSync, cpSync, mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUNDLE_FILE, bundleHandler } from "../../constructs/bundle";
-import { loadStackModel } from "../../local/stack-model";
-import { synthesizeStack } from "../../local/synth";
+import { loadStackModel } from "../../local/terraform/stack-model";
+import { synthesizeStack } from "../../local/terraform/synth";
 
 export interface Stacks {
   readonly ours: string;

@@ -5,9 +5,9 @@
  * tests, benchmarks and tools use, like an operator with admin rights on AWS.
  */
 import { createHash, randomBytes } from "node:crypto";
-import type { Credentials } from "./function-runner";
-import { accessDeniedMessage, authorize, describeDecision, parsePolicy, type AccessCheck, type Decision, type Policy } from "./iam-policy";
-import type { StackModel } from "./stack-model";
+import type { Credentials } from "../functions/function-runner";
+import { accessDeniedMessage, authorize, describeDecision, parsePolicy, type AccessCheck, type Decision, type Policy } from "./policy";
+import type { StackModel } from "../terraform/stack-model";
 
 export interface Identity {
   /** The function name, or "local-admin". */

@@ -2,8 +2,8 @@
  * An AWS_PROXY integration as API Gateway runs it: invoke the route's function, stop waiting at the
  * integration timeout, and read the function's result as a proxy response (statusCode, headers, body).
  */
-import type { FunctionRunner } from "./function-runner";
-import type { RouteModel } from "./stack-model";
+import type { FunctionRunner } from "../functions/function-runner";
+import type { RouteModel } from "../terraform/stack-model";
 
 export type IntegrationResult =
   | {

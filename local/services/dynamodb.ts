@@ -10,11 +10,11 @@ import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
 import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import { dynamodbChecks } from "./iam-policy";
-import { closeServer, listen } from "./servers";
-import { checkAccess, type IdentityRegistry } from "./identities";
-import { SigV4Error, verifySigV4 } from "./sigv4";
-import type { IndexModel, TableModel } from "./stack-model";
+import { dynamodbChecks } from "../iam/policy";
+import { closeServer, listen } from "../http/servers";
+import { checkAccess, type IdentityRegistry } from "../iam/identities";
+import { SigV4Error, verifySigV4 } from "../iam/sigv4";
+import type { IndexModel, TableModel } from "../terraform/stack-model";
 
 // dynalite ships no types: a function returning an http.Server.
 const dynalite = require("dynalite") as (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;

@@ -12,7 +12,7 @@ import { randomUUID } from "node:crypto";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Worker } from "node:worker_threads";
-import type { FunctionModel } from "./stack-model";
+import type { FunctionModel } from "../terraform/stack-model";
 
 export interface Credentials {
   readonly accessKeyId: string;

@@ -7,7 +7,7 @@
  */
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { parsePolicy, type Policy } from "./iam-policy";
+import { parsePolicy, type Policy } from "../iam/policy";
 import { blockList, stackPath, type TerraformBlock, TerraformDocument, type LocalContext } from "./terraform-json";
 
 /** API Gateway stops waiting for any integration after 29 seconds. */

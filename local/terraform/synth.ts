@@ -1,7 +1,7 @@
 import { App } from "cdktf";
 import { join } from "node:path";
-import { ChatStack, type ChatStackOptions } from "../constructs/chat-stack";
-import { readConfig } from "../constructs/config";
+import { ChatStack, type ChatStackOptions } from "../../constructs/chat-stack";
+import { readConfig } from "../../constructs/config";
 
 export interface SynthOptions {
   /** Folder cdktf writes to (its `stacks/<name>/cdk.tf.json`). */

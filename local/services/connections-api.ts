@@ -13,11 +13,11 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { setTimeout as delay } from "node:timers/promises";
-import type { ConnectionRegistry, LiveConnection } from "./connections";
-import { MESSAGE_LIMIT_BYTES } from "./gateway";
-import { connectionsCheck, parseConnectionsPath, type ConnectionsScope } from "./iam-policy";
-import { checkAccess, type IdentityRegistry } from "./identities";
-import { SigV4Error, verifySigV4 } from "./sigv4";
+import type { ConnectionRegistry, LiveConnection } from "../gateway/connections";
+import { MESSAGE_LIMIT_BYTES } from "../gateway/websocket-gateway";
+import { connectionsCheck, parseConnectionsPath, type ConnectionsScope } from "../iam/policy";
+import { checkAccess, type IdentityRegistry } from "../iam/identities";
+import { SigV4Error, verifySigV4 } from "../iam/sigv4";
 
 export interface ManagementApiOptions {
   readonly scope: ConnectionsScope;

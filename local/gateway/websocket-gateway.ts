@@ -16,10 +16,10 @@ import { setTimeout as delay } from "node:timers/promises";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
 import { ConnectionRegistry, gatewayId, type ConnectionLedger, type LiveConnection } from "./connections";
 import { connectEvent, disconnectEvent, messageEvent, type ApiDetails, type ConnectionDetails } from "./events";
-import type { FunctionRunner } from "./function-runner";
+import type { FunctionRunner } from "../functions/function-runner";
 import { ENDPOINT_TIMED_OUT, INTERNAL_SERVER_ERROR, invokeIntegration, type IntegrationResult } from "./integration";
 import { DEFAULT_ROUTE, routeSelector, type RouteSelector } from "./route-selection";
-import type { RouteModel, StackModel } from "./stack-model";
+import type { RouteModel, StackModel } from "../terraform/stack-model";
 
 /** API Gateway's WebSocket frame size quota. */
 export const FRAME_LIMIT_BYTES = 32 * 1024;
@@ -314,7 +314,7 @@ interface ReceiverInternals {
 function limitFrameSize(ws: WebSocket, limit: number): void {
   const receiver = (ws as unknown as { _receiver?: ReceiverInternals })._receiver;
   if (!receiver || typeof receiver.haveLength !== "function" || typeof receiver.createError !== "function") {
-    throw new Error("ws's Receiver has changed: the local runtime cannot enforce the 32 KB frame limit (see limitFrameSize in local/gateway.ts)");
+    throw new Error("ws's Receiver has changed: the local runtime cannot enforce the 32 KB frame limit (see limitFrameSize in local/gateway/websocket-gateway.ts)");
   }
   const haveLength = receiver.haveLength;
   receiver.haveLength = function (this: ReceiverInternals, cb) {
