@@ -1,22 +1,27 @@
 import { handler as connect } from "../handlers/connect";
 import { handler as disconnect } from "../handlers/disconnect";
-import { ITEM_TTL_SECONDS } from "../handlers/lib/table-schema";
+import { ITEM_TTL_SECONDS, keys } from "../handlers/lib/table-schema";
 import { LocalDynamo } from "./support/dynalite";
 import { connectEvent, disconnectEvent } from "./support/events";
+import { FakeManagementApi } from "./support/management-api";
 
 let dynamo: LocalDynamo;
+let api: FakeManagementApi;
 
 beforeAll(async () => {
-  dynamo = await LocalDynamo.start();
+  [dynamo, api] = await Promise.all([LocalDynamo.start(), FakeManagementApi.start()]);
+  process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = api.endpoint("prod");
 });
 
 afterAll(async () => {
-  await dynamo.stop();
+  await Promise.all([dynamo.stop(), api.stop()]);
 });
 
 beforeEach(async () => {
   await dynamo.freshTable();
+  api.reset();
   delete process.env.DYNAMODB_PAGE_SIZE;
+  delete process.env.AUTH_MODE;
 });
 
 afterEach(() => {
@@ -24,20 +29,74 @@ afterEach(() => {
 });
 
 describe("$connect", () => {
-  test("connect stores the connection with its start time and an expiry after the 2-hour limit", async () => {
+  test("connect stores the connection with its user, start time and an expiry after the 2-hour limit", async () => {
     const connectedAt = Date.UTC(2025, 0, 2, 3, 4, 5);
 
-    const result = await connect(connectEvent("alice", connectedAt));
+    const result = await connect(connectEvent("alice", { connectedAt, query: { name: "Alice Liddell" } }));
 
     expect(result).toEqual({ statusCode: 200 });
     expect(await dynamo.itemsOf("alice")).toEqual([
       {
+        ...keys.connection("alice"),
         connectionId: "alice",
-        sk: "#connection",
-        connectedAt: "2025-01-02T03:04:05.000Z",
+        connectedAt,
+        user: { id: "alice", name: "Alice Liddell", verified: false },
         expiresAt: connectedAt / 1000 + ITEM_TTL_SECONDS,
       },
     ]);
+  });
+
+  test("connect lists the connection under its user and in the broadcast list", async () => {
+    await connect(connectEvent("alice"));
+
+    expect(await dynamo.keysMentioning("alice")).toEqual(
+      [keys.connection("alice"), keys.userConnection("alice", "alice"), keys.broadcast("alice")].map(({ pk, sk }) => `${pk} ${sk}`).sort(),
+    );
+  });
+
+  test("an anonymous connection without a name gets a generated guest name", async () => {
+    await connect(connectEvent("Xy9-Zq=="));
+
+    const [record] = await dynamo.itemsOf("Xy9-Zq==");
+    expect(record.user).toEqual({ id: "Xy9-Zq==", name: "guest-Xy9Zq", verified: false });
+  });
+
+  test("a user verified by the authorizer is stored with the authorizer's id and name", async () => {
+    await connect(connectEvent("alice", { authorizer: { userId: "user-123", userName: "Alice", principalId: "user-123" } }));
+
+    const [record] = await dynamo.itemsOf("alice");
+    expect(record.user).toEqual({ id: "user-123", name: "Alice", verified: true });
+    expect(await dynamo.partition(keys.userPartition("user-123"))).toHaveLength(1);
+  });
+
+  test.each([
+    ["an empty name", ""],
+    ["a name of spaces only", "   "],
+    ["a name of 65 characters", "a".repeat(65)],
+    ["a name with a slash", "a/b"],
+    ["a name with markup", "<b>x</b>"],
+  ])("connect refuses %s with 400 and stores nothing", async (_, name) => {
+    const result = await connect(connectEvent("alice", { query: { name } }));
+
+    expect(result.statusCode).toBe(400);
+    expect(JSON.parse(String(result.body)).message).toMatch(/name/);
+    expect(await dynamo.allKeys()).toEqual([]);
+  });
+
+  test("a 64-character name of letters from any script, digits, spaces and _ . - is accepted", async () => {
+    const name = `Zoë 李 o_${"9.-".repeat(18)}ab`;
+    expect([...name]).toHaveLength(64);
+
+    expect(await connect(connectEvent("alice", { query: { name } }))).toEqual({ statusCode: 200 });
+  });
+
+  test("in jwt mode a connection that arrives without the authorizer's user is refused, not admitted as a guest", async () => {
+    process.env.AUTH_MODE = "jwt";
+
+    const result = await connect(connectEvent("alice", { query: { name: "mallory" } }));
+
+    expect(result.statusCode).toBe(401);
+    expect(await dynamo.allKeys()).toEqual([]);
   });
 
   test("connect answers 500 and logs one line of JSON when the table cannot be written", async () => {
@@ -60,35 +119,49 @@ describe("$connect", () => {
 });
 
 describe("$disconnect", () => {
-  test("disconnect removes the connection item and every room membership", async () => {
-    await connect(connectEvent("alice"));
-    await dynamo.putMembership("alice", "lobby");
-    await dynamo.putMembership("alice", "games");
+  test("disconnect removes the connection and every item that lists it", async () => {
+    await dynamo.connect("alice", "bob");
+    await dynamo.join("lobby", "alice", "bob");
+    await dynamo.join("games", "alice");
 
     const result = await disconnect(disconnectEvent("alice"));
 
     expect(result).toEqual({ statusCode: 200 });
-    expect(await dynamo.itemsOf("alice")).toEqual([]);
+    expect(await dynamo.keysMentioning("alice")).toEqual([]);
+  });
+
+  test("disconnect tells the members of each room the connection was in that it left", async () => {
+    await dynamo.connect("alice", "bob", "carol");
+    await dynamo.join("lobby", "alice", "bob");
+    await dynamo.join("games", "alice", "carol");
+
+    await disconnect(disconnectEvent("alice"));
+
+    for (const [member, room] of [["bob", "lobby"], ["carol", "games"]]) {
+      expect(api.received(member)).toEqual([
+        { type: "presence", room, event: "left", connectionId: "alice", user: { id: "alice", name: "alice", verified: false } },
+      ]);
+    }
   });
 
   test("disconnect removes more items than one query page and one batch write hold", async () => {
     process.env.DYNAMODB_PAGE_SIZE = "7";
-    await dynamo.putConnection("alice");
-    for (let room = 0; room < 60; room += 1) await dynamo.putMembership("alice", `room-${room}`);
+    await dynamo.connect("alice");
+    for (let room = 0; room < 30; room += 1) await dynamo.join(`room-${room}`, "alice");
 
     await disconnect(disconnectEvent("alice"));
 
-    expect(await dynamo.itemsOf("alice")).toEqual([]);
+    expect(await dynamo.keysMentioning("alice")).toEqual([]);
   });
 
   test("disconnect leaves other connections and their memberships alone", async () => {
-    await dynamo.putConnection("alice");
-    await dynamo.putConnection("bob");
-    await dynamo.putMembership("bob", "lobby");
+    await dynamo.connect("alice", "bob");
+    await dynamo.join("lobby", "alice", "bob");
+    const before = await dynamo.keysMentioning("bob");
 
     await disconnect(disconnectEvent("alice"));
 
-    expect((await dynamo.itemsOf("bob")).map((item) => item.sk)).toEqual(["#connection", "room#lobby"]);
+    expect(await dynamo.keysMentioning("bob")).toEqual(before);
   });
 
   test("disconnect of a connection that has no items succeeds", async () => {

@@ -1,21 +1,43 @@
 import { handler } from "../handlers/default";
+import { LocalDynamo } from "./support/dynalite";
 import { replyFrame, websocketEvent } from "./support/events";
+
+let dynamo: LocalDynamo;
+
+beforeAll(async () => {
+  dynamo = await LocalDynamo.start();
+  await dynamo.freshTable();
+  await dynamo.connect("alice");
+});
+
+afterAll(async () => {
+  await dynamo.stop();
+});
 
 function defaultEvent(body?: string) {
   return websocketEvent({ routeKey: "$default", connectionId: "alice", body });
 }
 
 describe("$default", () => {
-  test("a JSON frame without a known action gets an info frame listing the client routes", async () => {
+  test("a JSON frame without a known action gets an info frame with who you are and the client routes", async () => {
     const result = await handler(defaultEvent(JSON.stringify({ hello: "there" })));
 
     expect(result.statusCode).toBe(200);
     expect(replyFrame(result)).toEqual({
       type: "info",
       connectionId: "alice",
-      routes: ["send-message", "join", "leave"],
+      user: { id: "alice", name: "alice", verified: false },
+      routes: ["send-message", "join", "leave", "members"],
       message: expect.stringContaining('"action"'),
     });
+  });
+
+  test("the info frame echoes the frame's requestId", async () => {
+    expect(replyFrame(await handler(defaultEvent(JSON.stringify({ action: "whoami", requestId: "w-1" }))))).toMatchObject({ type: "info", requestId: "w-1" });
+  });
+
+  test("an invalid requestId gets INVALID_REQUEST_ID", async () => {
+    expect(replyFrame(await handler(defaultEvent(JSON.stringify({ requestId: "no spaces please" }))))).toMatchObject({ code: "INVALID_REQUEST_ID" });
   });
 
   test("the info frame names the unknown action the client sent", async () => {

@@ -1,4 +1,4 @@
-import { fanOut, FanOutOptions } from "../handlers/lib/fan-out";
+import { fanOut, FanOutOptions, NEW_CONNECTION_GRACE_MS, Recipient } from "../handlers/lib/fan-out";
 
 const noDelay = () => Promise.resolve();
 
@@ -6,11 +6,38 @@ function sdkError(name: string, httpStatusCode: number): Error {
   return Object.assign(new Error(name), { name, $metadata: { httpStatusCode } });
 }
 
-function options(overrides: Partial<FanOutOptions>): FanOutOptions {
+/** A recipient whose connection opened long ago (unless `connectedAt` says otherwise). */
+const r = (connectionId: string, connectedAt = Date.now() - 3_600_000): Recipient => ({ connectionId, connectedAt });
+
+type Overrides = Omit<Partial<FanOutOptions<Recipient>>, "recipients" | "post" | "onGone" | "onFailure"> & {
+  readonly recipients?: Iterable<string> | AsyncIterable<string> | Iterable<Recipient>;
+  readonly post?: (id: string) => Promise<unknown>;
+  readonly onGone?: (id: string) => Promise<unknown>;
+  readonly onFailure?: (id: string, error: unknown) => void;
+};
+
+/** Options whose callbacks take plain ids, so each test reads in terms of who was posted to. */
+function options(overrides: Overrides): FanOutOptions<Recipient> {
+  const { recipients = [], post, onGone, onFailure, ...rest } = overrides;
+  return {
+    recipients: toRecipients(recipients),
+    post: (recipient) => (post ?? (() => Promise.resolve()))(recipient.connectionId),
+    onGone: (recipient) => (onGone ?? (() => Promise.resolve()))(recipient.connectionId),
+    ...(onFailure && { onFailure: (recipient: Recipient, error: unknown) => onFailure(recipient.connectionId, error) }),
+    concurrency: 4,
+    sleep: noDelay,
+    ...rest,
+  };
+}
+
+async function* toRecipients(source: Iterable<string> | AsyncIterable<string> | Iterable<Recipient>): AsyncGenerator<Recipient> {
+  for await (const item of source as AsyncIterable<string | Recipient>) yield typeof item === "string" ? r(item) : item;
+}
+
+function legacyOptions(overrides: Partial<FanOutOptions<Recipient>>): FanOutOptions<Recipient> {
   return {
     recipients: [],
     post: () => Promise.resolve(),
-    onGone: () => Promise.resolve(),
     concurrency: 4,
     sleep: noDelay,
     ...overrides,
@@ -57,7 +84,7 @@ describe("fanOut", () => {
     const done = fanOut(options({ recipients, post: posts.post, concurrency: 3 }));
     await posts.drain(done);
 
-    expect(await done).toEqual({ delivered: 20, stale: 0, failed: 0 });
+    expect(await done).toEqual({ delivered: 20, stale: 0, failed: 0, incomplete: false });
     expect(posts.maxInFlight()).toBe(3);
   });
 
@@ -76,7 +103,7 @@ describe("fanOut", () => {
 
     expect(posted).toEqual(["first"]);
     releaseSecondPage();
-    expect(await done).toEqual({ delivered: 2, stale: 0, failed: 0 });
+    expect(await done).toEqual({ delivered: 2, stale: 0, failed: 0, incomplete: false });
   });
 
   test("fan-out removes a recipient answered GoneException and counts it stale", async () => {
@@ -92,7 +119,7 @@ describe("fanOut", () => {
       })
     );
 
-    expect(counts).toEqual({ delivered: 1, stale: 1, failed: 0 });
+    expect(counts).toEqual({ delivered: 1, stale: 1, failed: 0, incomplete: false });
     expect(removed).toEqual(["gone"]);
   });
 
@@ -108,7 +135,7 @@ describe("fanOut", () => {
       })
     );
 
-    expect(counts).toEqual({ delivered: 0, stale: 0, failed: 1 });
+    expect(counts).toEqual({ delivered: 0, stale: 0, failed: 1, incomplete: false });
     expect(failures).toEqual(["gone: table unavailable"]);
   });
 
@@ -117,8 +144,7 @@ describe("fanOut", () => {
     ["LimitExceededException", 429],
     ["ThrottlingException", 400],
     ["AnUnnamedThrottle", 429],
-    ["InternalServerErrorException", 500],
-  ])("fan-out retries a post that failed with %s (HTTP %s)", async (name, status) => {
+  ])("fan-out retries a post that was refused with %s (HTTP %s)", async (name, status) => {
     let attempts = 0;
 
     const counts = await fanOut(
@@ -131,7 +157,7 @@ describe("fanOut", () => {
       })
     );
 
-    expect(counts).toEqual({ delivered: 1, stale: 0, failed: 0 });
+    expect(counts).toEqual({ delivered: 1, stale: 0, failed: 0, incomplete: false });
     expect(attempts).toBe(3);
   });
 
@@ -165,7 +191,7 @@ describe("fanOut", () => {
       })
     );
 
-    expect(counts).toEqual({ delivered: 0, stale: 0, failed: 1 });
+    expect(counts).toEqual({ delivered: 0, stale: 0, failed: 1, incomplete: false });
     expect(attempts).toBe(4);
   });
 
@@ -198,12 +224,13 @@ describe("fanOut", () => {
       })
     );
 
-    expect(counts).toEqual({ delivered: 2, stale: 0, failed: 1 });
+    expect(counts).toEqual({ delivered: 2, stale: 0, failed: 1, incomplete: false });
   });
 
-  test("fan-out lets the posts already started finish before it rethrows a failure to read recipients", async () => {
+  test("fan-out lets the posts already started finish, then reports incomplete when reading recipients fails part-way", async () => {
     const posts = controlledPosts();
     const delivered: string[] = [];
+    const readFailures: unknown[] = [];
     async function* recipients() {
       yield "a";
       yield "b";
@@ -213,24 +240,132 @@ describe("fanOut", () => {
     const done = fanOut(
       options({
         recipients: recipients(),
-        post: async (r) => {
-          await posts.post(r);
-          delivered.push(r);
+        post: async (id) => {
+          await posts.post(id);
+          delivered.push(id);
         },
-      })
+        onReadFailure: (error) => readFailures.push(error),
+      }),
     );
-    let deliveredWhenRejected: string[] = [];
-    const settled = done.catch((error: Error) => {
-      deliveredWhenRejected = [...delivered];
-      return error;
-    });
-    await posts.drain(settled);
+    await posts.drain(done);
 
-    expect(await settled).toEqual(new Error("page read failed"));
-    expect(deliveredWhenRejected).toEqual(["a", "b"]);
+    expect(await done).toEqual({ delivered: 2, stale: 0, failed: 0, incomplete: true });
+    expect(delivered).toEqual(["a", "b"]);
+    expect(readFailures).toEqual([new Error("page read failed")]);
+  });
+
+  test("fan-out rethrows a failure to read recipients when nobody was posted to yet", async () => {
+    async function* recipients(): AsyncGenerator<string> {
+      throw new Error("first page failed");
+    }
+
+    await expect(fanOut(options({ recipients: recipients() }))).rejects.toThrow("first page failed");
+  });
+
+  test.each([
+    ["a 5xx", sdkError("InternalServerErrorException", 500)],
+    ["a timeout", Object.assign(new Error("timed out"), { name: "TimeoutError", code: "ETIMEDOUT" })],
+    ["a connection reset", Object.assign(new Error("socket hang up"), { code: "ECONNRESET" })],
+  ])("fan-out does not retry %s, after which the post may have been delivered", async (_, error) => {
+    let attempts = 0;
+
+    const counts = await fanOut(options({ recipients: ["r"], post: () => ((attempts += 1), Promise.reject(error)) }));
+
+    expect(counts).toEqual({ delivered: 0, stale: 0, failed: 1, incomplete: false });
+    expect(attempts).toBe(1);
+  });
+
+  test("fan-out retries a post whose connection was refused: it never reached the service", async () => {
+    let attempts = 0;
+
+    const counts = await fanOut(
+      options({
+        recipients: ["r"],
+        post: async () => {
+          attempts += 1;
+          if (attempts < 2) throw Object.assign(new Error("connect ECONNREFUSED"), { code: "ECONNREFUSED" });
+        },
+      }),
+    );
+
+    expect(counts).toMatchObject({ delivered: 1 });
+    expect(attempts).toBe(2);
+  });
+
+  test("fan-out retries a 410 from a connection younger than a $connect can take, and never removes it", async () => {
+    const removed: string[] = [];
+    let attempts = 0;
+
+    const counts = await fanOut(
+      options({
+        recipients: [r("newcomer", Date.now() - 1000)],
+        post: async () => {
+          attempts += 1;
+          if (attempts < 3) throw sdkError("GoneException", 410);
+        },
+        onGone: async (id) => void removed.push(id),
+      }),
+    );
+
+    expect(counts).toEqual({ delivered: 1, stale: 0, failed: 0, incomplete: false });
+    expect(removed).toEqual([]);
+  });
+
+  test("fan-out removes a recipient answered 410 once its record is older than the grace period", async () => {
+    const removed: string[] = [];
+
+    await fanOut(
+      options({
+        recipients: [r("old", Date.now() - NEW_CONNECTION_GRACE_MS - 1)],
+        post: () => Promise.reject(sdkError("GoneException", 410)),
+        onGone: async (id) => void removed.push(id),
+      }),
+    );
+
+    expect(removed).toEqual(["old"]);
+  });
+
+  test("fan-out starts no post once the time left is below its reserve, and says it is incomplete", async () => {
+    let left = 10_000;
+    const posted: string[] = [];
+
+    const counts = await fanOut(
+      options({
+        recipients: ["a", "b", "c", "d"],
+        concurrency: 1,
+        post: async (id) => {
+          posted.push(id);
+          left -= 3_000;
+        },
+        remainingTimeMs: () => left,
+        reserveMs: 3_500,
+      }),
+    );
+
+    // 10 s, 7 s and 4 s left at the first three: each leaves more than the reserve; 1 s does not.
+    expect(posted).toEqual(["a", "b", "c"]);
+    expect(counts).toEqual({ delivered: 3, stale: 0, failed: 0, incomplete: true });
+  });
+
+  test("fan-out does not wait to retry when the wait would run into its reserve", async () => {
+    const waits: number[] = [];
+
+    const counts = await fanOut(
+      options({
+        recipients: ["r"],
+        post: () => Promise.reject(sdkError("LimitExceededException", 429)),
+        remainingTimeMs: () => 3_600,
+        reserveMs: 3_500,
+        retry: { maxAttempts: 5, baseDelayMs: 200, maxDelayMs: 200 },
+        sleep: async (ms) => void waits.push(ms),
+      }),
+    );
+
+    expect(waits.every((ms) => ms <= 100)).toBe(true);
+    expect(counts).toMatchObject({ failed: 1 });
   });
 
   test("fan-out rejects a concurrency that is not a positive integer", async () => {
-    await expect(fanOut(options({ concurrency: 0 }))).rejects.toThrow(/concurrency/);
+    await expect(fanOut(legacyOptions({ concurrency: 0 }))).rejects.toThrow(/concurrency/);
   });
 });

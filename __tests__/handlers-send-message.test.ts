@@ -1,5 +1,7 @@
 import { handler } from "../handlers/send-message";
+import { POST_TIMEOUT_MS } from "../handlers/lib/clients";
 import { DEFAULT_POST_RETRY } from "../handlers/lib/fan-out";
+import { keys, TTL_ATTRIBUTE } from "../handlers/lib/table-schema";
 import { LocalDynamo } from "./support/dynalite";
 import { frameEvent, replyFrame, websocketEvent } from "./support/events";
 import { FakeManagementApi } from "./support/management-api";
@@ -27,16 +29,15 @@ afterEach(() => {
   jest.restoreAllMocks();
 });
 
-async function connected(...connectionIds: string[]): Promise<void> {
-  await Promise.all(connectionIds.map((id) => dynamo.putConnection(id)));
+function send(from: string, frame: Record<string, unknown>, remainingMs?: number) {
+  const context = remainingMs === undefined ? undefined : deadlineIn(remainingMs);
+  return handler(frameEvent(from, { action: "send-message", ...frame }), context);
 }
 
-async function inRoom(room: string, ...connectionIds: string[]): Promise<void> {
-  await Promise.all(connectionIds.map((id) => dynamo.putMembership(id, room)));
-}
-
-function send(from: string, frame: Record<string, unknown>) {
-  return handler(frameEvent(from, { action: "send-message", ...frame }));
+/** A Lambda context whose deadline is `ms` from now. */
+function deadlineIn(ms: number) {
+  const deadline = Date.now() + ms;
+  return { getRemainingTimeInMillis: () => deadline - Date.now() };
 }
 
 /** Ids of every connection a post was attempted to, successful or not. */
@@ -48,22 +49,26 @@ function silenceErrorLog() {
   return jest.spyOn(console, "error").mockImplementation(() => undefined);
 }
 
+const user = (id: string) => ({ id, name: id, verified: false });
+const sent = (counts: Record<string, unknown>) => ({ type: "sent", id: expect.any(String), stale: 0, failed: 0, incomplete: false, ...counts });
+
 describe("broadcast", () => {
-  test("the tutorial's frame reaches every other open connection as a message frame", async () => {
-    await connected("alice", "bob", "carol");
+  test("the tutorial's frame reaches every other open connection as a message frame with its sender", async () => {
+    await dynamo.connect("alice", "bob", "carol");
 
     const result = await send("alice", { message: "hello!" });
 
     expect(result.statusCode).toBe(200);
+    const { id } = replyFrame(result);
     for (const recipient of ["bob", "carol"]) {
       expect(api.received(recipient)).toEqual([
-        { type: "message", message: "hello!", from: "alice", sentAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/) },
+        { type: "message", id, message: "hello!", from: "alice", sender: user("alice"), sentAt: expect.stringMatching(/^\d{4}-\d\d-\d\dT.*Z$/) },
       ]);
     }
   });
 
   test("the sender never receives its own message", async () => {
-    await connected("alice", "bob");
+    await dynamo.connect("alice", "bob");
 
     await send("alice", { message: "hello!" });
 
@@ -71,83 +76,135 @@ describe("broadcast", () => {
   });
 
   test("the sent frame counts the recipients reached", async () => {
-    await connected("alice", "bob", "carol");
+    await dynamo.connect("alice", "bob", "carol");
 
-    const result = await send("alice", { message: "hello!" });
-
-    expect(replyFrame(result)).toEqual({ type: "sent", delivered: 2, stale: 0, failed: 0 });
+    expect(replyFrame(await send("alice", { message: "hello!" }))).toEqual(sent({ delivered: 2 }));
   });
 
-  test("a broadcast reaches every connection when they span many scan pages", async () => {
-    // DYNAMODB_PAGE_SIZE becomes each Scan's Limit, so 40 items take 14 pages; memberships in between make
-    // some pages come back with fewer connections or none after the filter.
-    process.env.DYNAMODB_PAGE_SIZE = "3";
-    const others = Array.from({ length: 20 }, (_, index) => `conn-${String(index).padStart(2, "0")}`);
-    await connected("alice", ...others);
-    await inRoom("lobby", "alice", ...others.slice(0, 19));
+  test("a broadcast reaches every connection when the lists span many pages", async () => {
+    process.env.DYNAMODB_PAGE_SIZE = "2";
+    const others = Array.from({ length: 40 }, (_, index) => `conn-${String(index).padStart(2, "0")}`);
+    await dynamo.connect("alice", ...others);
 
     const result = await send("alice", { message: "hello!" });
 
-    expect(replyFrame(result)).toEqual({ type: "sent", delivered: 20, stale: 0, failed: 0 });
+    expect(replyFrame(result)).toEqual(sent({ delivered: 40 }));
     expect(postedTo().sort()).toEqual(others);
   });
 
   test("a broadcast with one post in flight at a time still reaches everyone", async () => {
     process.env.FANOUT_CONCURRENCY = "1";
-    await connected("alice", "bob", "carol", "dave");
+    await dynamo.connect("alice", "bob", "carol", "dave");
 
-    const result = await send("alice", { message: "hello!" });
+    expect(replyFrame(await send("alice", { message: "hello!" }))).toMatchObject({ delivered: 3 });
+  });
+});
 
-    expect(replyFrame(result)).toMatchObject({ delivered: 3 });
+describe("request and message ids", () => {
+  test("every reply echoes the frame's requestId", async () => {
+    await dynamo.connect("alice", "bob");
+
+    expect(replyFrame(await send("alice", { message: "hi", requestId: "req-1" }))).toMatchObject({ type: "sent", requestId: "req-1" });
+    expect(replyFrame(await send("alice", { message: "", requestId: "req-2" }))).toMatchObject({ type: "error", requestId: "req-2" });
+  });
+
+  test("every recipient gets the same message id, which the sent frame names", async () => {
+    await dynamo.connect("alice", "bob", "carol");
+
+    const { id } = replyFrame(await send("alice", { message: "hi" }));
+
+    expect(api.received("bob")[0].id).toBe(id);
+    expect(api.received("carol")[0].id).toBe(id);
+  });
+
+  test("a retry with the same requestId carries the same message id, so recipients can drop the duplicate", async () => {
+    await dynamo.connect("alice", "bob");
+
+    const first = replyFrame(await send("alice", { message: "hi", requestId: "r1" }));
+    const retry = replyFrame(await send("alice", { message: "hi", requestId: "r1" }));
+
+    expect(retry.id).toBe(first.id);
+    expect(api.received("bob").map((frame) => frame.id)).toEqual([first.id, first.id]);
+  });
+
+  test("different requestIds, or none, give different message ids", async () => {
+    await dynamo.connect("alice", "bob");
+
+    const ids = [
+      replyFrame(await send("alice", { message: "hi", requestId: "r1" })).id,
+      replyFrame(await send("alice", { message: "hi", requestId: "r2" })).id,
+      replyFrame(await send("alice", { message: "hi" })).id,
+      replyFrame(await send("alice", { message: "hi" })).id,
+    ];
+
+    expect(new Set(ids).size).toBe(4);
+  });
+
+  test.each([
+    ["an empty requestId", ""],
+    ["a requestId of 65 characters", "r".repeat(65)],
+    ["a requestId with a space", "a b"],
+    ["a requestId that is a number", 7],
+  ])("%s is rejected with INVALID_REQUEST_ID and nothing is sent", async (_, requestId) => {
+    await dynamo.connect("alice", "bob");
+
+    const result = await send("alice", { message: "hi", requestId });
+
+    expect(result.statusCode).toBe(400);
+    expect(replyFrame(result)).toEqual({ type: "error", code: "INVALID_REQUEST_ID", message: expect.any(String), action: "send-message" });
+    expect(api.requests).toEqual([]);
   });
 });
 
 describe("rooms", () => {
   test("a room message reaches only the room's other members and names the room", async () => {
-    await connected("alice", "bob", "carol", "dave");
-    await inRoom("lobby", "alice", "bob");
-    await inRoom("games", "dave");
+    await dynamo.connect("alice", "bob", "carol", "dave");
+    await dynamo.join("lobby", "alice", "bob");
+    await dynamo.join("games", "dave");
 
     const result = await send("alice", { room: "lobby", message: "hi" });
 
-    expect(replyFrame(result)).toEqual({ type: "sent", delivered: 1, stale: 0, failed: 0 });
+    expect(replyFrame(result)).toEqual(sent({ delivered: 1 }));
     expect(postedTo()).toEqual(["bob"]);
     expect(api.received("bob")).toEqual([
-      { type: "message", message: "hi", from: "alice", room: "lobby", sentAt: expect.any(String) },
+      { type: "message", id: expect.any(String), message: "hi", from: "alice", sender: user("alice"), room: "lobby", sentAt: expect.any(String) },
     ]);
   });
 
-  test("a room message reaches every member when they span many index pages", async () => {
+  test("a member that just joined receives the very next room message", async () => {
+    await dynamo.connect("alice", "bob");
+    await dynamo.join("lobby", "alice");
+
+    await dynamo.join("lobby", "bob");
+    await send("alice", { room: "lobby", message: "welcome" });
+
+    expect(api.received("bob")).toHaveLength(1);
+  });
+
+  test("a room message reaches every member when they span many pages", async () => {
     process.env.DYNAMODB_PAGE_SIZE = "2";
     const members = Array.from({ length: 9 }, (_, index) => `member-${index}`);
-    await connected("alice", ...members);
-    await inRoom("lobby", "alice", ...members);
+    await dynamo.connect("alice", ...members);
+    await dynamo.join("lobby", "alice", ...members);
 
-    const result = await send("alice", { room: "lobby", message: "hi" });
-
-    expect(replyFrame(result)).toMatchObject({ delivered: 9 });
+    expect(replyFrame(await send("alice", { room: "lobby", message: "hi" }))).toMatchObject({ delivered: 9 });
     expect(postedTo().sort()).toEqual(members);
   });
 
   test("sending to a room the sender has not joined is rejected with NOT_A_MEMBER and sends nothing", async () => {
-    await connected("alice", "bob");
-    await inRoom("lobby", "bob");
+    await dynamo.connect("alice", "bob");
+    await dynamo.join("lobby", "bob");
 
     const result = await send("alice", { room: "lobby", message: "hi" });
 
     expect(result.statusCode).toBe(400);
-    expect(replyFrame(result)).toEqual({
-      type: "error",
-      code: "NOT_A_MEMBER",
-      message: expect.stringContaining("lobby"),
-      action: "send-message",
-    });
+    expect(replyFrame(result)).toEqual({ type: "error", code: "NOT_A_MEMBER", message: expect.stringContaining("lobby"), action: "send-message" });
     expect(api.requests).toEqual([]);
   });
 
   test("a member alone in its room gets a sent frame with nobody delivered", async () => {
-    await connected("alice");
-    await inRoom("lobby", "alice");
+    await dynamo.connect("alice");
+    await dynamo.join("lobby", "alice");
 
     expect(replyFrame(await send("alice", { room: "lobby", message: "hi" }))).toMatchObject({ delivered: 0 });
   });
@@ -155,37 +212,56 @@ describe("rooms", () => {
 
 describe("direct messages", () => {
   test("a direct message reaches only its recipient and names it", async () => {
-    await connected("alice", "bob", "carol");
+    await dynamo.connect("alice", "bob", "carol");
 
     const result = await send("alice", { to: "bob", message: "psst" });
 
-    expect(replyFrame(result)).toEqual({ type: "sent", delivered: 1, stale: 0, failed: 0 });
+    expect(replyFrame(result)).toEqual(sent({ delivered: 1 }));
     expect(postedTo()).toEqual(["bob"]);
     expect(api.received("bob")).toEqual([
-      { type: "message", message: "psst", from: "alice", to: "bob", sentAt: expect.any(String) },
+      { type: "message", id: expect.any(String), message: "psst", from: "alice", sender: user("alice"), to: "bob", sentAt: expect.any(String) },
     ]);
   });
 
   test("a direct message to a connection that is not connected is rejected with UNKNOWN_RECIPIENT", async () => {
-    await connected("alice");
-    await inRoom("lobby", "ghost");
+    await dynamo.connect("alice");
 
     const result = await send("alice", { to: "ghost", message: "psst" });
 
     expect(result.statusCode).toBe(400);
-    expect(replyFrame(result)).toEqual({
-      type: "error",
-      code: "UNKNOWN_RECIPIENT",
-      message: expect.any(String),
-      action: "send-message",
-    });
+    expect(replyFrame(result)).toEqual({ type: "error", code: "UNKNOWN_RECIPIENT", message: expect.any(String), action: "send-message" });
     expect(api.requests).toEqual([]);
   });
 
   test("a direct message to the sender itself is delivered to nobody", async () => {
-    await connected("alice");
+    await dynamo.connect("alice");
 
     expect(replyFrame(await send("alice", { to: "alice", message: "me" }))).toMatchObject({ delivered: 0 });
+    expect(api.requests).toEqual([]);
+  });
+
+  test("a message to a user reaches every connection of that user but the sender's own", async () => {
+    const carol = { id: "user-carol", name: "Carol", verified: true };
+    await dynamo.connectAs("alice", { id: "user-alice", name: "Alice", verified: true });
+    await dynamo.connectAs("alice-phone", { id: "user-alice", name: "Alice", verified: true });
+    await dynamo.connectAs("carol-laptop", carol);
+    await dynamo.connectAs("carol-phone", carol);
+
+    const toCarol = await send("alice", { toUser: "user-carol", message: "hi Carol" });
+    const toMyself = await send("alice", { toUser: "user-alice", message: "note to self" });
+
+    expect(replyFrame(toCarol)).toEqual(sent({ delivered: 2 }));
+    expect(api.received("carol-laptop")).toEqual([expect.objectContaining({ message: "hi Carol", toUser: "user-carol", sender: expect.objectContaining({ id: "user-alice" }) })]);
+    expect(api.received("carol-phone")).toHaveLength(1);
+    expect(replyFrame(toMyself)).toEqual(sent({ delivered: 1 }));
+    expect(api.received("alice-phone")).toHaveLength(1);
+    expect(api.received("alice")).toEqual([]);
+  });
+
+  test("a message to a user with no connection is rejected with UNKNOWN_RECIPIENT", async () => {
+    await dynamo.connect("alice");
+
+    expect(replyFrame(await send("alice", { toUser: "nobody", message: "hi" }))).toMatchObject({ code: "UNKNOWN_RECIPIENT" });
     expect(api.requests).toEqual([]);
   });
 });
@@ -198,21 +274,19 @@ describe("validation", () => {
     { name: "a message that is not a string", code: "INVALID_MESSAGE", body: { message: 42 } },
     { name: "an empty message", code: "INVALID_MESSAGE", body: { message: "" } },
     { name: "a message over 32 KiB of ASCII", code: "MESSAGE_TOO_LARGE", body: { message: "a".repeat(32 * 1024 + 1) } },
-    {
-      name: "a message over 32 KiB of UTF-8 but under 32 Ki characters",
-      code: "MESSAGE_TOO_LARGE",
-      body: { message: "é".repeat(16 * 1024 + 1) },
-    },
+    { name: "a message over 32 KiB of UTF-8 but under 32 Ki characters", code: "MESSAGE_TOO_LARGE", body: { message: "é".repeat(16 * 1024 + 1) } },
     { name: "an invalid room name", code: "INVALID_ROOM", body: { room: "no spaces", message: "hi" } },
     { name: "a room that is null", code: "INVALID_ROOM", body: { room: null, message: "hi" } },
     { name: "both a room and a recipient", code: "INVALID_TARGET", body: { room: "lobby", to: "bob", message: "hi" } },
+    { name: "both a recipient and a user", code: "INVALID_TARGET", body: { to: "bob", toUser: "bob", message: "hi" } },
     { name: "a recipient that is not a string", code: "UNKNOWN_RECIPIENT", body: { to: 7, message: "hi" } },
     { name: "an empty recipient", code: "UNKNOWN_RECIPIENT", body: { to: "", message: "hi" } },
+    { name: "an empty user", code: "UNKNOWN_RECIPIENT", body: { toUser: "", message: "hi" } },
   ];
 
   test.each(rejections)("$name is rejected with $code and nothing is sent", async ({ code, body }) => {
-    await connected("alice", "bob");
-    await inRoom("lobby", "alice", "bob");
+    await dynamo.connect("alice", "bob");
+    await dynamo.join("lobby", "alice", "bob");
     const frame = typeof body === "string" ? body : { action: "send-message", ...(body as object) };
 
     const result = await handler(websocketEvent({ routeKey: "send-message", connectionId: "alice", body: frame }));
@@ -223,39 +297,47 @@ describe("validation", () => {
   });
 
   test("a message of exactly 32 KiB of UTF-8 is accepted", async () => {
-    await connected("alice", "bob");
+    await dynamo.connect("alice", "bob");
 
-    const result = await send("alice", { message: "é".repeat(16 * 1024) });
+    expect(replyFrame(await send("alice", { message: "é".repeat(16 * 1024) }))).toMatchObject({ type: "sent", delivered: 1 });
+  });
 
-    expect(replyFrame(result)).toMatchObject({ type: "sent", delivered: 1 });
+  test("a frame from a connection whose record is gone is rejected with NOT_CONNECTED and sends nothing", async () => {
+    await dynamo.connect("bob");
+
+    const result = await send("ghost", { message: "boo" });
+
+    expect(replyFrame(result)).toEqual({ type: "error", code: "NOT_CONNECTED", message: expect.any(String), action: "send-message" });
+    expect(api.requests).toEqual([]);
   });
 });
 
 describe("recipients that are gone", () => {
-  test("a recipient answered 410 is removed with its memberships and counted stale", async () => {
-    await connected("alice", "bob", "carol");
-    await inRoom("lobby", "alice", "bob");
+  test("a recipient answered 410 is removed with everything that lists it and counted stale", async () => {
+    await dynamo.connect("alice", "bob", "carol");
+    await dynamo.join("lobby", "alice", "bob");
     api.gone.add("bob");
 
     const result = await send("alice", { message: "hello!" });
 
-    expect(replyFrame(result)).toEqual({ type: "sent", delivered: 1, stale: 1, failed: 0 });
-    expect(await dynamo.itemsOf("bob")).toEqual([]);
+    expect(replyFrame(result)).toEqual(sent({ delivered: 1, stale: 1 }));
+    expect(await dynamo.keysMentioning("bob")).toEqual([]);
     expect(api.received("carol")).toHaveLength(1);
   });
 
   test("removing a gone recipient leaves the sender's connection and memberships in place", async () => {
-    await connected("alice", "bob");
-    await inRoom("lobby", "alice", "bob");
+    await dynamo.connect("alice", "bob");
+    await dynamo.join("lobby", "alice", "bob");
+    const before = await dynamo.keysMentioning("alice");
     api.gone.add("bob");
 
     await send("alice", { room: "lobby", message: "hi" });
 
-    expect((await dynamo.itemsOf("alice")).map((item) => item.sk)).toEqual(["#connection", "room#lobby"]);
+    expect(await dynamo.keysMentioning("alice")).toEqual(before);
   });
 
   test("a removed recipient is not posted to again", async () => {
-    await connected("alice", "bob");
+    await dynamo.connect("alice", "bob");
     api.gone.add("bob");
     await send("alice", { message: "first" });
     api.requests.length = 0;
@@ -266,58 +348,135 @@ describe("recipients that are gone", () => {
     expect(api.requests).toEqual([]);
   });
 
+  test("a connection whose handshake is still completing (410 on a brand-new record) is kept and gets the message once open", async () => {
+    await dynamo.connect("alice");
+    await dynamo.connectAs("newcomer", user("newcomer"), Date.now());
+    api.opening.set("newcomer", 2);
+
+    const result = await send("alice", { message: "welcome" });
+
+    expect(replyFrame(result)).toEqual(sent({ delivered: 1 }));
+    expect(api.received("newcomer")).toHaveLength(1);
+    expect(await dynamo.itemsOf("newcomer")).toHaveLength(1);
+  });
+
+  test("a brand-new record that keeps answering 410 is counted failed, never removed", async () => {
+    silenceErrorLog();
+    await dynamo.connect("alice");
+    await dynamo.connectAs("newcomer", user("newcomer"), Date.now());
+    api.opening.set("newcomer", 1000);
+
+    const result = await send("alice", { message: "welcome" });
+
+    expect(replyFrame(result)).toEqual(sent({ delivered: 0, failed: 1 }));
+    expect(await dynamo.keysMentioning("newcomer")).toHaveLength(3);
+  });
+
   test("a direct recipient that turns out to be gone is removed and counted stale", async () => {
-    await connected("alice", "bob");
+    await dynamo.connect("alice", "bob");
     api.gone.add("bob");
 
     expect(replyFrame(await send("alice", { to: "bob", message: "psst" }))).toMatchObject({ delivered: 0, stale: 1 });
-    expect(await dynamo.itemsOf("bob")).toEqual([]);
+    expect(await dynamo.keysMentioning("bob")).toEqual([]);
+  });
+});
+
+describe("items past their TTL count as gone before DynamoDB deletes them", () => {
+  const expire = async (pk: string, sk: string) => {
+    const [item] = (await dynamo.partition(pk)).filter((i) => i.sk === sk);
+    await dynamo.put({ ...item, [TTL_ATTRIBUTE]: Math.floor(Date.now() / 1000) - 60 });
+  };
+
+  test("a broadcast skips a connection whose list entry has expired", async () => {
+    await dynamo.connect("alice", "bob", "carol");
+    const { pk, sk } = keys.broadcast("bob");
+    await expire(pk, sk);
+
+    expect(replyFrame(await send("alice", { message: "hi" }))).toEqual(sent({ delivered: 1 }));
+    expect(postedTo()).toEqual(["carol"]);
+  });
+
+  test("a room message skips a member whose entry has expired", async () => {
+    await dynamo.connect("alice", "bob");
+    await dynamo.join("lobby", "alice", "bob");
+    const { pk, sk } = keys.roomMember("lobby", "bob");
+    await expire(pk, sk);
+
+    expect(replyFrame(await send("alice", { room: "lobby", message: "hi" }))).toEqual(sent({ delivered: 0 }));
+    expect(api.requests).toEqual([]);
+  });
+
+  test("a direct message to a connection whose record has expired is UNKNOWN_RECIPIENT", async () => {
+    await dynamo.connect("alice", "bob");
+    const { pk, sk } = keys.connection("bob");
+    await expire(pk, sk);
+
+    expect(replyFrame(await send("alice", { to: "bob", message: "hi" }))).toMatchObject({ code: "UNKNOWN_RECIPIENT" });
+  });
+
+  test("a sender whose own record has expired is NOT_CONNECTED", async () => {
+    await dynamo.connect("alice", "bob");
+    const { pk, sk } = keys.connection("alice");
+    await expire(pk, sk);
+
+    expect(replyFrame(await send("alice", { message: "hi" }))).toMatchObject({ code: "NOT_CONNECTED" });
   });
 });
 
 describe("failing posts", () => {
   test("a throttled post is retried and delivered", async () => {
-    await connected("alice", "bob");
+    await dynamo.connect("alice", "bob");
     api.throttled.set("bob", 2);
 
-    const result = await send("alice", { message: "hello!" });
-
-    expect(replyFrame(result)).toEqual({ type: "sent", delivered: 1, stale: 0, failed: 0 });
+    expect(replyFrame(await send("alice", { message: "hello!" }))).toEqual(sent({ delivered: 1 }));
     expect(postedTo()).toEqual(["bob", "bob", "bob"]);
     expect(api.received("bob")).toHaveLength(1);
   });
 
-  test("a post answered 500 is retried and delivered", async () => {
-    await connected("alice", "bob");
+  test("a post answered 500 may have been delivered, so it is not retried: counted failed", async () => {
+    silenceErrorLog();
+    await dynamo.connect("alice", "bob");
     api.broken.set("bob", 1);
 
-    expect(replyFrame(await send("alice", { message: "hello!" }))).toMatchObject({ delivered: 1, failed: 0 });
+    expect(replyFrame(await send("alice", { message: "hello!" }))).toEqual(sent({ delivered: 0, failed: 1 }));
+    expect(postedTo()).toEqual(["bob"]);
   });
+
+  test("a post that is never answered times out, is not retried, and does not hold up the others", async () => {
+    const logged = silenceErrorLog();
+    await dynamo.connect("alice", "bob", "carol");
+    api.hanging.add("bob");
+
+    const started = Date.now();
+    const result = await send("alice", { message: "hello!" });
+
+    expect(replyFrame(result)).toEqual(sent({ delivered: 1, failed: 1 }));
+    expect(Date.now() - started).toBeLessThan(POST_TIMEOUT_MS + 2000);
+    expect(postedTo().filter((id) => id === "bob")).toHaveLength(1);
+    expect(JSON.parse(String(logged.mock.calls[0][0]))).toMatchObject({ recipient: "bob", error: "TimeoutError" });
+  }, 15_000);
 
   test("a post throttled on every attempt is counted failed while the others are delivered", async () => {
     const logged = silenceErrorLog();
-    await connected("alice", "bob", "carol");
+    await dynamo.connect("alice", "bob", "carol");
     api.throttled.set("bob", 1000);
 
     const result = await send("alice", { message: "hello!" });
 
-    expect(replyFrame(result)).toEqual({ type: "sent", delivered: 1, stale: 0, failed: 1 });
+    expect(replyFrame(result)).toEqual(sent({ delivered: 1, failed: 1 }));
     expect(postedTo().filter((id) => id === "bob")).toHaveLength(DEFAULT_POST_RETRY.maxAttempts);
     expect(api.received("carol")).toHaveLength(1);
-    expect(JSON.parse(String(logged.mock.calls[0][0]))).toMatchObject({
-      error: "LimitExceededException",
-      recipient: "bob",
-    });
+    expect(JSON.parse(String(logged.mock.calls[0][0]))).toMatchObject({ error: "LimitExceededException", recipient: "bob" });
   });
 
   test("a post that fails for another reason is not retried, is logged, and does not stop the others", async () => {
     const logged = silenceErrorLog();
-    await connected("alice", "bob", "carol", "dave");
+    await dynamo.connect("alice", "bob", "carol", "dave");
     api.forbidden.add("bob");
 
     const result = await send("alice", { message: "hello!" });
 
-    expect(replyFrame(result)).toEqual({ type: "sent", delivered: 2, stale: 0, failed: 1 });
+    expect(replyFrame(result)).toEqual(sent({ delivered: 2, failed: 1 }));
     expect(postedTo().filter((id) => id === "bob")).toHaveLength(1);
     expect(logged).toHaveBeenCalledTimes(1);
     expect(JSON.parse(String(logged.mock.calls[0][0]))).toEqual({
@@ -332,37 +491,50 @@ describe("failing posts", () => {
   });
 });
 
+describe("the function's deadline", () => {
+  test("a fan-out that cannot finish before the deadline stops in time and reports incomplete", async () => {
+    process.env.FANOUT_CONCURRENCY = "2";
+    const others = Array.from({ length: 30 }, (_, index) => `conn-${index}`);
+    await dynamo.connect("alice", ...others);
+    api.latencyMs = 200;
+
+    const started = Date.now();
+    const result = await send("alice", { message: "hello!" }, 5000);
+
+    const frame = replyFrame(result);
+    expect(Date.now() - started).toBeLessThan(5000);
+    expect(frame).toMatchObject({ type: "sent", incomplete: true, failed: 0 });
+    expect(frame.delivered).toBeGreaterThan(0);
+    expect(frame.delivered).toBeLessThan(30);
+    expect(others.filter((id) => api.received(id).length === 1)).toHaveLength(frame.delivered as number);
+  }, 15_000);
+
+  test("a fan-out with time to spare reaches everyone and is not incomplete", async () => {
+    await dynamo.connect("alice", "bob", "carol");
+
+    expect(replyFrame(await send("alice", { message: "hello!" }, 20_000))).toEqual(sent({ delivered: 2 }));
+  });
+});
+
 describe("server faults", () => {
-  test("a database fault replies INTERNAL without internals and logs the cause", async () => {
+  test("a database fault before anything was sent replies INTERNAL without internals and logs the cause", async () => {
     const logged = silenceErrorLog();
     process.env.TABLE_NAME = "no-such-table";
 
-    const result = await send("alice", { room: "lobby", message: "hi" });
+    const result = await send("alice", { room: "lobby", message: "hi", requestId: "r9" });
 
     expect(result.statusCode).toBe(500);
-    expect(replyFrame(result)).toEqual({
-      type: "error",
-      code: "INTERNAL",
-      message: "Internal error, please retry",
-      action: "send-message",
-    });
+    expect(replyFrame(result)).toEqual({ type: "error", code: "INTERNAL", message: "Internal error, please retry", action: "send-message", requestId: "r9" });
     expect(logged).toHaveBeenCalledTimes(1);
-    expect(JSON.parse(String(logged.mock.calls[0][0]))).toMatchObject({
-      level: "error",
-      route: "send-message",
-      connectionId: "alice",
-      error: "ResourceNotFoundException",
-    });
+    expect(JSON.parse(String(logged.mock.calls[0][0]))).toMatchObject({ level: "error", route: "send-message", connectionId: "alice", error: "ResourceNotFoundException" });
   });
 
   test("an invalid FANOUT_CONCURRENCY replies INTERNAL before anything is sent", async () => {
     const logged = silenceErrorLog();
     process.env.FANOUT_CONCURRENCY = "lots";
-    await connected("alice", "bob");
+    await dynamo.connect("alice", "bob");
 
-    const result = await send("alice", { message: "hello!" });
-
-    expect(replyFrame(result)).toMatchObject({ code: "INTERNAL" });
+    expect(replyFrame(await send("alice", { message: "hello!" }))).toMatchObject({ code: "INTERNAL" });
     expect(api.requests).toEqual([]);
     expect(JSON.parse(String(logged.mock.calls[0][0])).message).toMatch(/FANOUT_CONCURRENCY/);
   });

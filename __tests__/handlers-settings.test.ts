@@ -1,5 +1,5 @@
 import { managementApi, managementApiEndpoint } from "../handlers/lib/clients";
-import { DEFAULT_FANOUT_CONCURRENCY, fanOutConcurrency, tableSettings } from "../handlers/lib/settings";
+import { authMode, DEFAULT_FANOUT_CONCURRENCY, fanOutConcurrency, tableSettings } from "../handlers/lib/settings";
 
 const context = { domainName: "abc123.execute-api.eu-west-1.amazonaws.com", stage: "prod" };
 
@@ -18,26 +18,36 @@ describe("settings", () => {
     );
   });
 
-  test("table settings come from TABLE_NAME, ROOM_INDEX_NAME and DYNAMODB_PAGE_SIZE", () => {
-    expect(tableSettings({ TABLE_NAME: "t", ROOM_INDEX_NAME: "i", DYNAMODB_PAGE_SIZE: "10" })).toEqual({
-      tableName: "t",
-      roomIndexName: "i",
-      pageSize: 10,
-    });
+  test("table settings come from TABLE_NAME and DYNAMODB_PAGE_SIZE", () => {
+    expect(tableSettings({ TABLE_NAME: "t", DYNAMODB_PAGE_SIZE: "10" })).toEqual({ tableName: "t", pageSize: 10 });
   });
 
   test("pages are left to DynamoDB when DYNAMODB_PAGE_SIZE is unset", () => {
-    expect(tableSettings({ TABLE_NAME: "t", ROOM_INDEX_NAME: "i" }).pageSize).toBeUndefined();
+    expect(tableSettings({ TABLE_NAME: "t" }).pageSize).toBeUndefined();
   });
 
   test("a missing TABLE_NAME is an error naming it", () => {
-    expect(() => tableSettings({ ROOM_INDEX_NAME: "i" })).toThrow(/TABLE_NAME is not set/);
+    expect(() => tableSettings({})).toThrow(/TABLE_NAME is not set/);
   });
 
   test("an invalid DYNAMODB_PAGE_SIZE is an error naming it", () => {
-    expect(() => tableSettings({ TABLE_NAME: "t", ROOM_INDEX_NAME: "i", DYNAMODB_PAGE_SIZE: "0" })).toThrow(
+    expect(() => tableSettings({ TABLE_NAME: "t", DYNAMODB_PAGE_SIZE: "0" })).toThrow(
       /DYNAMODB_PAGE_SIZE/
     );
+  });
+});
+
+describe("auth mode", () => {
+  test("an unset AUTH_MODE means anonymous connections, as in the tutorial", () => {
+    expect(authMode({})).toBe("none");
+  });
+
+  test("AUTH_MODE=jwt is read as such", () => {
+    expect(authMode({ AUTH_MODE: "jwt" })).toBe("jwt");
+  });
+
+  test("any other AUTH_MODE is an error naming it", () => {
+    expect(() => authMode({ AUTH_MODE: "basic" })).toThrow(/AUTH_MODE must be "none" or "jwt", got "basic"/);
   });
 });
 

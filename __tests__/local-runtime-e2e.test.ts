@@ -2,10 +2,11 @@
  * The chat end to end, as `npm start` runs it: the real synthesized stack and its bundled handlers in the
  * local runtime, real `ws` clients, dynalite. The protocol is shared/protocol.md.
  */
-import { DynamoDBClient, PutItemCommand, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { CONNECTION_SK, HASH_KEY, SORT_KEY } from "../handlers/lib/table-schema";
+import { expiresAt, keys } from "../handlers/lib/table-schema";
 import { startLocalRuntime, type LocalRuntime } from "../local/runtime";
 import { synthesizeWorkspace, type Workspace } from "./support/local-stacks";
 import { LogCollector, TestClient, waitFor } from "./support/ws-client";
@@ -71,8 +72,16 @@ describe("chat", () => {
     const first = await chatter();
     const second = await chatter();
     first.client.send('{"action":"send-message","message":"hello!"}');
-    expect(await second.client.nextJson()).toEqual({ type: "message", message: "hello!", from: first.id, sentAt: expect.any(String) });
-    expect(await first.client.nextJson()).toEqual({ type: "sent", delivered: 1, stale: 0, failed: 0 });
+    const sent = await first.client.nextJson();
+    expect(sent).toEqual({ type: "sent", id: expect.any(String), delivered: 1, stale: 0, failed: 0, incomplete: false });
+    expect(await second.client.nextJson()).toEqual({
+      type: "message",
+      id: sent.id,
+      message: "hello!",
+      from: first.id,
+      sender: { id: first.id, name: expect.stringMatching(/^guest-/), verified: false },
+      sentAt: expect.any(String),
+    });
   });
 
   test("a room message reaches the room's members only, and no longer after they leave", async () => {
@@ -137,7 +146,7 @@ describe("at scale and under failure", () => {
     for (const [i, frames] of received.entries()) {
       const expected = [0, 1, 2].filter((n) => n !== i).map((n) => `broadcast ${n}`);
       expect(frames.filter((f) => f.type === "message").map((f) => f.message).sort()).toEqual(expected);
-      if (i < 3) expect(frames.find((f) => f.type === "sent")).toEqual({ type: "sent", delivered: 199, stale: 0, failed: 0 });
+      if (i < 3) expect(frames.find((f) => f.type === "sent")).toMatchObject({ type: "sent", delivered: 199, stale: 0, failed: 0, incomplete: false });
     }
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(crowd.filter((c) => c.client.unread.length > 0)).toEqual([]);
@@ -148,29 +157,43 @@ describe("at scale and under failure", () => {
     await ghost.client.request({ action: "join", room: "lobby" });
     ghost.client.socket.terminate();
     await logs.waitFor(new RegExp(`^route \\$disconnect ${ghost.id.replace("=", "\\=")} 200`));
-    expect((await tableItems(runtime)).filter((item) => item[HASH_KEY]?.S === ghost.id)).toEqual([]);
+    expect((await tableItems(runtime)).filter((item) => JSON.stringify(item).includes(ghost.id))).toEqual([]);
 
-    expect(await alice.client.request({ action: "send-message", message: "still there?" })).toEqual({ type: "sent", delivered: 1, stale: 0, failed: 0 });
+    expect(await alice.client.request({ action: "send-message", message: "still there?" })).toMatchObject({ type: "sent", delivered: 1, stale: 0, failed: 0 });
     expect(await bob.client.nextJson()).toMatchObject({ message: "still there?" });
   });
 
-  test("a connection item whose socket is gone is removed on the first 410, without costing anyone a message", async () => {
+  test("a connection whose socket is gone is removed on the first 410, without costing anyone a message", async () => {
     const [alice, bob] = [await chatter(), await chatter()];
-    // What a missed $disconnect leaves behind: an item for a connection API Gateway no longer has.
-    const client = db(runtime);
-    await client.send(
-      new PutItemCommand({
-        TableName: runtime.model.tables[0]!.name,
-        Item: { [HASH_KEY]: { S: "vanishedConn00=" }, [SORT_KEY]: { S: CONNECTION_SK }, connectedAt: { N: String(Date.now()) } },
-      }),
-    );
-    client.destroy();
+    // What a missed $disconnect leaves behind: a connection API Gateway no longer has, opened long ago.
+    await arrangeConnection("vanishedConn00=", Date.now() - 60_000);
 
-    expect(await alice.client.request({ action: "send-message", message: "hi all" })).toEqual({ type: "sent", delivered: 1, stale: 1, failed: 0 });
+    expect(await alice.client.request({ action: "send-message", message: "hi all" })).toMatchObject({ type: "sent", delivered: 1, stale: 1, failed: 0 });
     expect(await bob.client.nextJson()).toMatchObject({ message: "hi all" });
-    expect((await tableItems(runtime)).filter((item) => item[HASH_KEY]?.S === "vanishedConn00=")).toEqual([]);
+    expect((await tableItems(runtime)).filter((item) => JSON.stringify(item).includes("vanishedConn00="))).toEqual([]);
   });
 });
+
+/** Writes a connection's items as $connect would, for a connection the runtime never saw. */
+async function arrangeConnection(connectionId: string, connectedAt: number): Promise<void> {
+  const client = DynamoDBDocumentClient.from(db(runtime));
+  const TableName = runtime.model.tables[0]!.name;
+  const listed = { connectionId, connectedAt, userId: connectionId, expiresAt: expiresAt(connectedAt) };
+  const user = { id: connectionId, name: "ghost", verified: false };
+  try {
+    await client.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName, Item: { ...keys.connection(connectionId), connectionId, connectedAt, user, expiresAt: expiresAt(connectedAt) } } },
+          { Put: { TableName, Item: { ...keys.userConnection(connectionId, connectionId), ...listed } } },
+          { Put: { TableName, Item: { ...keys.broadcast(connectionId), ...listed } } },
+        ],
+      }),
+    );
+  } finally {
+    client.destroy();
+  }
+}
 
 describe("restarts", () => {
   test("a restart on the same data dir runs $disconnect for connections a crash left behind", async () => {
@@ -180,7 +203,8 @@ describe("restarts", () => {
       const { client } = await chatter(first);
       await client.request({ action: "join", room: "survivors" });
     }
-    expect((await tableItems(first)).length).toBe(6);
+    // Each: its record, its user's list entry, its broadcast list entry, and two membership items.
+    expect((await tableItems(first)).length).toBe(15);
     await first.stop({ abandonConnections: true });
 
     const restartLogs = new LogCollector();

@@ -43,7 +43,7 @@ async function connect(query = "", options = {}): Promise<TestClient> {
 /** A client and its connection id (from an echo of its own event). */
 async function connectWithId(query = ""): Promise<{ client: TestClient; id: string }> {
   const client = await connect(query);
-  const echo = await client.request<Echo>({ action: "no-such-route" });
+  const echo = await client.exchange<Echo>({ action: "no-such-route" });
   return { client, id: echo.event.requestContext.connectionId };
 }
 
@@ -84,7 +84,7 @@ describe("route selection", () => {
   test("a frame whose action names a route is routed there, with the event API Gateway sends", async () => {
     const client = await connect();
     const frame = JSON.stringify({ action: "join", room: "lobby" });
-    const echo = await client.request<Echo>(frame);
+    const echo = await client.exchange<Echo>(frame);
 
     expect(echo.routeKey).toBe("join");
     expect(echo.event.body).toBe(frame);
@@ -107,8 +107,8 @@ describe("route selection", () => {
 
   test("each message gets its own requestId and messageId on the same connectionId", async () => {
     const client = await connect();
-    const first = await client.request<Echo>({ action: "join" });
-    const second = await client.request<Echo>({ action: "join" });
+    const first = await client.exchange<Echo>({ action: "join" });
+    const second = await client.exchange<Echo>({ action: "join" });
     expect(second.event.requestContext.connectionId).toBe(first.event.requestContext.connectionId);
     expect(second.event.requestContext.requestId).not.toBe(first.event.requestContext.requestId);
     expect(second.event.requestContext.messageId).not.toBe(first.event.requestContext.messageId);
@@ -122,7 +122,7 @@ describe("route selection", () => {
     ["an action that names $connect", JSON.stringify({ action: "$connect" })],
   ])("%s goes to $default", async (_what, frame) => {
     const client = await connect();
-    const echo = await client.request<Echo>(frame);
+    const echo = await client.exchange<Echo>(frame);
     expect(echo.routeKey).toBe("$default");
     expect(echo.event.body).toBe(frame);
   });
@@ -140,7 +140,7 @@ describe("route selection", () => {
 describe("route responses", () => {
   test("a route with a route response sends the integration's body back", async () => {
     const client = await connect();
-    expect((await client.request<Echo>({ action: "join" })).routeKey).toBe("join");
+    expect((await client.exchange<Echo>({ action: "join" })).routeKey).toBe("join");
   });
 
   test("a route without a route response sends nothing back", async () => {
@@ -148,13 +148,13 @@ describe("route responses", () => {
     client.send({ action: "silent" });
     await logs.waitFor(new RegExp(`^route silent ${escape(id)} 200 `));
     // Anything the silent route sent would arrive before the reply to this later frame.
-    expect((await client.request<Echo>({ action: "join" })).routeKey).toBe("join");
+    expect((await client.exchange<Echo>({ action: "join" })).routeKey).toBe("join");
     expect(client.unread).toEqual([]);
   });
 
   test("a handler that throws gets API Gateway's Internal server error", async () => {
     const { client, id } = await connectWithId();
-    const reply = await client.request({ action: "join", throw: "boom" });
+    const reply = await client.exchange({ action: "join", throw: "boom" });
     expect(reply).toEqual({ message: "Internal server error", connectionId: id, requestId: expect.stringMatching(/=$/) });
     await logs.waitFor(new RegExp(`^route join ${escape(id)} 500 .*Error: boom`));
   });
@@ -175,7 +175,7 @@ describe("$connect and $disconnect", () => {
     expect(event.requestContext).toMatchObject({ routeKey: "$connect", eventType: "CONNECT", stage: "prod" });
     expect(event.body).toBeUndefined();
 
-    const echo = await client.request<Echo>({ action: "join" });
+    const echo = await client.exchange<Echo>({ action: "join" });
     expect(echo.event.requestContext.connectionId).toBe(event.requestContext.connectionId);
     expect(echo.event.requestContext.connectedAt).toBe(event.requestContext.connectedAt);
   });
@@ -252,32 +252,31 @@ describe("size limits", () => {
 describe("integration timeouts", () => {
   test("an integration that outlives its timeout answers Endpoint request timed out", async () => {
     const { client, id } = await connectWithId();
-    const reply = await client.request({ action: "impatient", sleep: 1500 });
+    const reply = await client.exchange({ action: "impatient", sleep: 1500 });
     expect(reply).toEqual({ message: "Endpoint request timed out", connectionId: id, requestId: expect.any(String) });
   });
 
   test("a function running past its own timeout fails, and the next invocation gets a fresh environment", async () => {
     const { client, id } = await connectWithId();
     const started = Date.now();
-    const reply = await client.request({ action: "leave", sleep: 5000 }, 8000);
+    const reply = await client.exchange({ action: "leave", sleep: 5000 }, 8000);
     expect(reply).toEqual({ message: "Internal server error", connectionId: id, requestId: expect.any(String) });
     expect(Date.now() - started).toBeLessThan(3000);
     await logs.waitFor(/\[chat-leave\] .* Task timed out after 1\.00 seconds/);
-    expect((await client.request<Echo>({ action: "leave" })).routeKey).toBe("leave");
+    expect((await client.exchange<Echo>({ action: "leave" })).routeKey).toBe("leave");
   });
 });
 
 describe("function isolation", () => {
   test("a function sees exactly its synthesized environment plus what Lambda sets, nothing of the parent's", async () => {
     const client = await connect();
-    const { env } = await client.request<{ env: Record<string, string> }>({ action: "send-message", env: true });
+    const { env } = await client.exchange<{ env: Record<string, string> }>({ action: "send-message", env: true });
 
     expect(env).toEqual(runtime.environmentOf("chat-send-message"));
     expect(env.LOCAL_RUNTIME_TEST_PARENT_ONLY).toBeUndefined();
     expect(env.PATH).toBeUndefined();
     expect(env).toMatchObject({
       TABLE_NAME: "chat-connections",
-      ROOM_INDEX_NAME: "room-index",
       FANOUT_CONCURRENCY: "25",
       AWS_REGION: "us-east-1",
       AWS_DEFAULT_REGION: "us-east-1",
@@ -294,17 +293,18 @@ describe("function isolation", () => {
 
   test("each function has its own environment and credentials", async () => {
     const client = await connect();
-    const mine = (await client.request<{ env: Record<string, string> }>({ action: "send-message", env: true })).env;
-    const other = (await client.request<{ env: Record<string, string> }>({ action: "nothing", env: true })).env;
+    const mine = (await client.exchange<{ env: Record<string, string> }>({ action: "send-message", env: true })).env;
+    const other = (await client.exchange<{ env: Record<string, string> }>({ action: "nothing", env: true })).env;
     expect(other.AWS_LAMBDA_FUNCTION_NAME).toBe("chat-default");
-    // The $default function touches no table, so the stack gives it no table name.
-    expect(other.TABLE_NAME).toBeUndefined();
+    // The $default function never posts, so the stack gives it no fan-out setting.
+    expect(mine.FANOUT_CONCURRENCY).toBe("25");
+    expect(other.FANOUT_CONCURRENCY).toBeUndefined();
     expect(other.AWS_ACCESS_KEY_ID).not.toBe(mine.AWS_ACCESS_KEY_ID);
   });
 
   test("the handler's context describes the function", async () => {
     const client = await connect();
-    const { context } = await client.request<Echo>({ action: "join" });
+    const { context } = await client.exchange<Echo>({ action: "join" });
     expect(context).toMatchObject({
       functionName: "chat-join",
       memoryLimitInMB: "256",
@@ -348,7 +348,7 @@ describe("with short idle and maximum connection times", () => {
   test("an idle connection is closed with 1001 Going away, and $disconnect runs", async () => {
     const client = await TestClient.connect(shortLived.wsUrl);
     clients.push(client);
-    const id = (await client.request<Echo>({ action: "join" })).event.requestContext.connectionId;
+    const id = (await client.exchange<Echo>({ action: "join" })).event.requestContext.connectionId;
     const closed = await client.closed;
     expect(closed).toEqual({ code: 1001, reason: "Going away" });
     await waitFor(() => events("DISCONNECT", id).some((e) => e.requestContext.disconnectStatusCode === 1001), 5000, "$disconnect 1001");
@@ -387,14 +387,14 @@ describe("a variant with no $default route, and join's invoke permission scoped 
   test("a frame no route matches gets API Gateway's Forbidden message", async () => {
     const client = await TestClient.connect(noDefault.wsUrl);
     clients.push(client);
-    const id = (await client.request<Echo>({ action: "leave" })).event.requestContext.connectionId;
-    expect(await client.request({ action: "dance" })).toEqual({ message: "Forbidden", connectionId: id, requestId: expect.stringMatching(/=$/) });
+    const id = (await client.exchange<Echo>({ action: "leave" })).event.requestContext.connectionId;
+    expect(await client.exchange({ action: "dance" })).toEqual({ message: "Forbidden", connectionId: id, requestId: expect.stringMatching(/=$/) });
   });
 
   test("a route whose function API Gateway may not invoke fails every time, as on AWS", async () => {
     const client = await TestClient.connect(noDefault.wsUrl);
     clients.push(client);
-    expect(await client.request({ action: "join" })).toMatchObject({ message: "Internal server error" });
+    expect(await client.exchange({ action: "join" })).toMatchObject({ message: "Internal server error" });
     expect(logs.matching(/^note: route join: no aws_lambda_permission lets apigateway\.amazonaws\.com invoke chat-join from arn:aws:execute-api:us-east-1:000000000000:\w+\/prod\/join/)).toHaveLength(1);
     await logs.waitFor(/^route join \S+ 500 .*Invalid permissions on Lambda function/);
   });

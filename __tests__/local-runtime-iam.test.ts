@@ -201,7 +201,9 @@ describe("a variant of the stack: join's dynamodb:PutItem grant removed, an expl
 
   beforeAll(async () => {
     const stackDir = writeVariant(workspace, "iam-variant", (tf) => {
-      editRolePolicy(tf, "chat-join", (statements) => statements.filter((s) => s.Action !== "dynamodb:PutItem"));
+      editRolePolicy(tf, "chat-join", (statements) =>
+        statements.map((s) => (Array.isArray(s.Action) ? { ...s, Action: s.Action.filter((a: string) => a !== "dynamodb:PutItem") } : s)),
+      );
       editRolePolicy(tf, "chat-send-message", (statements) => [
         ...statements,
         { Effect: "Deny", Action: "execute-api:Manage*", Resource: "arn:aws:execute-api:*:*:*/prod/POST/@connections/*" },

@@ -93,7 +93,7 @@ describe("the model of the synthesized chat stack", () => {
     expect(model.api.routeSelectionExpression).toBe("$request.body.action");
     expect(model.stage.name).toBe("prod");
     const routes = Object.fromEntries(model.routes.map((r) => [r.routeKey, r]));
-    expect(Object.keys(routes).sort()).toEqual(["$connect", "$default", "$disconnect", "join", "leave", "send-message"]);
+    expect(Object.keys(routes).sort()).toEqual(["$connect", "$default", "$disconnect", "join", "leave", "members", "send-message"]);
     expect(routes["send-message"]).toMatchObject({ functionName: "chat-send-message", hasRouteResponse: true, integrationTimeoutMs: 10_000 });
     expect(routes.$connect).toMatchObject({ functionName: "chat-connect", hasRouteResponse: false });
   });
@@ -106,20 +106,27 @@ describe("the model of the synthesized chat stack", () => {
     expect(join.bundleDir).toBe(`${workspace.stackDir}/${archive.source_dir}`);
     expect(join.moduleFile).toBe(`${join.bundleDir}/index.js`);
     expect(join.exportName).toBe("handler");
-    expect(join.environment).toEqual({ TABLE_NAME: "chat-connections", ROOM_INDEX_NAME: "room-index" });
+    expect(join.environment).toEqual({ TABLE_NAME: "chat-connections", FANOUT_CONCURRENCY: "25" });
     expect(join.role).toMatchObject({ name: "chat-join-fn", arn: "arn:aws:iam::000000000000:role/chat-join-fn" });
-    expect(join.policies[0]!.statements[0]).toMatchObject({ action: ["dynamodb:PutItem"], resource: ["arn:aws:dynamodb:us-east-1:000000000000:table/chat-connections"] });
+    expect(join.policies[0]!.statements[0]).toMatchObject({
+      action: ["dynamodb:GetItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query"],
+      resource: ["arn:aws:dynamodb:us-east-1:000000000000:table/chat-connections"],
+    });
   });
 
-  test("tables keep their keys, indexes and TTL attribute", () => {
+  test("tables keep their keys and TTL attribute", () => {
     const [table] = loadStackModel({ stackDir: workspace.stackDir }).tables;
-    expect(table).toMatchObject({
-      name: "chat-connections",
-      hashKey: "connectionId",
-      rangeKey: "sk",
-      globalSecondaryIndexes: [{ name: "room-index", hashKey: "room", rangeKey: "connectionId", projectionType: "KEYS_ONLY" }],
-      ttlAttribute: "expiresAt",
+    expect(table).toMatchObject({ name: "chat-connections", hashKey: "pk", rangeKey: "sk", globalSecondaryIndexes: [], ttlAttribute: "expiresAt" });
+  });
+
+  test("a table's global secondary indexes are read with their keys and projection", () => {
+    const stackDir = writeVariant(workspace, "indexed", (tf) => {
+      const table = Object.values(tf.resource.aws_dynamodb_table)[0] as any;
+      table.attribute.push({ name: "room", type: "S" });
+      table.global_secondary_index = [{ name: "room-index", hash_key: "room", range_key: "pk", projection_type: "KEYS_ONLY" }];
     });
+    const [table] = loadStackModel({ stackDir }).tables;
+    expect(table!.globalSecondaryIndexes).toEqual([{ name: "room-index", hashKey: "room", rangeKey: "pk", projectionType: "KEYS_ONLY" }]);
   });
 
   test("a route and a table added to the JSON appear with no change to the runtime", () => {

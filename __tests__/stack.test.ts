@@ -9,8 +9,8 @@ import { join } from "node:path";
 import { CHAT_ROUTES } from "../constructs/websocket-chat";
 import { ref, resources, resourceWhere, synthChat, type SynthesizedStack, type TerraformJson } from "./support/synth";
 
-const PROTOCOL_ROUTES = ["$connect", "$disconnect", "$default", "send-message", "join", "leave"];
-const REPLYING_ROUTES = ["$default", "send-message", "join", "leave"];
+const PROTOCOL_ROUTES = ["$connect", "$disconnect", "$default", "send-message", "join", "leave", "members"];
+const REPLYING_ROUTES = ["$default", "send-message", "join", "leave", "members"];
 
 let chat: SynthesizedStack;
 let tf: TerraformJson;
@@ -139,28 +139,28 @@ describe("WebSocket API", () => {
 });
 
 describe("connections table", () => {
-  test("is on-demand, keyed by connection id, with TTL, point-in-time recovery and encryption", () => {
+  test("is on-demand, keyed by a generic partition and sort key, with TTL, point-in-time recovery and encryption", () => {
     expect(chat.json).toHaveResourceWithProperties(DynamodbTable, {
       name: "chat-connections",
       billing_mode: "PAY_PER_REQUEST",
-      hash_key: "connectionId",
+      hash_key: "pk",
+      range_key: "sk",
       ttl: { attribute_name: "expiresAt", enabled: true },
       point_in_time_recovery: { enabled: true },
       server_side_encryption: { enabled: true },
     });
   });
 
-  test("reaches a room's members through an index instead of a scan", () => {
-    expect(chat.json).toHaveResourceWithProperties(DynamodbTable, {
-      global_secondary_index: [{ name: "room-index", hash_key: "room", range_key: "connectionId", projection_type: "KEYS_ONLY" }],
-    });
+  test("has no secondary index: every read that decides who receives a message is a strongly consistent base-table read", () => {
+    const [, table] = resources(tf, "aws_dynamodb_table")[0];
+    expect(table.global_secondary_index).toBeUndefined();
+    expect(table.local_secondary_index).toBeUndefined();
   });
 
-  test("PROVISIONED billing sets capacities on the table and its index", () => {
+  test("PROVISIONED billing sets the table's capacities", () => {
     const { tf: provisioned } = synthChat({ CHAT_BILLING_MODE: "PROVISIONED", CHAT_READ_CAPACITY: "7", CHAT_WRITE_CAPACITY: "3" });
     const [, table] = resources(provisioned, "aws_dynamodb_table")[0];
     expect(table).toMatchObject({ billing_mode: "PROVISIONED", read_capacity: 7, write_capacity: 3 });
-    expect(table.global_secondary_index[0]).toMatchObject({ name: "room-index", read_capacity: 7, write_capacity: 3 });
   });
 });
 
@@ -199,15 +199,11 @@ describe("functions", () => {
     }
   });
 
-  test("the functions that use the table get its name and index in their environment", () => {
-    const [tableName] = resources(tf, "aws_dynamodb_table")[0];
-    const [, sendMessage] = functionOfRoute("send-message");
-    expect(sendMessage.environment.variables).toEqual({
-      TABLE_NAME: ref("aws_dynamodb_table", tableName, "name"),
-      ROOM_INDEX_NAME: "room-index",
-      FANOUT_CONCURRENCY: "25",
-    });
-    expect(functionOfRoute("$default")[1].environment.variables).toEqual({});
+  test("the functions get the table's name, the fan-out concurrency and the auth mode where they use them", () => {
+    const tableName = ref("aws_dynamodb_table", resources(tf, "aws_dynamodb_table")[0][0], "name");
+    expect(functionOfRoute("send-message")[1].environment.variables).toEqual({ TABLE_NAME: tableName, FANOUT_CONCURRENCY: "25" });
+    expect(functionOfRoute("$connect")[1].environment.variables).toEqual({ TABLE_NAME: tableName, AUTH_MODE: "none" });
+    expect(functionOfRoute("members")[1].environment.variables).toEqual({ TABLE_NAME: tableName });
   });
 
   test("each function has its own role, which only Lambda may assume", () => {
@@ -251,23 +247,31 @@ describe("least privilege", () => {
   const connections = () => `${ref("aws_apigatewayv2_api", resources(tf, "aws_apigatewayv2_api")[0][0], "execution_arn")}/prod/POST/@connections/*`;
 
   const expectedGrants: Record<string, () => Array<[string, string]>> = {
+    // A transaction's items are authorized as their single-item actions: three puts.
     $connect: () => [["dynamodb:PutItem", table()]],
-    $disconnect: () => [
-      ["dynamodb:Query", table()],
-      ["dynamodb:BatchWriteItem", table()],
-    ],
-    $default: () => [],
-    "send-message": () => [
+    $disconnect: () => [...removal(), ["execute-api:ManageConnections", connections()]],
+    $default: () => [["dynamodb:GetItem", table()]],
+    "send-message": () => [...removal(), ["execute-api:ManageConnections", connections()]],
+    join: () => [
       ["dynamodb:GetItem", table()],
-      ["dynamodb:Scan", table()],
+      ["dynamodb:ConditionCheckItem", table()],
+      ["dynamodb:PutItem", table()],
       ["dynamodb:Query", table()],
-      ["dynamodb:BatchWriteItem", table()],
-      ["dynamodb:Query", `${table()}/index/room-index`],
       ["execute-api:ManageConnections", connections()],
     ],
-    join: () => [["dynamodb:PutItem", table()]],
-    leave: () => [["dynamodb:DeleteItem", table()]],
+    leave: () => [
+      ["dynamodb:DeleteItem", table()],
+      ["dynamodb:Query", table()],
+      ["execute-api:ManageConnections", connections()],
+    ],
+    members: () => [
+      ["dynamodb:GetItem", table()],
+      ["dynamodb:Query", table()],
+    ],
   };
+  /** Removing a connection: mark it closing, read what lists it, delete all of it. */
+  const removal = (): Array<[string, string]> =>
+    ["UpdateItem", "GetItem", "Query", "BatchWriteItem", "DeleteItem"].map((action) => [`dynamodb:${action}`, table()]);
 
   test.each(PROTOCOL_ROUTES)("the role of %s allows exactly the calls its handler makes", (routeKey) => {
     const [, fn] = functionOfRoute(routeKey);

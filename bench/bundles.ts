@@ -6,7 +6,6 @@ import { performance } from "node:perf_hooks";
 import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
 import { BUNDLE_FILE, bundleHandler } from "../constructs/bundle";
 import { CHAT_ROUTES } from "../constructs/websocket-chat";
-import { ROOM_INDEX_NAME } from "../handlers/lib/table-schema";
 import { LocalDynamo } from "../__tests__/support/dynalite";
 import { connectEvent, disconnectEvent, frameEvent, websocketEvent } from "../__tests__/support/events";
 import { bytes, ms, range } from "./lib/format";
@@ -139,22 +138,27 @@ async function arrange(route: string, connectionId: string, dynamo: LocalDynamo)
     case "connect":
       return connectEvent(connectionId);
     case "disconnect":
-      await dynamo.putConnection(connectionId);
-      await dynamo.putMembership(connectionId, "lobby");
+      await dynamo.connect(connectionId);
+      await dynamo.join("lobby", connectionId);
       return disconnectEvent(connectionId);
     case "default":
       return websocketEvent({ routeKey: "$default", connectionId, body: { action: "hello" } });
     case "send-message":
       // The sender is the room's only member: membership check and room Query, but no post to make.
-      await dynamo.putConnection(connectionId);
-      await dynamo.putMembership(connectionId, "lobby");
+      await dynamo.connect(connectionId);
+      await dynamo.join("lobby", connectionId);
       return frameEvent(connectionId, { action: "send-message", room: "lobby", message: "hi" });
     case "join":
-      await dynamo.putConnection(connectionId);
+      await dynamo.connect(connectionId);
       return frameEvent(connectionId, { action: "join", room: "lobby" });
     case "leave":
-      await dynamo.putMembership(connectionId, "lobby");
+      await dynamo.connect(connectionId);
+      await dynamo.join("lobby", connectionId);
       return frameEvent(connectionId, { action: "leave", room: "lobby" });
+    case "members":
+      await dynamo.connect(connectionId);
+      await dynamo.join("lobby", connectionId);
+      return frameEvent(connectionId, { action: "members", room: "lobby" });
     default:
       throw new Error(`no cold-start event for route ${route}`);
   }
@@ -168,10 +172,9 @@ function functionEnv(endpoint: string, table: string, variant: Variant): NodeJS.
     AWS_ACCESS_KEY_ID: "AKIDBENCHCOLDSTART",
     AWS_SECRET_ACCESS_KEY: "bench-secret",
     AWS_ENDPOINT_URL_DYNAMODB: endpoint,
-    // Never called: the send-message event has no recipient besides its sender.
+    // Never called: each arranged event has nobody to post to besides its own connection.
     AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: "http://127.0.0.1:9",
     TABLE_NAME: table,
-    ROOM_INDEX_NAME,
     // Lambda's nodejs22.x would not print the SDK's Node 20 deprecation warning.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     ...(variant === "external" && { NODE_PATH: join(ROOT, "node_modules") }),

@@ -1,6 +1,7 @@
 import { Construct } from "constructs";
 import { join } from "node:path";
-import { ENV_ROOM_INDEX_NAME, ENV_TABLE_NAME } from "../handlers/lib/table-schema";
+import { ENV_AUTH_MODE, ENV_FANOUT_CONCURRENCY } from "../handlers/lib/settings";
+import { ENV_TABLE_NAME } from "../handlers/lib/table-schema";
 import { bundleHandlers } from "./bundle";
 import { BundledFunction } from "./bundled-function";
 import type { BillingMode } from "./config";
@@ -32,6 +33,8 @@ export interface WebsocketChatProps {
   readonly manageApiGatewayAccount?: boolean;
   /** Leave the AWS SDK out of the bundles. @default false */
   readonly externalAwsSdk?: boolean;
+  /** How connections are authenticated: anonymous, or by a JWT authorizer on $connect. @default "none" */
+  readonly authMode?: "none" | "jwt";
   /** Folder holding the handler entry files. @default the project's handlers/ */
   readonly handlersDir?: string;
 }
@@ -42,33 +45,33 @@ interface RouteSpec {
   /** Entry file in handlers/ without extension; also the function name's suffix. */
   readonly handler: string;
   readonly replies: boolean;
+  /** DynamoDB actions on the connections table (transaction items are authorized as these actions). */
   readonly tableActions: readonly string[];
-  readonly indexActions: readonly string[];
+  /** Posts to connections (messages, presence). */
   readonly manageConnections: boolean;
 }
 
+/** Removing a gone connection (send-message on a 410, $disconnect): mark it closing, read its items, delete them. */
+const REMOVAL_ACTIONS = ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem"];
+
 /** The chat protocol's routes (see shared/protocol.md) and exactly what each handler calls. */
 export const CHAT_ROUTES: readonly RouteSpec[] = [
-  { routeKey: "$connect", handler: "connect", replies: false, tableActions: ["dynamodb:PutItem"], indexActions: [], manageConnections: false },
+  // One transaction of three puts: the connection, its user's list entry, its broadcast list entry.
+  { routeKey: "$connect", handler: "connect", replies: false, tableActions: ["dynamodb:PutItem"], manageConnections: false },
+  // Removes the connection, then tells its rooms (presence).
+  { routeKey: "$disconnect", handler: "disconnect", replies: false, tableActions: REMOVAL_ACTIONS, manageConnections: true },
+  { routeKey: "$default", handler: "default", replies: true, tableActions: ["dynamodb:GetItem"], manageConnections: false },
+  { routeKey: "send-message", handler: "send-message", replies: true, tableActions: REMOVAL_ACTIONS, manageConnections: true },
+  // A transaction: check the connection is open, put both membership items; then presence to the room.
   {
-    routeKey: "$disconnect",
-    handler: "disconnect",
-    replies: false,
-    tableActions: ["dynamodb:Query", "dynamodb:BatchWriteItem"],
-    indexActions: [],
-    manageConnections: false,
-  },
-  { routeKey: "$default", handler: "default", replies: true, tableActions: [], indexActions: [], manageConnections: false },
-  {
-    routeKey: "send-message",
-    handler: "send-message",
+    routeKey: "join",
+    handler: "join",
     replies: true,
-    tableActions: ["dynamodb:GetItem", "dynamodb:Scan", "dynamodb:Query", "dynamodb:BatchWriteItem"],
-    indexActions: ["dynamodb:Query"],
+    tableActions: ["dynamodb:GetItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query"],
     manageConnections: true,
   },
-  { routeKey: "join", handler: "join", replies: true, tableActions: ["dynamodb:PutItem"], indexActions: [], manageConnections: false },
-  { routeKey: "leave", handler: "leave", replies: true, tableActions: ["dynamodb:DeleteItem"], indexActions: [], manageConnections: false },
+  { routeKey: "leave", handler: "leave", replies: true, tableActions: ["dynamodb:DeleteItem", "dynamodb:Query"], manageConnections: true },
+  { routeKey: "members", handler: "members", replies: true, tableActions: ["dynamodb:GetItem", "dynamodb:Query"], manageConnections: false },
 ];
 
 /** The whole chat backend: the connections table, one function per route, and the WebSocket API. */
@@ -115,8 +118,9 @@ export class WebsocketChat extends Construct {
         logRetentionDays: props.logRetentionDays,
         externalAwsSdk: props.externalAwsSdk,
         environment: {
-          ...(usesTable(spec) ? { [ENV_TABLE_NAME]: this.table.table.name, [ENV_ROOM_INDEX_NAME]: this.table.roomIndexName } : {}),
-          ...(spec.manageConnections ? { FANOUT_CONCURRENCY: String(props.fanOutConcurrency ?? 25) } : {}),
+          ...(spec.tableActions.length ? { [ENV_TABLE_NAME]: this.table.table.name } : {}),
+          ...(spec.manageConnections ? { [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? 25) } : {}),
+          ...(spec.routeKey === "$connect" ? { [ENV_AUTH_MODE]: props.authMode ?? "none" } : {}),
         },
         statements: this.statementsFor(spec),
       });
@@ -130,7 +134,6 @@ export class WebsocketChat extends Construct {
   private statementsFor(spec: RouteSpec): PolicyStatement[] {
     const statements: PolicyStatement[] = [];
     if (spec.tableActions.length) statements.push({ actions: spec.tableActions, resources: [this.table.table.arn] });
-    if (spec.indexActions.length) statements.push({ actions: spec.indexActions, resources: [this.table.roomIndexArn] });
     if (spec.manageConnections) {
       statements.push({
         actions: ["execute-api:ManageConnections"],
@@ -139,8 +142,4 @@ export class WebsocketChat extends Construct {
     }
     return statements;
   }
-}
-
-function usesTable(spec: RouteSpec): boolean {
-  return spec.tableActions.length + spec.indexActions.length > 0;
 }

@@ -1,12 +1,39 @@
+import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
 import { connectionStore } from "./lib/connection-store";
-import { routeHandler } from "./lib/route-result";
+import { lifecycleRoute } from "./lib/route-result";
+import { authMode } from "./lib/settings";
+import { anonymousUser, AuthorizerContext, NAME_PATTERN, User, verifiedUser } from "./lib/user";
+
+/** The parts of a $connect event beyond what @types/aws-lambda declares for WebSocket events. */
+type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
+  readonly queryStringParameters?: Readonly<Record<string, string | undefined>>;
+  readonly requestContext: { readonly authorizer?: AuthorizerContext };
+};
 
 /**
- * $connect: records the connection. A non-2xx answer (the shared error policy's 500) makes API Gateway
- * reject the handshake, so no client is left connected without an item.
+ * $connect: records the connection and its user. A non-2xx answer makes API Gateway refuse the handshake
+ * with that status, so nothing invalid is ever stored and no client is left connected without a record.
  */
-export const handler = routeHandler("$connect", async (event) => {
+export const handler = lifecycleRoute("$connect", async (rawEvent) => {
+  const event = rawEvent as ConnectEvent;
   const { connectionId, connectedAt } = event.requestContext;
-  await connectionStore().putConnection(connectionId, Number.isFinite(connectedAt) ? connectedAt : Date.now());
+  const user = userOf(event);
+  if ("statusCode" in user) return user;
+  await connectionStore().addConnection({ connectionId, connectedAt: Number.isFinite(connectedAt) ? connectedAt : Date.now(), user });
   return { statusCode: 200 };
 });
+
+function userOf(event: ConnectEvent): User | { statusCode: number; body: string } {
+  const verified = verifiedUser(event.requestContext.authorizer);
+  if (verified) return verified;
+  // Behind a JWT authorizer every connection carries its context; one without must not get in as a guest.
+  if (authMode() === "jwt") return { statusCode: 401, body: JSON.stringify({ message: "Unauthorized" }) };
+  const name = event.queryStringParameters?.name;
+  if (name !== undefined && !NAME_PATTERN.test(name)) {
+    return {
+      statusCode: 400,
+      body: JSON.stringify({ message: '"name" must be 1 to 64 letters, digits, spaces, "_", "." or "-"' }),
+    };
+  }
+  return anonymousUser(event.requestContext.connectionId, name);
+}

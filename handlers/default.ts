@@ -1,5 +1,5 @@
-import { parseJsonFrame } from "./lib/client-frames";
-import { reply, routeHandler } from "./lib/route-result";
+import { connectionStore } from "./lib/connection-store";
+import { clientRoute } from "./lib/route-result";
 import { CLIENT_ROUTES } from "./lib/routes";
 
 const USAGE =
@@ -7,14 +7,16 @@ const USAGE =
   `${CLIENT_ROUTES.join(", ")}. For example {"action":"send-message","message":"hello!"}.`;
 
 /**
- * $default: frames API Gateway could not route (no known `action`) get a short usage note; frames that are
- * not JSON at all, an INVALID_JSON error.
+ * $default: frames API Gateway could not route (no known `action`) get an info frame with who you are and
+ * a short usage note; frames that are not JSON at all, an INVALID_JSON error.
  */
-export const handler = routeHandler("$default", async (event) => {
-  const frame = parseJsonFrame(event);
-  if (!frame.ok) return reply(frame.error);
-  const { value } = frame;
-  const action = typeof value === "object" && value !== null ? (value as Record<string, unknown>).action : undefined;
-  const message = typeof action === "string" ? `Unknown action ${JSON.stringify(action)}. ${USAGE}` : USAGE;
-  return reply({ type: "info", connectionId: event.requestContext.connectionId, routes: CLIENT_ROUTES, message });
-});
+export const handler = clientRoute(
+  undefined,
+  async ({ frame, connectionId }) => {
+    const { action } = frame;
+    const message = typeof action === "string" ? `Unknown action ${JSON.stringify(action)}. ${USAGE}` : USAGE;
+    const record = await connectionStore().connection(connectionId);
+    return { type: "info", connectionId, ...(record && { user: record.user }), routes: CLIENT_ROUTES, message };
+  },
+  { acceptAnyJson: true },
+);

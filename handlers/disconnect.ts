@@ -1,11 +1,19 @@
 import { connectionStore } from "./lib/connection-store";
-import { routeHandler } from "./lib/route-result";
+import { announcePresence } from "./lib/presence";
+import { lifecycleRoute } from "./lib/route-result";
+import { anonymousUser } from "./lib/user";
 
 /**
- * $disconnect: removes the connection item and its room memberships. API Gateway delivers this event on
- * a best-effort basis; the items' TTL cleans up after the ones it misses.
+ * $disconnect: removes the connection and everything that lists it, then tells the members of each room
+ * it was in. API Gateway delivers this event on a best-effort basis; items of connections it misses are
+ * treated as gone once past their TTL, and are removed by the first post that finds them gone.
  */
-export const handler = routeHandler("$disconnect", async (event) => {
-  await connectionStore().removeConnection(event.requestContext.connectionId);
+export const handler = lifecycleRoute("$disconnect", async (event, log, remainingTimeMs) => {
+  const { connectionId } = event.requestContext;
+  const store = connectionStore();
+  const { rooms, user = anonymousUser(connectionId, undefined) } = await store.removeConnection(connectionId);
+  for (const room of rooms) {
+    await announcePresence(store, { room, event: "left", connectionId, user }, { requestContext: event.requestContext, log, remainingTimeMs });
+  }
   return { statusCode: 200 };
 });

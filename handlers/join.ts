@@ -1,6 +1,23 @@
-import { membershipRoute } from "./lib/membership-route";
+import { validateRoom } from "./lib/client-frames";
+import { connectionStore } from "./lib/connection-store";
+import { notConnected } from "./lib/frames";
+import { announcePresence } from "./lib/presence";
+import { clientRoute } from "./lib/route-result";
 
-/** join: makes the connection a member of a room (idempotent). */
-export const handler = membershipRoute("join", "joined", (store, connectionId, room) =>
-  store.putMembership(connectionId, room)
-);
+const ACTION = "join";
+
+/** join: makes the connection a member of a room (idempotent) and tells the room's other members. */
+export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, log, remainingTimeMs }) => {
+  const room = validateRoom(frame, ACTION);
+  if (!room.ok) return room.error;
+  const store = connectionStore();
+  const me = await store.connection(connectionId);
+  if (!me) return notConnected(ACTION);
+  const outcome = await store.join(me, room.value);
+  if (outcome === "not-connected") return notConnected(ACTION);
+  if (outcome === "joined") {
+    await announcePresence(store, { room: room.value, event: "joined", connectionId, user: me.user }, { requestContext: event.requestContext, log, remainingTimeMs });
+  }
+  return { type: "joined", room: room.value };
+});
+

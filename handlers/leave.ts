@@ -1,6 +1,18 @@
-import { membershipRoute } from "./lib/membership-route";
+import { validateRoom } from "./lib/client-frames";
+import { connectionStore } from "./lib/connection-store";
+import { announcePresence } from "./lib/presence";
+import { clientRoute } from "./lib/route-result";
 
-/** leave: ends the connection's membership of a room (idempotent). */
-export const handler = membershipRoute("leave", "left", (store, connectionId, room) =>
-  store.deleteMembership(connectionId, room)
-);
+const ACTION = "leave";
+
+/** leave: ends the connection's membership of a room (idempotent) and tells the room's other members. */
+export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, log, remainingTimeMs }) => {
+  const room = validateRoom(frame, ACTION);
+  if (!room.ok) return room.error;
+  const store = connectionStore();
+  const user = await store.leave(connectionId, room.value);
+  if (user) {
+    await announcePresence(store, { room: room.value, event: "left", connectionId, user }, { requestContext: event.requestContext, log, remainingTimeMs });
+  }
+  return { type: "left", room: room.value };
+});

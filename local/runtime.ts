@@ -11,6 +11,7 @@ import type { Duplex } from "node:stream";
 import { join } from "node:path";
 import { ConnectionLedger, ConnectionRegistry } from "./gateway/connections";
 import { startLocalDynamoDb, type LocalDynamoDb } from "./services/dynamodb";
+import type { TtlOptions } from "./services/dynamodb/ttl-sweeper";
 import { FunctionRunner, lambdaEnvironment, type Credentials } from "./functions/function-runner";
 import { WebSocketGateway } from "./gateway/websocket-gateway";
 import { IdentityRegistry } from "./iam/identities";
@@ -36,6 +37,10 @@ export interface LocalRuntimeOptions {
   readonly managementLatencyMs?: number;
   /** Share of @connections calls (0..1) answered 429 LimitExceededException. @default 0 */
   readonly managementFailureRate?: number;
+  /** DynamoDB Time to Live: how often expired items are looked for, and how long after expiry they go. @default 60 s, 10 min */
+  readonly ttl?: TtlOptions;
+  /** How far DynamoDB global secondary indexes lag behind their tables. @default 300 ms */
+  readonly indexLagMs?: number;
   /** The static web client. @default the project's web/ */
   readonly webDir?: string;
   /** Where log lines go (one per route invocation, IAM denials, function output). @default console.log */
@@ -110,6 +115,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       region: model.region,
       account: model.account,
       dataDir: options.dataDir,
+      ttl: options.ttl,
+      indexLagMs: options.indexLagMs,
       log,
     });
     cleanups.push(() => db.stop());

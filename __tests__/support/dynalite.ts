@@ -1,121 +1,133 @@
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
-import { CreateTableCommand, DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DynamoDBDocumentClient, PutCommand, QueryCommand } from "@aws-sdk/lib-dynamodb";
-import {
-  CONNECTION_SK,
-  ENV_ROOM_INDEX_NAME,
-  ENV_TABLE_NAME,
-  HASH_KEY,
-  ROOM_ATTRIBUTE,
-  ROOM_INDEX_NAME,
-  ROOM_SK_PREFIX,
-  SORT_KEY,
-} from "../../handlers/lib/table-schema";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
+import { ConnectionStore, connectionStore } from "../../handlers/lib/connection-store";
+import { ENV_TABLE_NAME, keys, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../../handlers/lib/table-schema";
+import { anonymousUser, User } from "../../handlers/lib/user";
+import { startLocalDynamoDb, type LocalDynamoDb } from "../../local/services/dynamodb";
+import type { TtlOptions } from "../../local/services/dynamodb/ttl-sweeper";
+import type { TableModel } from "../../local/terraform/stack-model";
 
-// dynalite ships no types; it returns a plain node http.Server.
-const dynalite = require("dynalite") as (options: Record<string, unknown>) => Server;
+/** The connections table as the stack defines it (constructs/connections-table.ts). */
+export function connectionsTableModel(name: string): TableModel {
+  return {
+    address: `aws_dynamodb_table.${name}`,
+    name,
+    arn: `arn:aws:dynamodb:us-east-1:000000000000:table/${name}`,
+    hashKey: PARTITION_KEY,
+    rangeKey: SORT_KEY,
+    attributes: [
+      { name: PARTITION_KEY, type: "S" },
+      { name: SORT_KEY, type: "S" },
+    ],
+    globalSecondaryIndexes: [],
+    localSecondaryIndexes: [],
+    ttlAttribute: TTL_ATTRIBUTE,
+  };
+}
 
 /**
- * An in-process DynamoDB (dynalite) on a free port, with the environment the handlers read pointed at
- * it: the SDK's AWS_ENDPOINT_URL_DYNAMODB, a region and fake credentials.
+ * The local runtime's DynamoDB (dynalite with transactions, TTL expiry and lagging indexes, without the
+ * IAM check) on a free port, with the environment the handlers read pointed at it: the SDK's
+ * AWS_ENDPOINT_URL_DYNAMODB, a region and fake credentials.
  */
 export class LocalDynamo {
   private tables = 0;
 
   private constructor(
-    private readonly server: Server,
-    readonly endpoint: string,
+    private readonly dynamo: LocalDynamoDb,
     /** A client of the test's own, for arranging and inspecting items. */
-    readonly db: DynamoDBDocumentClient
+    readonly db: DynamoDBDocumentClient,
   ) {}
 
-  static async start(): Promise<LocalDynamo> {
-    const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const { port } = server.address() as AddressInfo;
-    const endpoint = `http://127.0.0.1:${port}`;
+  static async start(options: { readonly ttl?: TtlOptions; readonly indexLagMs?: number } = {}): Promise<LocalDynamo> {
+    const dynamo = await startLocalDynamoDb({ tables: [], region: "us-east-1", account: "000000000000", log: () => undefined, ...options });
     useFakeAwsEnvironment();
-    process.env.AWS_ENDPOINT_URL_DYNAMODB = endpoint;
-    const db = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint }));
-    return new LocalDynamo(server, endpoint, db);
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
+    return new LocalDynamo(dynamo, DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint })));
   }
 
-  /**
-   * Creates an empty table with the connections layout and points TABLE_NAME at it, so each test starts
-   * from nothing (dynalite creates tables instantly).
-   */
+  get endpoint(): string {
+    return this.dynamo.endpoint;
+  }
+
+  /** Creates an empty connections table and points TABLE_NAME at it, so each test starts from nothing. */
   async freshTable(): Promise<string> {
     this.tables += 1;
     const tableName = `connections-${this.tables}`;
-    await this.db.send(
-      new CreateTableCommand({
-        TableName: tableName,
-        BillingMode: "PAY_PER_REQUEST",
-        AttributeDefinitions: [
-          { AttributeName: HASH_KEY, AttributeType: "S" },
-          { AttributeName: SORT_KEY, AttributeType: "S" },
-          { AttributeName: ROOM_ATTRIBUTE, AttributeType: "S" },
-        ],
-        KeySchema: [
-          { AttributeName: HASH_KEY, KeyType: "HASH" },
-          { AttributeName: SORT_KEY, KeyType: "RANGE" },
-        ],
-        GlobalSecondaryIndexes: [
-          {
-            IndexName: ROOM_INDEX_NAME,
-            KeySchema: [
-              { AttributeName: ROOM_ATTRIBUTE, KeyType: "HASH" },
-              { AttributeName: HASH_KEY, KeyType: "RANGE" },
-            ],
-            Projection: { ProjectionType: "KEYS_ONLY" },
-          },
-        ],
-      })
-    );
+    await this.dynamo.createTable(connectionsTableModel(tableName));
     process.env[ENV_TABLE_NAME] = tableName;
-    process.env[ENV_ROOM_INDEX_NAME] = ROOM_INDEX_NAME;
     return tableName;
   }
 
-  /** Every item stored under a connection id, sorted by sort key. */
-  async itemsOf(connectionId: string): Promise<Record<string, unknown>[]> {
+  /** The store the handlers use, on the current table. */
+  store(now?: () => number): ConnectionStore {
+    return now ? new ConnectionStore(this.db, { tableName: currentTable() }, now) : connectionStore();
+  }
+
+  /** Arranges open connections through the store's own write, as $connect makes them. */
+  async connect(...connectionIds: string[]): Promise<void> {
+    await Promise.all(connectionIds.map((id) => this.store().addConnection({ connectionId: id, connectedAt: Date.now() - 60_000, user: anonymousUser(id, id) })));
+  }
+
+  /** Arranges a connection of a given user. */
+  async connectAs(connectionId: string, user: User, connectedAt = Date.now() - 60_000): Promise<void> {
+    await this.store().addConnection({ connectionId, connectedAt, user });
+  }
+
+  /** Arranges room memberships through the store's own join. */
+  async join(room: string, ...connectionIds: string[]): Promise<void> {
+    for (const id of connectionIds) {
+      const connection = await this.store().connection(id);
+      if (!connection) throw new Error(`${id} is not connected`);
+      await this.store().join(connection, room);
+    }
+  }
+
+  /** Every item of a partition, sorted by sort key. */
+  async partition(pk: string): Promise<Record<string, unknown>[]> {
     const { Items = [] } = await this.db.send(
       new QueryCommand({
         TableName: currentTable(),
         KeyConditionExpression: "#pk = :pk",
-        ExpressionAttributeNames: { "#pk": HASH_KEY },
-        ExpressionAttributeValues: { ":pk": connectionId },
+        ExpressionAttributeNames: { "#pk": PARTITION_KEY },
+        ExpressionAttributeValues: { ":pk": pk },
         ConsistentRead: true,
-      })
+      }),
     );
     return Items;
   }
 
-  /** Arranges a connection item directly, without going through the $connect handler. */
-  async putConnection(connectionId: string): Promise<void> {
-    await this.db.send(
-      new PutCommand({ TableName: currentTable(), Item: { [HASH_KEY]: connectionId, [SORT_KEY]: CONNECTION_SK } })
-    );
+  /** Every item stored under a connection's own partition. */
+  itemsOf(connectionId: string): Promise<Record<string, unknown>[]> {
+    return this.partition(keys.connectionPartition(connectionId));
   }
 
-  async putMembership(connectionId: string, room: string): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: currentTable(),
-        Item: { [HASH_KEY]: connectionId, [SORT_KEY]: ROOM_SK_PREFIX + room, [ROOM_ATTRIBUTE]: room },
-      })
-    );
+  /** Every item of the table, as `pk sk` strings, sorted: what a test expects to be left. */
+  async allKeys(): Promise<string[]> {
+    const { Items = [] } = await this.db.send(new ScanCommand({ TableName: currentTable() }));
+    return Items.map((item) => `${String(item[PARTITION_KEY])} ${String(item[SORT_KEY])}`).sort();
+  }
+
+  /** Every item whose partition or sort key names the connection: what must be gone after it leaves. */
+  async keysMentioning(connectionId: string): Promise<string[]> {
+    return (await this.allKeys()).filter((key) => key.split(" ").some((part) => part === `conn#${connectionId}`));
+  }
+
+  async put(item: Record<string, unknown>): Promise<void> {
+    await this.db.send(new PutCommand({ TableName: currentTable(), Item: item }));
+  }
+
+  sweepExpiredItems(): Promise<number> {
+    return this.dynamo.sweepExpiredItems();
   }
 
   async stop(): Promise<void> {
     this.db.destroy();
-    this.server.closeAllConnections();
-    await new Promise<void>((resolve, reject) => this.server.close((error) => (error ? reject(error) : resolve())));
+    await this.dynamo.stop();
   }
 }
 
-/** Credentials and region the SDK needs to sign requests; nothing checks them locally. */
+/** Credentials and region the SDK needs to sign requests; nothing checks them here. */
 export function useFakeAwsEnvironment(): void {
   process.env.AWS_REGION = "us-east-1";
   process.env.AWS_ACCESS_KEY_ID = "AKIDTESTHANDLERS";

@@ -8,6 +8,10 @@ export interface EventOptions {
   readonly eventType?: "CONNECT" | "MESSAGE" | "DISCONNECT";
   readonly connectedAt?: number;
   readonly stage?: string;
+  /** What a REQUEST authorizer returned as `context` (plus `principalId`), as API Gateway passes it on. */
+  readonly authorizer?: Record<string, unknown>;
+  /** $connect's query string. */
+  readonly query?: Record<string, string>;
 }
 
 let requests = 0;
@@ -33,14 +37,19 @@ export function websocketEvent(options: EventOptions): APIGatewayProxyWebsocketE
       domainName: "abc123.execute-api.us-east-1.amazonaws.com",
       connectionId: options.connectionId,
       apiId: "abc123",
+      ...(options.authorizer && { authorizer: options.authorizer }),
     },
+    ...(options.query && { queryStringParameters: options.query }),
     ...(body !== undefined && { body }),
     isBase64Encoded: false,
   };
 }
 
-export function connectEvent(connectionId: string, connectedAt?: number): APIGatewayProxyWebsocketEventV2 {
-  return websocketEvent({ routeKey: "$connect", connectionId, eventType: "CONNECT", connectedAt });
+export function connectEvent(
+  connectionId: string,
+  options: Pick<EventOptions, "connectedAt" | "authorizer" | "query"> = {},
+): APIGatewayProxyWebsocketEventV2 {
+  return websocketEvent({ routeKey: "$connect", connectionId, eventType: "CONNECT", ...options });
 }
 
 export function disconnectEvent(connectionId: string): APIGatewayProxyWebsocketEventV2 {

@@ -18,6 +18,12 @@ export class FakeManagementApi {
   readonly throttled = new Map<string, number>();
   /** Id → how many of its next posts are answered 500. */
   readonly broken = new Map<string, number>();
+  /** Id → how many of its next posts are answered 410, as for a connection whose handshake is still completing. */
+  readonly opening = new Map<string, number>();
+  /** Ids whose posts are never answered (a hung request). */
+  readonly hanging = new Set<string>();
+  /** Added before every answer. */
+  latencyMs = 0;
   /** Every request, answered or not, as "METHOD path". */
   readonly requests: string[] = [];
 
@@ -42,8 +48,9 @@ export class FakeManagementApi {
   }
 
   reset(): void {
-    for (const collection of [this.posted, this.gone, this.forbidden, this.throttled, this.broken]) collection.clear();
+    for (const collection of [this.posted, this.gone, this.forbidden, this.throttled, this.broken, this.opening, this.hanging]) collection.clear();
     this.requests.length = 0;
+    this.latencyMs = 0;
   }
 
   async stop(): Promise<void> {
@@ -54,20 +61,23 @@ export class FakeManagementApi {
   private handle(request: IncomingMessage, response: ServerResponse): void {
     const chunks: Buffer[] = [];
     request.on("data", (chunk: Buffer) => chunks.push(chunk));
-    request.on("end", () => {
-      this.requests.push(`${request.method} ${request.url}`);
-      const match = /^\/([^/]+)\/@connections\/([^/?]+)$/.exec(request.url ?? "");
-      if (request.method !== "POST" || !match) return answer(response, 404, "NotFoundException", "No such route");
-      const id = decodeURIComponent(match[2]);
-      if (this.gone.has(id)) return answer(response, 410, "GoneException", null);
-      if (this.forbidden.has(id)) return answer(response, 403, "ForbiddenException", "Forbidden");
-      if (takeOne(this.throttled, id)) return answer(response, 429, "LimitExceededException", "Rate exceeded");
-      if (takeOne(this.broken, id)) return answer(response, 500, "InternalServerErrorException", "Internal error");
-      const bodies = this.posted.get(id) ?? [];
-      bodies.push(Buffer.concat(chunks).toString("utf8"));
-      this.posted.set(id, bodies);
-      response.writeHead(200).end();
-    });
+    request.on("end", () => setTimeout(() => this.answer(request, response, chunks), this.latencyMs));
+  }
+
+  private answer(request: IncomingMessage, response: ServerResponse, chunks: Buffer[]): void {
+    this.requests.push(`${request.method} ${request.url}`);
+    const match = /^\/([^/]+)\/@connections\/([^/?]+)$/.exec(request.url ?? "");
+    if (request.method !== "POST" || !match) return answer(response, 404, "NotFoundException", "No such route");
+    const id = decodeURIComponent(match[2]);
+    if (this.hanging.has(id)) return;
+    if (this.gone.has(id) || takeOne(this.opening, id)) return answer(response, 410, "GoneException", null);
+    if (this.forbidden.has(id)) return answer(response, 403, "ForbiddenException", "Forbidden");
+    if (takeOne(this.throttled, id)) return answer(response, 429, "LimitExceededException", "Rate exceeded");
+    if (takeOne(this.broken, id)) return answer(response, 500, "InternalServerErrorException", "Internal error");
+    const bodies = this.posted.get(id) ?? [];
+    bodies.push(Buffer.concat(chunks).toString("utf8"));
+    this.posted.set(id, bodies);
+    response.writeHead(200).end();
   }
 }
 

@@ -7,18 +7,26 @@ export interface Closed {
   readonly reason: string;
 }
 
+type Waiter = { readonly wants: (frame: string) => boolean; readonly take: (frame: string) => void };
+
+let requestCounter = 0;
+
 export class TestClient {
   private readonly frames: string[] = [];
-  private readonly waiting: Array<(frame: string) => void> = [];
+  private readonly waiting: Waiter[] = [];
   /** Resolves when the connection has closed. */
   readonly closed: Promise<Closed>;
 
   private constructor(readonly socket: WebSocket) {
     socket.on("message", (data, isBinary) => {
       const frame = isBinary ? `binary:${(data as Buffer).toString("base64")}` : data.toString();
-      const waiter = this.waiting.shift();
-      if (waiter) waiter(frame);
-      else this.frames.push(frame);
+      const waiter = this.waiting.find((w) => w.wants(frame));
+      if (waiter) {
+        this.waiting.splice(this.waiting.indexOf(waiter), 1);
+        waiter.take(frame);
+      } else {
+        this.frames.push(frame);
+      }
     });
     this.closed = new Promise((resolve) => socket.on("close", (code, reason) => resolve({ code, reason: reason.toString() })));
     socket.on("error", () => undefined);
@@ -44,19 +52,7 @@ export class TestClient {
 
   /** The next frame received (text, or `binary:<base64>`). */
   next(timeoutMs = 5000): Promise<string> {
-    const queued = this.frames.shift();
-    if (queued !== undefined) return Promise.resolve(queued);
-    return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.waiting.splice(this.waiting.indexOf(waiter), 1);
-        reject(new Error(`no frame within ${timeoutMs} ms`));
-      }, timeoutMs);
-      const waiter = (frame: string) => {
-        clearTimeout(timer);
-        resolve(frame);
-      };
-      this.waiting.push(waiter);
-    });
+    return this.nextWhere(() => true, timeoutMs, "a frame");
   }
 
   /** The next frame, parsed as JSON. */
@@ -64,8 +60,34 @@ export class TestClient {
     return JSON.parse(await this.next(timeoutMs)) as T;
   }
 
-  /** Sends a frame and returns the next frame, parsed. */
-  async request<T = any>(frame: unknown, timeoutMs?: number): Promise<T> {
+  /** The next JSON frame of a type (frames of other types stay queued for later reads). */
+  async nextOfType<T = any>(type: string, timeoutMs = 5000): Promise<T> {
+    return JSON.parse(await this.nextWhere((frame) => parse(frame)?.type === type, timeoutMs, `a "${type}" frame`)) as T;
+  }
+
+  /**
+   * Sends a frame and returns the reply to it, parsed. Replies are matched by requestId, never by order:
+   * frames of one connection are independent invocations and come back in any order (and presence or
+   * messages may arrive in between). A requestId the caller did not choose is left out of the result.
+   */
+  async request<T = any>(frame: unknown, timeoutMs = 5000): Promise<T> {
+    if (typeof frame !== "object" || frame === null) {
+      this.send(frame);
+      return this.nextJson<T>(timeoutMs);
+    }
+    const chosen = (frame as { requestId?: unknown }).requestId;
+    const requestId = typeof chosen === "string" ? chosen : `test-${(requestCounter += 1)}`;
+    this.send({ ...frame, requestId });
+    const reply = JSON.parse(await this.nextWhere((f) => parse(f)?.requestId === requestId, timeoutMs, `the reply to ${requestId}`));
+    if (typeof chosen !== "string") delete reply.requestId;
+    return reply as T;
+  }
+
+  /**
+   * Sends a frame and returns the next frame, parsed: for probe handlers and API Gateway's own answers
+   * (Forbidden, Internal server error), which carry no requestId to match on.
+   */
+  async exchange<T = any>(frame: unknown, timeoutMs?: number): Promise<T> {
     this.send(frame);
     return this.nextJson<T>(timeoutMs);
   }
@@ -78,6 +100,33 @@ export class TestClient {
   async close(code = 1000, reason = ""): Promise<Closed> {
     this.socket.close(code, reason);
     return this.closed;
+  }
+
+  private nextWhere(wants: (frame: string) => boolean, timeoutMs: number, what: string): Promise<string> {
+    const queued = this.frames.findIndex(wants);
+    if (queued >= 0) return Promise.resolve(this.frames.splice(queued, 1)[0]!);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(waiter), 1);
+        reject(new Error(`no ${what} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const waiter: Waiter = {
+        wants,
+        take: (frame) => {
+          clearTimeout(timer);
+          resolve(frame);
+        },
+      };
+      this.waiting.push(waiter);
+    });
+  }
+}
+
+function parse(frame: string): any {
+  try {
+    return JSON.parse(frame);
+  } catch {
+    return undefined;
   }
 }
 

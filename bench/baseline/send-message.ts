@@ -9,26 +9,26 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
 import { managementApiEndpoint } from "../../handlers/lib/clients";
-import { CONNECTION_SK, ENV_TABLE_NAME, HASH_KEY, SORT_KEY } from "../../handlers/lib/table-schema";
+import { CONNECTION_SK, ENV_TABLE_NAME, SORT_KEY } from "../../handlers/lib/table-schema";
 
 const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 
 export const handler = async (event: APIGatewayProxyWebsocketEventV2) => {
   const { message } = JSON.parse(event.body ?? "{}") as { message?: string };
-  // The tutorial's table holds only connections; this table also holds memberships, hence the filter.
+  // The tutorial's table holds only connections; this table also holds memberships and lists, hence the filter.
   const { Items = [] } = await db.send(
     new ScanCommand({
       TableName: process.env[ENV_TABLE_NAME],
-      ProjectionExpression: "#pk",
+      ProjectionExpression: "connectionId",
       FilterExpression: "#sk = :connection",
-      ExpressionAttributeNames: { "#pk": HASH_KEY, "#sk": SORT_KEY },
+      ExpressionAttributeNames: { "#sk": SORT_KEY },
       ExpressionAttributeValues: { ":connection": CONNECTION_SK },
     }),
   );
   const api = new ApiGatewayManagementApiClient({ endpoint: managementApiEndpoint(event.requestContext) });
   const data = JSON.stringify({ type: "message", message, from: event.requestContext.connectionId, sentAt: new Date().toISOString() });
   await Promise.all(
-    Items.map(async ({ [HASH_KEY]: connectionId }) => {
+    Items.map(async ({ connectionId }) => {
       try {
         await api.send(new PostToConnectionCommand({ ConnectionId: connectionId, Data: data }));
       } catch (error) {

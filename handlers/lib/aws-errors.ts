@@ -8,6 +8,7 @@ interface SdkErrorShape {
   readonly name?: unknown;
   readonly code?: unknown;
   readonly $metadata?: { readonly httpStatusCode?: unknown };
+  readonly CancellationReasons?: ReadonlyArray<{ readonly Code?: string }>;
 }
 
 const THROTTLING_ERROR_NAMES = new Set([
@@ -20,32 +21,45 @@ const THROTTLING_ERROR_NAMES = new Set([
   "ProvisionedThroughputExceededException",
 ]);
 
-/** Socket-level failures worth another attempt; the request may never have reached the service. */
-const TRANSIENT_NETWORK_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT"]);
+/**
+ * Socket errors raised before a request could be written: the service never saw it. ECONNRESET, EPIPE
+ * and timeouts are not here: they can strike after the request was sent, when it may have been delivered.
+ */
+const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
 
-/** The connection is closed: API Gateway answers a post to it with 410 GoneException. */
+/** The connection is closed, or not open yet: API Gateway answers a post to it with 410 GoneException. */
 export function isGone(error: unknown): boolean {
   return error instanceof GoneException || shape(error).name === "GoneException";
 }
 
+/** Refused by a rate limit: nothing was done, so trying again later is safe. */
 export function isThrottled(error: unknown): boolean {
   const { name, $metadata } = shape(error);
   return (typeof name === "string" && THROTTLING_ERROR_NAMES.has(name)) || $metadata?.httpStatusCode === 429;
 }
 
-/** A server fault or a dropped socket: likely to succeed when tried again. */
-export function isTransient(error: unknown): boolean {
-  const { name, code, $metadata } = shape(error);
-  const status = $metadata?.httpStatusCode;
-  return (
-    (typeof status === "number" && status >= 500) ||
-    name === "TimeoutError" ||
-    (typeof code === "string" && TRANSIENT_NETWORK_CODES.has(code))
-  );
+/** The request never reached the service (connection refused, name not resolved). */
+export function isNotSent(error: unknown): boolean {
+  const { code } = shape(error);
+  return typeof code === "string" && NOT_SENT_CODES.has(code);
 }
 
+/**
+ * Safe to repeat because it certainly did nothing. A 5xx or a timeout is not: the post may have been
+ * delivered before the answer was lost, and repeating it would show the message twice.
+ */
 export function isRetryable(error: unknown): boolean {
-  return isThrottled(error) || isTransient(error);
+  return isThrottled(error) || isNotSent(error);
+}
+
+/** A DynamoDB write whose condition failed, alone or as the `index`th item of a transaction. */
+export function isConditionFailed(error: unknown, index?: number): boolean {
+  const { name, CancellationReasons } = shape(error);
+  if (name === "ConditionalCheckFailedException") return true;
+  if (name !== "TransactionCanceledException" || !CancellationReasons) return false;
+  return index === undefined
+    ? CancellationReasons.some((reason) => reason.Code === "ConditionalCheckFailed")
+    : CancellationReasons[index]?.Code === "ConditionalCheckFailed";
 }
 
 function shape(error: unknown): SdkErrorShape {

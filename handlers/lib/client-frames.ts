@@ -3,11 +3,12 @@ import { errorFrame, ErrorFrame } from "./frames";
 /** Limits of protocol.md: what a client may send. */
 export const MAX_MESSAGE_BYTES = 32 * 1024;
 export const ROOM_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
+export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 /**
- * Connection ids are short (API Gateway's are 16 characters); anything much longer cannot be connected,
- * and looking it up would only fail on DynamoDB's key size limit.
+ * Connection ids are short (API Gateway's are 16 characters) and user ids are a token's `sub`; anything
+ * much longer cannot be connected, and looking it up would only fail on DynamoDB's key size limit.
  */
-const MAX_CONNECTION_ID_LENGTH = 128;
+const MAX_RECIPIENT_LENGTH = 256;
 
 export type Validated<T> =
   | { readonly ok: true; readonly value: T }
@@ -19,7 +20,8 @@ export type ClientFrame = Readonly<Record<string, unknown>>;
 export type Target =
   | { readonly kind: "everyone" }
   | { readonly kind: "room"; readonly room: string }
-  | { readonly kind: "direct"; readonly to: string };
+  | { readonly kind: "connection"; readonly to: string }
+  | { readonly kind: "user"; readonly toUser: string };
 
 export interface SendMessageRequest {
   readonly message: string;
@@ -41,28 +43,31 @@ export function parseJsonFrame(event: RawBody, action?: string): Validated<unkno
   }
 }
 
-/** The frame as a JSON object, or INVALID_JSON: a route's fields can only come from an object. */
-export function parseClientFrame(event: RawBody, action?: string): Validated<ClientFrame> {
-  const parsed = parseJsonFrame(event, action);
-  if (!parsed.ok) return parsed;
-  const { value } = parsed;
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    return rejected(errorFrame("INVALID_JSON", "The frame must be a JSON object.", action));
-  }
-  return { ok: true, value: value as ClientFrame };
+export function isObject(value: unknown): value is ClientFrame {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+/** The frame's requestId, undefined when absent, or INVALID_REQUEST_ID. */
+export function validateRequestId(frame: ClientFrame, action?: string): Validated<string | undefined> {
+  if (!("requestId" in frame)) return { ok: true, value: undefined };
+  const { requestId } = frame;
+  if (typeof requestId === "string" && REQUEST_ID_PATTERN.test(requestId)) return { ok: true, value: requestId };
+  return rejected(
+    errorFrame("INVALID_REQUEST_ID", '"requestId" must be 1 to 64 characters from A-Z, a-z, 0-9, "_", ".", ":" and "-".', action),
+  );
 }
 
 export function validateRoom(frame: ClientFrame, action: string): Validated<string> {
   const room = frame.room;
   if (typeof room === "string" && ROOM_PATTERN.test(room)) return { ok: true, value: room };
   return rejected(
-    errorFrame("INVALID_ROOM", '"room" must be 1 to 64 characters from A-Z, a-z, 0-9, "_", "." and "-".', action)
+    errorFrame("INVALID_ROOM", '"room" must be 1 to 64 characters from A-Z, a-z, 0-9, "_", "." and "-".', action),
   );
 }
 
 /**
  * Everything that can be checked without reading the table, in protocol order. Whether the sender is a
- * member of the room and whether `to` is connected are left to the handler.
+ * member of the room and whether the recipient is connected are left to the handler.
  */
 export function validateSendMessage(frame: ClientFrame, action: string): Validated<SendMessageRequest> {
   const { message } = frame;
@@ -72,42 +77,45 @@ export function validateSendMessage(frame: ClientFrame, action: string): Validat
   const bytes = Buffer.byteLength(message, "utf8");
   if (bytes > MAX_MESSAGE_BYTES) {
     return rejected(
-      errorFrame(
-        "MESSAGE_TOO_LARGE",
-        `"message" is ${bytes} bytes of UTF-8; the limit is ${MAX_MESSAGE_BYTES} bytes (32 KiB).`,
-        action
-      )
+      errorFrame("MESSAGE_TOO_LARGE", `"message" is ${bytes} bytes of UTF-8; the limit is ${MAX_MESSAGE_BYTES} bytes (32 KiB).`, action),
     );
   }
   // A present key counts even when null: "room": null names no valid room rather than "everyone".
-  const hasRoom = "room" in frame;
-  const hasTo = "to" in frame;
-  let room: string | undefined;
-  if (hasRoom) {
+  const given = (["room", "to", "toUser"] as const).filter((field) => field in frame);
+  if (given.includes("room")) {
     const validated = validateRoom(frame, action);
     if (!validated.ok) return validated;
-    room = validated.value;
   }
-  if (hasRoom && hasTo) {
-    return rejected(errorFrame("INVALID_TARGET", 'Give at most one of "room" and "to".', action));
+  if (given.length > 1) {
+    return rejected(errorFrame("INVALID_TARGET", 'Give at most one of "room", "to" and "toUser".', action));
   }
-  if (room !== undefined) return { ok: true, value: { message, target: { kind: "room", room } } };
-  if (hasTo) {
-    const { to } = frame;
-    if (typeof to !== "string" || to.length === 0 || to.length > MAX_CONNECTION_ID_LENGTH) {
-      return rejected(unknownRecipient(action));
+  switch (given[0]) {
+    case "room":
+      return { ok: true, value: { message, target: { kind: "room", room: frame.room as string } } };
+    case "to": {
+      const to = recipientId(frame.to);
+      return to === undefined ? rejected(unknownRecipient(action, "to")) : { ok: true, value: { message, target: { kind: "connection", to } } };
     }
-    return { ok: true, value: { message, target: { kind: "direct", to } } };
+    case "toUser": {
+      const toUser = recipientId(frame.toUser);
+      return toUser === undefined ? rejected(unknownRecipient(action, "toUser")) : { ok: true, value: { message, target: { kind: "user", toUser } } };
+    }
+    default:
+      return { ok: true, value: { message, target: { kind: "everyone" } } };
   }
-  return { ok: true, value: { message, target: { kind: "everyone" } } };
 }
 
-export function unknownRecipient(action: string): ErrorFrame {
-  return errorFrame("UNKNOWN_RECIPIENT", 'No open connection has the id given in "to".', action);
+function recipientId(value: unknown): string | undefined {
+  return typeof value === "string" && value.length > 0 && value.length <= MAX_RECIPIENT_LENGTH ? value : undefined;
+}
+
+export function unknownRecipient(action: string, field: "to" | "toUser"): ErrorFrame {
+  const message = field === "to" ? 'No open connection has the id given in "to".' : 'The user given in "toUser" has no open connection.';
+  return errorFrame("UNKNOWN_RECIPIENT", message, action);
 }
 
 export function notAMember(room: string, action: string): ErrorFrame {
-  return errorFrame("NOT_A_MEMBER", `Join room "${room}" before sending to it.`, action);
+  return errorFrame("NOT_A_MEMBER", `Join room "${room}" first.`, action);
 }
 
 function rejected(error: ErrorFrame): { readonly ok: false; readonly error: ErrorFrame } {

@@ -30,15 +30,26 @@ export function managementApiEndpoint(context: CallbackContext): string {
 }
 
 /**
+ * A post that has not been answered by then fails (and is not retried: it may have been delivered). The
+ * fan-out keeps this much time in reserve before the function's deadline.
+ */
+export const POST_TIMEOUT_MS = 3_000;
+
+/**
  * One client per endpoint (one API and stage per function in practice). `maxAttempts: 1` because the
  * fan-out owns the retry policy: SDK retries on top of it would multiply the attempts per recipient, and
- * the SDK's shared retry quota would run dry when many posts are throttled at once.
+ * the SDK's shared retry quota would run dry when many posts are throttled at once. The request timeout
+ * must be told to throw: by default the SDK only logs a warning and keeps waiting.
  */
 export function managementApi(context: CallbackContext): ApiGatewayManagementApiClient {
   const endpoint = managementApiEndpoint(context);
   let client = managementClients.get(endpoint);
   if (!client) {
-    client = new ApiGatewayManagementApiClient({ endpoint, maxAttempts: 1 });
+    client = new ApiGatewayManagementApiClient({
+      endpoint,
+      maxAttempts: 1,
+      requestHandler: { requestTimeout: POST_TIMEOUT_MS, connectionTimeout: 1_000, throwOnRequestTimeout: true },
+    });
     managementClients.set(endpoint, client);
   }
   return client;

@@ -3,210 +3,292 @@ import {
   DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
-  PutCommand,
   QueryCommand,
-  QueryCommandInput,
-  ScanCommand,
-  ScanCommandInput,
+  TransactWriteCommand,
+  UpdateCommand,
 } from "@aws-sdk/lib-dynamodb";
+import { isConditionFailed } from "./aws-errors";
 import { backoffDelayMs, RetryPolicy, sleep } from "./backoff";
 import { dynamoDb } from "./clients";
+import type { Recipient } from "./fan-out";
 import { TableSettings, tableSettings } from "./settings";
 import {
-  CONNECTION_SK,
-  HASH_KEY,
-  ITEM_TTL_SECONDS,
-  ROOM_ATTRIBUTE,
-  ROOM_SK_PREFIX,
+  BROADCAST_SHARDS,
+  expiresAt,
+  isExpired,
+  Key,
+  keys,
+  PARTITION_KEY,
+  roomOfMembership,
   SORT_KEY,
   TTL_ATTRIBUTE,
 } from "./table-schema";
+import { storedUser, User } from "./user";
 
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_WRITE_LIMIT = 25;
 /** UnprocessedItems come back when a partition is throttled; back off and resend only those. */
 const UNPROCESSED_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 1000 };
 
-type Key = Record<string, string>;
+/** An open connection, as its own record says. */
+export interface ConnectionRecord {
+  readonly connectionId: string;
+  /** Epoch ms at which API Gateway accepted the connection. */
+  readonly connectedAt: number;
+  readonly user: User;
+}
 
-/** The connections table (layout in table-schema.ts): connection items and room memberships. */
+/** A recipient read from one of the lists (room, user, everyone): the list item's key goes with it. */
+export interface ListedRecipient extends Recipient {
+  readonly connectedAt: number;
+  /** The list item that named this recipient, removed along with the connection when it is gone. */
+  readonly key: Key;
+  /** The connection's user, when the list records it: removal then finds the user's list even without the record. */
+  readonly userId?: string;
+}
+
+export interface RoomMember extends ListedRecipient {
+  readonly user: User;
+}
+
+export type JoinOutcome = "joined" | "already-member" | "not-connected";
+
+export type RemovalOutcome =
+  /** Its items are gone (or were already). */
+  | "removed"
+  /** Not removed: the record is younger than `connectedBefore`, so the connection may still be opening. */
+  | "too-new";
+
+type Item = Record<string, unknown>;
+
+/** The connections table (layout in table-schema.ts). */
 export class ConnectionStore {
-  constructor(private readonly db: DynamoDBDocumentClient, private readonly settings: TableSettings) {}
+  constructor(
+    private readonly db: DynamoDBDocumentClient,
+    private readonly settings: TableSettings,
+    private readonly now: () => number = Date.now,
+  ) {}
 
-  /** API Gateway ends every connection after 2 hours, so the TTL can count from the connection's start. */
-  async putConnection(connectionId: string, connectedAtMs: number): Promise<void> {
+  /**
+   * Records a connection and lists it under its user and in the broadcast list, all or nothing: a
+   * connection is never reachable by one list and missing from another.
+   */
+  async addConnection({ connectionId, connectedAt, user }: ConnectionRecord): Promise<void> {
+    const ttl = expiresAt(connectedAt);
+    const listed = { connectionId, connectedAt, userId: user.id, [TTL_ATTRIBUTE]: ttl };
     await this.db.send(
-      new PutCommand({
-        TableName: this.settings.tableName,
-        Item: {
-          [HASH_KEY]: connectionId,
-          [SORT_KEY]: CONNECTION_SK,
-          connectedAt: new Date(connectedAtMs).toISOString(),
-          [TTL_ATTRIBUTE]: expiresAt(connectedAtMs),
-        },
-      })
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: this.table, Item: { ...keys.connection(connectionId), connectionId, connectedAt, user, [TTL_ATTRIBUTE]: ttl } } },
+          { Put: { TableName: this.table, Item: { ...keys.userConnection(user.id, connectionId), ...listed } } },
+          { Put: { TableName: this.table, Item: { ...keys.broadcast(connectionId), ...listed } } },
+        ],
+      }),
     );
   }
 
-  /** A put, so joining twice is the same as joining once. */
-  async putMembership(connectionId: string, room: string, nowMs = Date.now()): Promise<void> {
-    await this.db.send(
-      new PutCommand({
-        TableName: this.settings.tableName,
-        Item: {
-          [HASH_KEY]: connectionId,
-          [SORT_KEY]: ROOM_SK_PREFIX + room,
-          [ROOM_ATTRIBUTE]: room,
-          [TTL_ATTRIBUTE]: expiresAt(nowMs),
-        },
-      })
-    );
-  }
-
-  /** Deleting an absent item succeeds, so leaving twice is the same as leaving once. */
-  async deleteMembership(connectionId: string, room: string): Promise<void> {
-    await this.db.send(
-      new DeleteCommand({ TableName: this.settings.tableName, Key: membershipKey(connectionId, room) })
-    );
+  /** The connection's record if it is open: not missing, not being removed, not past its TTL. */
+  async connection(connectionId: string): Promise<ConnectionRecord | undefined> {
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.connection(connectionId), ConsistentRead: true }));
+    if (!Item || Item.closing === true || isExpired(Item, this.now())) return undefined;
+    return { connectionId, connectedAt: Number(Item.connectedAt), user: storedUser(Item.user, connectionId) };
   }
 
   /** Strongly consistent, so a send right after a join sees the membership. */
   async isMember(connectionId: string, room: string): Promise<boolean> {
-    return this.exists(membershipKey(connectionId, room));
-  }
-
-  async isConnected(connectionId: string): Promise<boolean> {
-    return this.exists(connectionKey(connectionId));
+    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.membership(connectionId, room), ConsistentRead: true }));
+    return Item !== undefined && !isExpired(Item, this.now());
   }
 
   /**
-   * Deletes the connection item and every membership of the connection: all items under its hash key.
-   * Returns how many items were deleted.
+   * Makes the connection a member of the room: its own membership item and its entry in the room's list,
+   * written in one transaction that checks the connection is still open. A join racing the connection's
+   * removal either lands before it (and is removed with it) or fails: it never leaves an orphan that
+   * every later room message would post to.
    */
-  async removeConnection(connectionId: string): Promise<number> {
-    let removed = 0;
-    const pages = this.pages<Key>((ExclusiveStartKey) =>
-      this.db.send(
-        new QueryCommand({
-          TableName: this.settings.tableName,
-          KeyConditionExpression: "#pk = :pk",
-          ProjectionExpression: "#pk, #sk",
-          ExpressionAttributeNames: { "#pk": HASH_KEY, "#sk": SORT_KEY },
-          ExpressionAttributeValues: { ":pk": connectionId },
-          ConsistentRead: true,
-          ...this.page(ExclusiveStartKey),
-        } satisfies QueryCommandInput)
-      )
-    );
-    for await (const keys of pages) {
-      for (let start = 0; start < keys.length; start += BATCH_WRITE_LIMIT) {
-        await this.deleteBatch(keys.slice(start, start + BATCH_WRITE_LIMIT));
-      }
-      removed += keys.length;
-    }
-    return removed;
-  }
-
-  /** Every open connection's id, read page by page. */
-  async *connectionIds(): AsyncGenerator<string> {
-    const pages = this.pages<Key>((ExclusiveStartKey) =>
-      this.db.send(
-        new ScanCommand({
-          TableName: this.settings.tableName,
-          ProjectionExpression: "#pk",
-          FilterExpression: "#sk = :connection",
-          ExpressionAttributeNames: { "#pk": HASH_KEY, "#sk": SORT_KEY },
-          ExpressionAttributeValues: { ":connection": CONNECTION_SK },
-          ...this.page(ExclusiveStartKey),
-        } satisfies ScanCommandInput)
-      )
-    );
-    for await (const items of pages) for (const item of items) yield item[HASH_KEY];
-  }
-
-  /** The ids of a room's members, from the room index: no table scan. */
-  async *roomMemberIds(room: string): AsyncGenerator<string> {
-    const pages = this.pages<Key>((ExclusiveStartKey) =>
-      this.db.send(
-        new QueryCommand({
-          TableName: this.settings.tableName,
-          IndexName: this.settings.roomIndexName,
-          KeyConditionExpression: "#room = :room",
-          ProjectionExpression: "#pk",
-          ExpressionAttributeNames: { "#room": ROOM_ATTRIBUTE, "#pk": HASH_KEY },
-          ExpressionAttributeValues: { ":room": room },
-          ...this.page(ExclusiveStartKey),
-        } satisfies QueryCommandInput)
-      )
-    );
-    for await (const items of pages) for (const item of items) yield item[HASH_KEY];
-  }
-
-  private async exists(Key: Key): Promise<boolean> {
-    const { Item } = await this.db.send(
-      new GetCommand({
-        TableName: this.settings.tableName,
-        Key,
-        ProjectionExpression: "#pk",
-        ExpressionAttributeNames: { "#pk": HASH_KEY },
-        ConsistentRead: true,
-      })
-    );
-    return Item !== undefined;
-  }
-
-  private async deleteBatch(keys: readonly Key[]): Promise<void> {
-    let requests = keys.map((Key) => ({ DeleteRequest: { Key } }));
-    for (let attempt = 1; requests.length > 0; attempt += 1) {
-      if (attempt > 1) await sleep(backoffDelayMs(attempt - 1, UNPROCESSED_RETRY));
-      const { UnprocessedItems } = await this.db.send(
-        new BatchWriteCommand({ RequestItems: { [this.settings.tableName]: requests } })
+  async join(connection: ConnectionRecord, room: string): Promise<JoinOutcome> {
+    if (await this.isMember(connection.connectionId, room)) return "already-member";
+    const { connectionId, connectedAt, user } = connection;
+    const ttl = expiresAt(connectedAt);
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              ConditionCheck: {
+                TableName: this.table,
+                Key: keys.connection(connectionId),
+                ConditionExpression: "attribute_exists(#pk) AND attribute_not_exists(#closing) AND #ttl > :now",
+                ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#closing": "closing", "#ttl": TTL_ATTRIBUTE },
+                ExpressionAttributeValues: { ":now": Math.floor(this.now() / 1000) },
+              },
+            },
+            { Put: { TableName: this.table, Item: { ...keys.membership(connectionId, room), room, [TTL_ATTRIBUTE]: ttl } } },
+            {
+              Put: {
+                TableName: this.table,
+                Item: { ...keys.roomMember(room, connectionId), connectionId, connectedAt, user, joinedAt: this.now(), [TTL_ATTRIBUTE]: ttl },
+              },
+            },
+          ],
+        }),
       );
-      const unprocessed = UnprocessedItems?.[this.settings.tableName] ?? [];
-      requests = unprocessed.flatMap((request) =>
-        request.DeleteRequest?.Key ? [{ DeleteRequest: { Key: request.DeleteRequest.Key as Key } }] : []
-      );
-      if (requests.length > 0 && attempt >= UNPROCESSED_RETRY.maxAttempts) {
-        throw new Error(`${requests.length} deletes still unprocessed after ${attempt} BatchWriteItem attempts`);
-      }
+      return "joined";
+    } catch (error) {
+      if (isConditionFailed(error, 0)) return "not-connected";
+      throw error;
     }
   }
 
-  private page(ExclusiveStartKey: Key | undefined): { Limit?: number; ExclusiveStartKey?: Key } {
-    return {
-      ...(this.settings.pageSize !== undefined && { Limit: this.settings.pageSize }),
-      ...(ExclusiveStartKey !== undefined && { ExclusiveStartKey }),
-    };
+  /**
+   * Ends a membership and returns the member's user, or undefined when it was not a member. Deleting an
+   * absent item succeeds, so leaving is idempotent.
+   */
+  async leave(connectionId: string, room: string): Promise<User | undefined> {
+    // The room's list first: from then on nobody posts to us for this room.
+    const { Attributes } = await this.db.send(
+      new DeleteCommand({ TableName: this.table, Key: keys.roomMember(room, connectionId), ReturnValues: "ALL_OLD" }),
+    );
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.membership(connectionId, room) }));
+    return Attributes && !isExpired(Attributes, this.now()) ? storedUser(Attributes.user, connectionId) : undefined;
   }
 
-  /** Follows LastEvaluatedKey: a Scan or Query answers at most 1 MB (or `Limit` items) at a time. */
-  private async *pages<T>(
-    read: (
-      start: Key | undefined
-    ) => Promise<{ Items?: Record<string, unknown>[]; LastEvaluatedKey?: Record<string, unknown> }>
-  ): AsyncGenerator<T[]> {
-    let start: Key | undefined;
+  /**
+   * Removes a connection and every item that lists it, and returns the rooms it was in. The record is
+   * first marked `closing` so that a concurrent join fails instead of writing a membership this removal
+   * would miss. With `connectedBefore`, a record younger than that is left alone ("too-new"): a 410 for it
+   * may only mean its handshake has not completed yet.
+   */
+  async removeConnection(
+    connectionId: string,
+    options: { readonly connectedBefore?: number; readonly listedAs?: Key; readonly userId?: string } = {},
+  ): Promise<{ outcome: RemovalOutcome; rooms: string[]; user?: User }> {
+    let record: Item | undefined;
+    try {
+      const cutoff = options.connectedBefore;
+      ({ Attributes: record } = await this.db.send(
+        new UpdateCommand({
+          TableName: this.table,
+          Key: keys.connection(connectionId),
+          UpdateExpression: "SET #closing = :true",
+          ConditionExpression: `attribute_exists(#pk)${cutoff === undefined ? "" : " AND #connectedAt < :cutoff"}`,
+          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#closing": "closing", ...(cutoff === undefined ? {} : { "#connectedAt": "connectedAt" }) },
+          ExpressionAttributeValues: { ":true": true, ...(cutoff === undefined ? {} : { ":cutoff": cutoff }) },
+          ReturnValues: "ALL_NEW",
+        }),
+      ));
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+      // Either the record is gone (someone else removed it; sweep what may be left) or it is too new.
+      const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.connection(connectionId), ConsistentRead: true }));
+      if (Item) return { outcome: "too-new", rooms: [] };
+    }
+
+    const user = record ? storedUser(record.user, connectionId) : undefined;
+    const rooms: string[] = [];
+    const doomed = new Map<string, Key>();
+    const add = (key: Key) => doomed.set(`${key.pk}\0${key.sk}`, key);
+    for await (const items of this.pages(keys.connectionPartition(connectionId))) {
+      for (const item of items) {
+        const room = roomOfMembership(String(item[SORT_KEY]));
+        if (room === undefined) continue;
+        rooms.push(room);
+        add(keys.roomMember(room, connectionId));
+        add(keyOf(item));
+      }
+    }
+    const userId = user?.id ?? options.userId;
+    if (userId !== undefined) add(keys.userConnection(userId, connectionId));
+    add(keys.broadcast(connectionId));
+    if (options.listedAs) add(options.listedAs);
+    await this.deleteAll([...doomed.values()]);
+    // The record goes last: until then, joins keep failing on its `closing` mark.
+    await this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.connection(connectionId) }));
+    return { outcome: "removed", rooms, ...(user ? { user } : {}) };
+  }
+
+  /** A room's members with their users, read page by page from the room's own partition. */
+  async *roomMembers(room: string): AsyncGenerator<RoomMember> {
+    for await (const items of this.pages(keys.roomPartition(room))) {
+      for (const item of items) {
+        const connectionId = String(item.connectionId);
+        const user = storedUser(item.user, connectionId);
+        yield { connectionId, connectedAt: Number(item.connectedAt), key: keyOf(item), user, userId: user.id };
+      }
+    }
+  }
+
+  /** Every open connection of a user. */
+  async *userConnections(userId: string): AsyncGenerator<ListedRecipient> {
+    for await (const items of this.pages(keys.userPartition(userId))) for (const item of items) yield listed(item);
+  }
+
+  /** Every open connection, shard by shard. */
+  async *everyone(): AsyncGenerator<ListedRecipient> {
+    for (let shard = 0; shard < BROADCAST_SHARDS; shard += 1) {
+      for await (const items of this.pages(keys.shardPartition(shard))) for (const item of items) yield listed(item);
+    }
+  }
+
+  private get table(): string {
+    return this.settings.tableName;
+  }
+
+  /**
+   * Every live item of a partition, a page at a time, strongly consistent. Items past their TTL are
+   * skipped here, so no caller can mistake one for a live connection.
+   */
+  private async *pages(partition: string): AsyncGenerator<Item[]> {
+    let start: Record<string, unknown> | undefined;
     do {
-      const { Items = [], LastEvaluatedKey } = await read(start);
-      yield Items as T[];
-      start = LastEvaluatedKey as Key | undefined;
+      const { Items = [], LastEvaluatedKey } = await this.db.send(
+        new QueryCommand({
+          TableName: this.table,
+          KeyConditionExpression: "#pk = :pk",
+          ExpressionAttributeNames: { "#pk": PARTITION_KEY },
+          ExpressionAttributeValues: { ":pk": partition },
+          ConsistentRead: true,
+          ...(this.settings.pageSize !== undefined && { Limit: this.settings.pageSize }),
+          ...(start !== undefined && { ExclusiveStartKey: start }),
+        }),
+      );
+      const now = this.now();
+      yield Items.filter((item) => !isExpired(item, now));
+      start = LastEvaluatedKey;
     } while (start !== undefined);
   }
+
+  private async deleteAll(all: readonly Key[]): Promise<void> {
+    for (let start = 0; start < all.length; start += BATCH_WRITE_LIMIT) {
+      let requests = all.slice(start, start + BATCH_WRITE_LIMIT).map((Key) => ({ DeleteRequest: { Key } }));
+      for (let attempt = 1; requests.length > 0; attempt += 1) {
+        if (attempt > 1) await sleep(backoffDelayMs(attempt - 1, UNPROCESSED_RETRY));
+        const { UnprocessedItems } = await this.db.send(new BatchWriteCommand({ RequestItems: { [this.table]: requests } }));
+        requests = (UnprocessedItems?.[this.table] ?? []).flatMap((request) =>
+          request.DeleteRequest?.Key ? [{ DeleteRequest: { Key: request.DeleteRequest.Key as Key } }] : [],
+        );
+        if (requests.length > 0 && attempt >= UNPROCESSED_RETRY.maxAttempts) {
+          throw new Error(`${requests.length} deletes still unprocessed after ${attempt} BatchWriteItem attempts`);
+        }
+      }
+    }
+  }
 }
 
-/** The store the running function is configured for (TABLE_NAME, ROOM_INDEX_NAME, DYNAMODB_PAGE_SIZE). */
+function keyOf(item: Item): Key {
+  return { pk: String(item[PARTITION_KEY]), sk: String(item[SORT_KEY]) };
+}
+
+function listed(item: Item): ListedRecipient {
+  return {
+    connectionId: String(item.connectionId),
+    connectedAt: Number(item.connectedAt),
+    key: keyOf(item),
+    ...(typeof item.userId === "string" && { userId: item.userId }),
+  };
+}
+
+/** The store the running function is configured for (TABLE_NAME, DYNAMODB_PAGE_SIZE). */
 export function connectionStore(): ConnectionStore {
   return new ConnectionStore(dynamoDb(), tableSettings());
-}
-
-function connectionKey(connectionId: string): Key {
-  return { [HASH_KEY]: connectionId, [SORT_KEY]: CONNECTION_SK };
-}
-
-function membershipKey(connectionId: string, room: string): Key {
-  return { [HASH_KEY]: connectionId, [SORT_KEY]: ROOM_SK_PREFIX + room };
-}
-
-function expiresAt(fromMs: number): number {
-  return Math.floor(fromMs / 1000) + ITEM_TTL_SECONDS;
 }

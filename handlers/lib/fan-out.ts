@@ -1,52 +1,93 @@
 import { isGone, isRetryable } from "./aws-errors";
 import { backoffDelayMs, RetryPolicy, sleep } from "./backoff";
+import { POST_TIMEOUT_MS } from "./clients";
+
+/** Someone a message is posted to. */
+export interface Recipient {
+  readonly connectionId: string;
+  /** When API Gateway accepted the connection (epoch ms), to tell a connection still opening from a closed one. */
+  readonly connectedAt?: number;
+}
 
 export interface FanOutCounts {
   /** Recipients whose post succeeded. */
   readonly delivered: number;
-  /** Recipients that were gone (410) and have been removed. */
+  /** Recipients that were gone (410) and have been removed (or, without `onGone`, only counted). */
   readonly stale: number;
   /** Recipients whose post failed for any other reason, or whose removal failed. */
   readonly failed: number;
+  /** True when some recipients were never attempted: time ran out, or reading the recipients failed. */
+  readonly incomplete: boolean;
 }
 
-export interface FanOutOptions {
+export interface FanOutOptions<R extends Recipient> {
   /** Read lazily: posting starts while later pages of recipients are still being read. */
-  readonly recipients: AsyncIterable<string> | Iterable<string>;
-  readonly post: (recipient: string) => Promise<unknown>;
+  readonly recipients: AsyncIterable<R> | Iterable<R>;
+  readonly post: (recipient: R) => Promise<unknown>;
   /** Removes a recipient that is gone, so later fan-outs stop posting to it. */
-  readonly onGone: (recipient: string) => Promise<unknown>;
+  readonly onGone?: (recipient: R) => Promise<unknown>;
   /** Told about every recipient counted as failed, for logging; never stops the fan-out. */
-  readonly onFailure?: (recipient: string, error: unknown) => void;
+  readonly onFailure?: (recipient: R, error: unknown) => void;
+  /** Told when reading recipients failed after some had been posted to; the fan-out then ends incomplete. */
+  readonly onReadFailure?: (error: unknown) => void;
   /** Posts in flight at most. */
   readonly concurrency: number;
+  /**
+   * Milliseconds left before the caller must have answered (Lambda's getRemainingTimeInMillis). No post or
+   * retry starts with less than `reserveMs` left, so the posts in flight can finish and the caller can
+   * still reply `incomplete` instead of being killed mid-way. @default unlimited
+   */
+  readonly remainingTimeMs?: () => number;
+  /** @default DEFAULT_RESERVE_MS */
+  readonly reserveMs?: number;
   readonly retry?: RetryPolicy;
   readonly sleep?: (ms: number) => Promise<void>;
+  readonly now?: () => number;
 }
 
 /**
  * Throttling clears within a second or so. Eight attempts wait at most ~3.2 s in all (full jitter: ~1.6 s
- * on average), well inside the function's timeout, and lose a recipient only after eight refusals in a
- * row: with 10% of calls refused, one recipient in 10^8 rather than one in 10^5 with five attempts.
+ * on average) and lose a recipient only after eight refusals in a row: with 10% of calls refused, one
+ * recipient in 10^8 rather than one in 10^5 with five attempts.
  */
 export const DEFAULT_POST_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 50, maxDelayMs: 800 };
 
-type Outcome = keyof FanOutCounts;
+/**
+ * API Gateway answers 410 for a connection whose $connect has not finished: the record exists before the
+ * handshake completes, for as long as the $connect integration may run (at most 29 s). A 410 from a
+ * record younger than this is retried like throttling and never removes the record.
+ */
+export const NEW_CONNECTION_GRACE_MS = 30_000;
+
+/** Time kept back for posts in flight (their request timeout) and for replying. */
+export const DEFAULT_RESERVE_MS = POST_TIMEOUT_MS + 500;
+
+type Outcome = "delivered" | "stale" | "failed";
 
 /**
  * Posts to every recipient with at most `concurrency` posts in flight. One recipient's failure never
- * stops the others. If reading recipients fails, the posts already started still finish (so nobody
- * reached so far loses the message) before the read error is rethrown.
+ * stops the others. If reading recipients fails before anyone was posted to, the error is thrown (nothing
+ * happened, so the caller may say so); after that, the fan-out finishes what it started and reports
+ * `incomplete`, because an error would make the sender retry and duplicate the message for everyone
+ * already reached.
  */
-export async function fanOut(options: FanOutOptions): Promise<FanOutCounts> {
+export async function fanOut<R extends Recipient>(options: FanOutOptions<R>): Promise<FanOutCounts> {
   if (!(Number.isInteger(options.concurrency) && options.concurrency >= 1)) {
     throw new Error(`fan-out concurrency must be a positive integer, got ${options.concurrency}`);
   }
   const counts = { delivered: 0, stale: 0, failed: 0 };
+  let incomplete = false;
+  let attempted = 0;
   const inFlight = new Set<Promise<void>>();
+  const outOfTime = () => timeLeft(options) < (options.reserveMs ?? DEFAULT_RESERVE_MS);
   try {
     for await (const recipient of options.recipients) {
       while (inFlight.size >= options.concurrency) await Promise.race(inFlight);
+      if (outOfTime()) {
+        incomplete = true;
+        break;
+      }
+      attempted += 1;
       const task: Promise<void> = deliver(recipient, options)
         .then((outcome) => {
           counts[outcome] += 1;
@@ -54,45 +95,59 @@ export async function fanOut(options: FanOutOptions): Promise<FanOutCounts> {
         .finally(() => inFlight.delete(task));
       inFlight.add(task);
     }
-  } finally {
+  } catch (readError) {
     await Promise.all(inFlight);
+    if (attempted === 0) throw readError;
+    incomplete = true;
+    options.onReadFailure?.(readError);
   }
-  return counts;
+  await Promise.all(inFlight);
+  return { ...counts, incomplete };
 }
 
 /** Never rejects: every way a recipient can end is an outcome. */
-async function deliver(recipient: string, options: FanOutOptions): Promise<Outcome> {
+async function deliver<R extends Recipient>(recipient: R, options: FanOutOptions<R>): Promise<Outcome> {
+  const error = await postWithRetry(recipient, options);
+  if (error === undefined) return "delivered";
+  if (!isGone(error) || isOpening(recipient, options)) return failed(recipient, error, options);
+  if (!options.onGone) return "stale";
   try {
-    await postWithRetry(recipient, options);
-    return "delivered";
-  } catch (error) {
-    if (isGone(error)) {
-      try {
-        await options.onGone(recipient);
-        return "stale";
-      } catch (removalError) {
-        return failed(recipient, removalError, options);
-      }
-    }
-    return failed(recipient, error, options);
+    await options.onGone(recipient);
+    return "stale";
+  } catch (removalError) {
+    return failed(recipient, removalError, options);
   }
 }
 
-async function postWithRetry(recipient: string, options: FanOutOptions): Promise<void> {
+/** Resolves with the last error, or undefined once a post succeeds. */
+async function postWithRetry<R extends Recipient>(recipient: R, options: FanOutOptions<R>): Promise<unknown> {
   const policy = options.retry ?? DEFAULT_POST_RETRY;
   const wait = options.sleep ?? sleep;
   for (let attempt = 1; ; attempt += 1) {
     try {
       await options.post(recipient);
-      return;
+      return undefined;
     } catch (error) {
-      if (attempt >= policy.maxAttempts || !isRetryable(error)) throw error;
-      await wait(backoffDelayMs(attempt, policy));
+      const again = isRetryable(error) || (isGone(error) && isOpening(recipient, options));
+      if (!again || attempt >= policy.maxAttempts) return error;
+      const delay = backoffDelayMs(attempt, policy);
+      if (timeLeft(options) - delay < (options.reserveMs ?? DEFAULT_RESERVE_MS)) return error;
+      await wait(delay);
     }
   }
 }
 
-function failed(recipient: string, error: unknown, options: FanOutOptions): Outcome {
+/** Whether a 410 may only mean "not open yet": the record is younger than a $connect can take. */
+function isOpening(recipient: Recipient, options: { readonly now?: () => number }): boolean {
+  const now = options.now?.() ?? Date.now();
+  return recipient.connectedAt !== undefined && now - recipient.connectedAt < NEW_CONNECTION_GRACE_MS;
+}
+
+function timeLeft(options: { readonly remainingTimeMs?: () => number }): number {
+  return options.remainingTimeMs?.() ?? Number.POSITIVE_INFINITY;
+}
+
+function failed<R extends Recipient>(recipient: R, error: unknown, options: FanOutOptions<R>): Outcome {
   try {
     options.onFailure?.(recipient, error);
   } catch {

@@ -1,4 +1,5 @@
-/** The frames the server sends (protocol.md, "Server → client"); every one is a JSON object with a `type`. */
+/** The frames the server sends (protocol.md v2, "Server → client"); every one is a JSON object with a `type`. */
+import type { User } from "./user";
 
 export type ErrorCode =
   | "INVALID_JSON"
@@ -8,23 +9,32 @@ export type ErrorCode =
   | "NOT_A_MEMBER"
   | "UNKNOWN_RECIPIENT"
   | "INVALID_TARGET"
+  | "INVALID_REQUEST_ID"
+  | "NOT_CONNECTED"
   | "INTERNAL";
 
 export interface MessageFrame {
   readonly type: "message";
+  /** The same for every recipient, and for every retry of the frame with the same requestId. */
+  readonly id: string;
   readonly message: string;
   readonly from: string;
+  readonly sender: User;
   readonly sentAt: string;
   readonly room?: string;
   readonly to?: string;
+  readonly toUser?: string;
 }
 
 export interface SentFrame {
   readonly type: "sent";
+  readonly id: string;
   readonly delivered: number;
   readonly stale: number;
-  /** Recipients whose post failed for another reason; beyond the protocol's fields, which allows it. */
   readonly failed: number;
+  readonly incomplete: boolean;
+  /** Recipients handed to asynchronous fan-out, when used. */
+  readonly queued?: number;
 }
 
 export interface RoomFrame {
@@ -32,9 +42,25 @@ export interface RoomFrame {
   readonly room: string;
 }
 
+export interface PresenceFrame {
+  readonly type: "presence";
+  readonly room: string;
+  readonly event: "joined" | "left";
+  readonly connectionId: string;
+  readonly user: User;
+}
+
+export interface MembersFrame {
+  readonly type: "members";
+  readonly room: string;
+  readonly members: ReadonlyArray<{ readonly connectionId: string; readonly user: User }>;
+  readonly truncated: boolean;
+}
+
 export interface InfoFrame {
   readonly type: "info";
   readonly connectionId: string;
+  readonly user?: User;
   readonly routes: readonly string[];
   readonly message: string;
 }
@@ -46,7 +72,8 @@ export interface ErrorFrame {
   readonly action?: string;
 }
 
-export type ServerFrame = MessageFrame | SentFrame | RoomFrame | InfoFrame | ErrorFrame;
+/** Frames that answer a client's frame; they echo its requestId. */
+export type ReplyFrame = SentFrame | RoomFrame | MembersFrame | InfoFrame | ErrorFrame;
 
 /** The only thing a client learns about a server fault: internals stay in the logs. */
 export const INTERNAL_ERROR_MESSAGE = "Internal error, please retry";
@@ -57,4 +84,8 @@ export function errorFrame(code: ErrorCode, message: string, action?: string): E
 
 export function internalErrorFrame(action?: string): ErrorFrame {
   return errorFrame("INTERNAL", INTERNAL_ERROR_MESSAGE, action);
+}
+
+export function notConnected(action?: string): ErrorFrame {
+  return errorFrame("NOT_CONNECTED", "This connection is closing or closed; reconnect and try again.", action);
 }

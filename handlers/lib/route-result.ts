@@ -1,5 +1,6 @@
-import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
-import { internalErrorFrame, ServerFrame } from "./frames";
+import type { APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
+import { ClientFrame, isObject, parseJsonFrame, validateRequestId } from "./client-frames";
+import { errorFrame, internalErrorFrame, ReplyFrame } from "./frames";
 import { LogContext, logError } from "./log";
 
 /** What a route's function returns; with a route response, API Gateway sends `body` to the caller. */
@@ -8,35 +9,83 @@ export interface RouteResult {
   readonly body?: string;
 }
 
-export type RouteHandler = (event: APIGatewayProxyWebsocketEventV2) => Promise<RouteResult>;
+/** Lambda passes a context; tests may leave it out. */
+export type RouteHandler = (event: APIGatewayProxyWebsocketEventV2, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<RouteResult>;
+
+/** Everything a client route needs about the frame it is answering. */
+export interface ClientRequest {
+  readonly event: APIGatewayProxyWebsocketEventV2;
+  readonly connectionId: string;
+  /** The frame as a JSON object (`{}` for a $default frame that is JSON but not an object). */
+  readonly frame: ClientFrame;
+  readonly requestId?: string;
+  readonly log: LogContext;
+  /** Milliseconds before Lambda stops the function. */
+  readonly remainingTimeMs: () => number;
+}
 
 /** 200 for success, 400 for a rejected frame, 500 for a server fault; the frame is sent either way. */
-export function reply(frame: ServerFrame): RouteResult {
+export function reply(frame: ReplyFrame, requestId?: string): RouteResult {
   const statusCode = frame.type !== "error" ? 200 : frame.code === "INTERNAL" ? 500 : 400;
-  return { statusCode, body: JSON.stringify(frame) };
+  return { statusCode, body: JSON.stringify(requestId === undefined ? frame : { ...frame, requestId }) };
 }
 
 /**
- * Wraps a route's logic with the one error policy every handler shares: log the cause as structured
- * JSON, answer with a generic INTERNAL frame. `action` names the route in that frame for routes a
- * client selects by `action`.
+ * A route a client selects with `action` (and $default): parses the frame, validates its requestId, and
+ * echoes the requestId in whatever the route answers, the shared INTERNAL error included. A server fault
+ * is logged as structured JSON and answered with a generic frame.
  */
-export function routeHandler(
-  route: string,
-  handle: (event: APIGatewayProxyWebsocketEventV2, log: LogContext) => Promise<RouteResult>,
-  action?: string
+export function clientRoute(
+  action: string | undefined,
+  handle: (request: ClientRequest) => Promise<ReplyFrame>,
+  options: { readonly acceptAnyJson?: boolean } = {},
 ): RouteHandler {
-  return async (event) => {
-    const log: LogContext = {
-      route,
-      connectionId: event.requestContext?.connectionId,
-      requestId: event.requestContext?.requestId,
-    };
+  return async (event, context) => {
+    const log = logContext(action ?? event.requestContext?.routeKey, event);
+    const parsed = parseJsonFrame(event, action);
+    if (!parsed.ok) return reply(parsed.error);
+    if (!isObject(parsed.value) && !options.acceptAnyJson) {
+      return reply(errorFrame("INVALID_JSON", "The frame must be a JSON object.", action));
+    }
+    const frame = isObject(parsed.value) ? parsed.value : {};
+    const requestId = validateRequestId(frame, action);
+    if (!requestId.ok) return reply(requestId.error);
     try {
-      return await handle(event, log);
+      const answer = await handle({
+        event,
+        connectionId: event.requestContext.connectionId,
+        frame,
+        requestId: requestId.value,
+        log,
+        remainingTimeMs: () => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY,
+      });
+      return reply(answer, requestId.value);
     } catch (error) {
       logError(log, error);
-      return reply(internalErrorFrame(action));
+      return reply(internalErrorFrame(action), requestId.value);
     }
   };
+}
+
+/**
+ * $connect and $disconnect, which answer API Gateway rather than a client: the same error policy, and a
+ * 500 that (on $connect) makes API Gateway refuse the handshake.
+ */
+export function lifecycleRoute(
+  route: string,
+  handle: (event: APIGatewayProxyWebsocketEventV2, log: LogContext, remainingTimeMs: () => number) => Promise<RouteResult>,
+): RouteHandler {
+  return async (event, context) => {
+    const log = logContext(route, event);
+    try {
+      return await handle(event, log, () => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY);
+    } catch (error) {
+      logError(log, error);
+      return { statusCode: 500 };
+    }
+  };
+}
+
+function logContext(route: string, event: APIGatewayProxyWebsocketEventV2): LogContext {
+  return { route, connectionId: event.requestContext?.connectionId, requestId: event.requestContext?.requestId };
 }

@@ -1,4 +1,4 @@
-import { ENV_ROOM_INDEX_NAME, ENV_TABLE_NAME } from "./table-schema";
+import { ENV_TABLE_NAME } from "./table-schema";
 
 /** Optional: how many posts one fan-out keeps in flight. */
 export const ENV_FANOUT_CONCURRENCY = "FANOUT_CONCURRENCY";
@@ -18,7 +18,6 @@ const MAX_PAGE_SIZE = 1000;
 
 export interface TableSettings {
   readonly tableName: string;
-  readonly roomIndexName: string;
   /** `Limit` of each Scan/Query page; undefined leaves DynamoDB's default. */
   readonly pageSize?: number;
 }
@@ -30,10 +29,21 @@ export function tableSettings(env: Env = process.env): TableSettings {
   const pageSize = env[ENV_PAGE_SIZE];
   return {
     tableName: requiredSetting(env, ENV_TABLE_NAME),
-    roomIndexName: requiredSetting(env, ENV_ROOM_INDEX_NAME),
     pageSize:
       pageSize === undefined || pageSize === "" ? undefined : integerSetting(ENV_PAGE_SIZE, pageSize, MAX_PAGE_SIZE),
   };
+}
+
+/** How the stack authenticates connections: set on the $connect function by the stack. */
+export const ENV_AUTH_MODE = "AUTH_MODE";
+export type AuthMode = "none" | "jwt";
+
+/** Unset means "none", the tutorial's anonymous mode. */
+export function authMode(env: Env = process.env): AuthMode {
+  const value = env[ENV_AUTH_MODE];
+  if (value === undefined || value === "" || value === "none") return "none";
+  if (value === "jwt") return "jwt";
+  throw new Error(`Environment variable ${ENV_AUTH_MODE} must be "none" or "jwt", got "${value}"`);
 }
 
 export function fanOutConcurrency(env: Env = process.env): number {

@@ -2,26 +2,80 @@
  * The connections table's layout, shared by the construct that creates the table and the handlers that
  * read and write it, so the two cannot drift apart.
  *
- * One item per open connection and one per room membership, all under the connection's id:
- *   { connectionId, sk: "#connection", connectedAt, expiresAt }
- *   { connectionId, sk: "room#<room>", room, expiresAt }
- * The room index (hash `room`, range `connectionId`, keys only) is sparse: only memberships carry `room`,
- * so a room's members are one Query away and never need a table scan.
+ * Every read that decides who receives a message is a strongly consistent Query or GetItem on the base
+ * table: a global secondary index is eventually consistent, so a member who just got `joined` could miss
+ * the next room message and one who just `left` could still get one. Each list is therefore its own
+ * partition, written together with the connection's own items:
+ *
+ *   pk                    sk               what
+ *   conn#<connectionId>   meta             the connection: connectedAt, user, expiresAt (closing while it is removed)
+ *   conn#<connectionId>   room#<room>      a membership, from the connection's side (found again on $disconnect)
+ *   room#<room>           conn#<id>        a member of the room: connectedAt, user (the room's member list)
+ *   user#<userId>         conn#<id>        one of the user's connections (toUser direct messages)
+ *   all#<shard>           conn#<id>        one of BROADCAST_SHARDS lists of every connection (broadcasts)
+ *
+ * Broadcasts read BROADCAST_SHARDS partitions rather than one: a single partition takes at most 1,000
+ * writes per second, which would cap how fast clients can connect.
  */
-export const HASH_KEY = "connectionId";
+export const PARTITION_KEY = "pk";
 export const SORT_KEY = "sk";
-export const CONNECTION_SK = "#connection";
-export const ROOM_SK_PREFIX = "room#";
-export const ROOM_ATTRIBUTE = "room";
 export const TTL_ATTRIBUTE = "expiresAt";
-export const ROOM_INDEX_NAME = "room-index";
+
+export const CONNECTION_SK = "meta";
+const CONNECTION_PREFIX = "conn#";
+const ROOM_PREFIX = "room#";
+const USER_PREFIX = "user#";
+const SHARD_PREFIX = "all#";
+
+/** Partitions holding the list of every connection. Changing it strands existing items: a constant. */
+export const BROADCAST_SHARDS = 16;
+
+export type Key = { readonly pk: string; readonly sk: string };
+
+export const keys = {
+  connection: (connectionId: string): Key => ({ pk: CONNECTION_PREFIX + connectionId, sk: CONNECTION_SK }),
+  /** The partition of everything stored under a connection. */
+  connectionPartition: (connectionId: string): string => CONNECTION_PREFIX + connectionId,
+  membership: (connectionId: string, room: string): Key => ({ pk: CONNECTION_PREFIX + connectionId, sk: ROOM_PREFIX + room }),
+  roomMember: (room: string, connectionId: string): Key => ({ pk: ROOM_PREFIX + room, sk: CONNECTION_PREFIX + connectionId }),
+  roomPartition: (room: string): string => ROOM_PREFIX + room,
+  userConnection: (userId: string, connectionId: string): Key => ({ pk: USER_PREFIX + userId, sk: CONNECTION_PREFIX + connectionId }),
+  userPartition: (userId: string): string => USER_PREFIX + userId,
+  broadcast: (connectionId: string): Key => ({ pk: SHARD_PREFIX + shardOf(connectionId), sk: CONNECTION_PREFIX + connectionId }),
+  shardPartition: (shard: number): string => SHARD_PREFIX + shard,
+};
+
+/** The room a membership item (`sk = room#<room>`) is for, or undefined for any other item. */
+export function roomOfMembership(sk: string): string | undefined {
+  return sk.startsWith(ROOM_PREFIX) ? sk.slice(ROOM_PREFIX.length) : undefined;
+}
+
+/** FNV-1a over the id: API Gateway's connection ids are random, so this spreads them evenly. */
+export function shardOf(connectionId: string): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < connectionId.length; i += 1) {
+    hash ^= connectionId.charCodeAt(i);
+    hash = Math.imul(hash, 0x01000193);
+  }
+  return (hash >>> 0) % BROADCAST_SHARDS;
+}
 
 /**
  * API Gateway closes every WebSocket connection after 2 hours; items of connections that vanished without
- * a $disconnect expire a little after that.
+ * a $disconnect expire a little after that. Reads treat an item past its expiry as gone at once, because
+ * DynamoDB deletes expired items only eventually (typically within a few days).
  */
 export const ITEM_TTL_SECONDS = 2 * 60 * 60 + 15 * 60;
 
-/** Environment variables the stack gives every function. */
+export function expiresAt(connectedAtMs: number): number {
+  return Math.floor(connectedAtMs / 1000) + ITEM_TTL_SECONDS;
+}
+
+/** Whether an item is past its TTL (or has a malformed one) at `nowMs`. */
+export function isExpired(item: { readonly [TTL_ATTRIBUTE]?: unknown }, nowMs: number): boolean {
+  const ttl = item[TTL_ATTRIBUTE];
+  return typeof ttl === "number" && ttl * 1000 <= nowMs;
+}
+
+/** Environment variables the stack gives every function that uses the table. */
 export const ENV_TABLE_NAME = "TABLE_NAME";
-export const ENV_ROOM_INDEX_NAME = "ROOM_INDEX_NAME";

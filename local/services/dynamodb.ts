@@ -4,6 +4,10 @@
  * a table: it verifies the SigV4 signature, identifies the caller from the access key, and evaluates the
  * caller's synthesized IAM policy. A denied call gets the exact error AWS returns, so the SDK in the handler
  * raises AccessDeniedException.
+ *
+ * It also does what dynalite does not and app code can observe (see ./dynamodb/): TransactWriteItems,
+ * Time to Live expiry (later than the expiry, as on AWS), and global secondary indexes that lag behind
+ * their table.
  */
 import type { CreateTableCommandInput, KeySchemaElement } from "@aws-sdk/client-dynamodb";
 import { randomUUID } from "node:crypto";
@@ -15,34 +19,56 @@ import { closeServer, listen } from "../http/servers";
 import { checkAccess, type IdentityRegistry } from "../iam/identities";
 import { SigV4Error, verifySigV4 } from "../iam/sigv4";
 import type { IndexModel, TableModel } from "../terraform/stack-model";
+import { DEFAULT_INDEX_LAG_MS, IndexReplicas } from "./dynamodb/index-replicas";
+import { ReadWriteLock } from "./dynamodb/lock";
+import { StoreClient } from "./dynamodb/store-client";
+import { transactWriteItems } from "./dynamodb/transactions";
+import { TtlSweeper, type TtlOptions } from "./dynamodb/ttl-sweeper";
 
 // dynalite ships no types: a function returning an http.Server.
 const dynalite = require("dynalite") as (options: { path?: string; createTableMs?: number; deleteTableMs?: number; updateTableMs?: number }) => Server;
 
 export interface LocalDynamoDbOptions {
   readonly tables: readonly TableModel[];
-  readonly identities: IdentityRegistry;
+  /**
+   * Who may call, with which policies: every request is SigV4-verified and IAM-checked. Without it any
+   * signature is accepted and nothing is checked, as with plain dynalite (handler tests).
+   */
+  readonly identities?: IdentityRegistry;
   readonly region: string;
   readonly account: string;
   /** Keep the data in this folder (LevelDB); in memory when omitted. */
   readonly dataDir?: string;
+  /** When expired items are deleted. */
+  readonly ttl?: TtlOptions;
+  /** How far global secondary indexes lag behind their tables; 0 makes them consistent. @default DEFAULT_INDEX_LAG_MS */
+  readonly indexLagMs?: number;
   readonly log: (line: string) => void;
 }
 
 export interface LocalDynamoDb {
   /** The checked endpoint every caller uses: `http://127.0.0.1:<port>`. */
   readonly endpoint: string;
+  /** Creates a table (or, with a data dir, checks the one there), with its index replica. */
+  createTable(table: TableModel): Promise<void>;
+  /** Deletes what has been expired long enough now, instead of at the next sweep; returns how many. */
+  sweepExpiredItems(): Promise<number>;
   stop(): Promise<void>;
 }
 
 /** The AWS JSON protocol's error shape (what the SDK's awsJson1_0 deserializer reads). */
 function sendError(res: ServerResponse, status: number, type: string, message: string): void {
-  const body = JSON.stringify({ __type: `com.amazon.coral.service#${type}`, message });
+  sendJson(res, status, { __type: `com.amazon.coral.service#${type}`, message });
+}
+
+function sendJson(res: ServerResponse, status: number, payload: Record<string, unknown>): void {
+  const body = JSON.stringify(payload);
+  const type = typeof payload.__type === "string" ? payload.__type.slice(payload.__type.lastIndexOf("#") + 1) : undefined;
   res.writeHead(status, {
     "Content-Type": "application/x-amz-json-1.0",
     "Content-Length": Buffer.byteLength(body),
     "x-amzn-RequestId": randomUUID(),
-    "x-amzn-ErrorType": type,
+    ...(type ? { "x-amzn-ErrorType": type } : {}),
   });
   res.end(body);
 }
@@ -56,12 +82,24 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** Operations that change items, after which index replicas follow. */
+const WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"]);
+
 export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise<LocalDynamoDb> {
   if (options.dataDir) mkdirSync(options.dataDir, { recursive: true });
   // Tables are ACTIVE at once: nothing locally waits for a table to be created.
   const store = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const storePort = await listen(store);
   const agent = new Agent({ keepAlive: true });
+  const client = new StoreClient(`http://127.0.0.1:${storePort}`, options.region);
+  const lock = new ReadWriteLock();
+  const tables = new Map<string, TableModel>();
+  const indexes = new IndexReplicas(client, lock, options.indexLagMs ?? DEFAULT_INDEX_LAG_MS, options.log);
+  const sweeper = new TtlSweeper(client, () => [...tables.values()], lock, options.ttl ?? {}, (table, key) => indexes.follow(table, key), options.log);
+  const keySchemaOf = async (name: string) => {
+    const table = tables.get(name);
+    return table && [table.hashKey, ...(table.rangeKey ? [table.rangeKey] : [])];
+  };
 
   // Requests being served, so stopping can let them finish: dynalite closed under a request it is still
   // working on throws "Database is not open" from inside its own callbacks, killing the process.
@@ -80,20 +118,23 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
   async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req);
     let caller;
-    try {
-      const auth = verifySigV4({ method: req.method ?? "POST", url: req.url ?? "/", headers: req.headers, body }, options.identities.secretFor, {
-        service: "dynamodb",
-        region: options.region,
-      });
-      caller = options.identities.byAccessKey(auth.accessKeyId)!;
-    } catch (error) {
-      if (!(error instanceof SigV4Error)) throw error;
-      options.log(`DynamoDB request refused: ${error.code}: ${error.message}`);
-      // DynamoDB answers every authentication failure with 400 and the code in `__type`.
-      return sendError(res, 400, error.code, error.message);
+    if (options.identities) {
+      try {
+        const auth = verifySigV4({ method: req.method ?? "POST", url: req.url ?? "/", headers: req.headers, body }, options.identities.secretFor, {
+          service: "dynamodb",
+          region: options.region,
+        });
+        caller = options.identities.byAccessKey(auth.accessKeyId)!;
+      } catch (error) {
+        if (!(error instanceof SigV4Error)) throw error;
+        options.log(`DynamoDB request refused: ${error.code}: ${error.message}`);
+        // DynamoDB answers every authentication failure with 400 and the code in `__type`.
+        return sendError(res, 400, error.code, error.message);
+      }
     }
 
     const target = String(req.headers["x-amz-target"] ?? "");
+    const operation = target.slice(target.lastIndexOf(".") + 1);
     let parsed: unknown;
     try {
       parsed = JSON.parse(body.toString("utf8"));
@@ -101,42 +142,66 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
       // Not JSON: dynalite answers with the SerializationException DynamoDB would, touching nothing.
       parsed = undefined;
     }
-    if (parsed !== undefined && target) {
+    if (caller && parsed !== undefined && target) {
       const access = checkAccess(caller, dynamodbChecks(target, parsed, { region: options.region, account: options.account }), options.log);
       if (!access.allowed) return sendError(res, 400, "AccessDeniedException", access.message);
     }
 
-    await new Promise<void>((resolve, reject) => {
-      const upstream = request(
-        { host: "127.0.0.1", port: storePort, method: req.method, path: req.url, headers: req.headers, agent },
-        (response) => {
-          res.writeHead(response.statusCode ?? 500, response.headers);
-          response.pipe(res);
-          response.on("end", resolve);
-          response.on("error", reject);
-        },
-      );
+    if (operation === "TransactWriteItems" && parsed !== undefined) {
+      const outcome = await lock.exclusive(() => transactWriteItems(client, parsed, keySchemaOf));
+      for (const { table, key } of outcome.written) indexes.follow(table, key);
+      return sendJson(res, outcome.status, outcome.body);
+    }
+    const redirected = indexes.redirect(operation, parsed);
+    const status = await lock.shared(() => pipe(req, res, redirected ? Buffer.from(JSON.stringify(redirected)) : body));
+    if (status === 200 && WRITES.has(operation)) indexes.afterWrite(operation, parsed);
+  }
+
+  /** Sends the request on to dynalite and its answer back; resolves with the status once it is written. */
+  function pipe(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<number> {
+    return new Promise<number>((resolve, reject) => {
+      const headers = { ...req.headers, "content-length": String(body.length) };
+      const upstream = request({ host: "127.0.0.1", port: storePort, method: req.method, path: req.url, headers, agent }, (response) => {
+        const status = response.statusCode ?? 500;
+        res.writeHead(status, response.headers);
+        response.pipe(res);
+        response.on("end", () => resolve(status));
+        response.on("error", reject);
+      });
       upstream.on("error", reject);
       upstream.end(body);
     });
   }
 
+  async function createTable(table: TableModel): Promise<void> {
+    await createOrCheckTable(client, table, options.dataDir);
+    const replica = indexes.add(table);
+    if (replica) await createOrCheckTable(client, replica, options.dataDir);
+    tables.set(table.name, table);
+  }
+
   const port = await listen(proxy);
   try {
-    await createTables(`http://127.0.0.1:${storePort}`, options);
+    for (const table of options.tables) await createTable(table);
   } catch (error) {
     agent.destroy();
+    client.destroy();
     await Promise.all([closeServer(proxy), closeServer(store)]);
     throw error;
   }
+  sweeper.start();
 
   return {
     endpoint: `http://127.0.0.1:${port}`,
+    createTable,
+    sweepExpiredItems: () => sweeper.sweep(),
     async stop() {
       const closed = closeServer(proxy);
       await Promise.race([Promise.allSettled([...inFlight]), delay(STOP_GRACE_MS, undefined, { ref: false })]);
       await closed;
+      await Promise.all([sweeper.stop(), indexes.stop()]);
       agent.destroy();
+      client.destroy();
       await closeServer(store);
     },
   };
@@ -169,37 +234,6 @@ export function createTableInput(table: TableModel): CreateTableCommandInput {
   };
 }
 
-/**
- * One DynamoDB JSON call straight to dynalite, which checks only that a signature is present: table setup is
- * the runtime's own business, not a caller's, so it needs neither the SDK nor the IAM proxy.
- */
-function callStore(endpoint: string, region: string, operation: string, input: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
-  const payload = JSON.stringify(input);
-  const date = new Date().toISOString().replace(/[-:]/g, "").replace(/\.\d+/, "");
-  return new Promise((resolve, reject) => {
-    const req = request(
-      `${endpoint}/`,
-      {
-        method: "POST",
-        headers: {
-          "Content-Type": "application/x-amz-json-1.0",
-          "X-Amz-Target": `DynamoDB_20120810.${operation}`,
-          "X-Amz-Date": date,
-          Authorization: `AWS4-HMAC-SHA256 Credential=local-runtime/${date.slice(0, 8)}/${region}/dynamodb/aws4_request, SignedHeaders=host;x-amz-date, Signature=${"0".repeat(64)}`,
-        },
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 500, body: JSON.parse(Buffer.concat(chunks).toString("utf8") || "{}") as Record<string, unknown> }));
-        res.on("error", reject);
-      },
-    );
-    req.on("error", reject);
-    req.end(payload);
-  });
-}
-
 type KeyLayout = readonly { readonly AttributeName?: string; readonly KeyType?: string }[] | undefined;
 type IndexLayout = readonly { readonly IndexName?: string; readonly KeySchema?: KeyLayout }[] | undefined;
 
@@ -210,23 +244,21 @@ function layout(keys: KeyLayout, indexes: IndexLayout): string {
 }
 
 /**
- * Creates each table, or with a data dir checks that the one already there has the synthesized keys and
+ * Creates a table, or with a data dir checks that the one already there has the synthesized keys and
  * indexes: data written under another layout would make the handlers fail in confusing ways.
  */
-async function createTables(endpoint: string, options: LocalDynamoDbOptions): Promise<void> {
-  for (const table of options.tables) {
-    const input = createTableInput(table);
-    const described = await callStore(endpoint, options.region, "DescribeTable", { TableName: table.name });
-    if (described.status !== 200) {
-      const created = await callStore(endpoint, options.region, "CreateTable", input);
-      if (created.status !== 200) throw new Error(`Creating table ${table.name} failed: ${JSON.stringify(created.body)}`);
-      continue;
-    }
-    const found = described.body.Table as { KeySchema?: KeyLayout; GlobalSecondaryIndexes?: IndexLayout; LocalSecondaryIndexes?: IndexLayout };
-    const want = layout(input.KeySchema, [...(input.GlobalSecondaryIndexes ?? []), ...(input.LocalSecondaryIndexes ?? [])]);
-    const have = layout(found.KeySchema, [...(found.GlobalSecondaryIndexes ?? []), ...(found.LocalSecondaryIndexes ?? [])]);
-    if (want !== have) {
-      throw new Error(`Table ${table.name} in ${options.dataDir} has ${have}, but the stack defines ${want}. Delete the data folder to start over.`);
-    }
+async function createOrCheckTable(client: StoreClient, table: TableModel, dataDir: string | undefined): Promise<void> {
+  const input = createTableInput(table);
+  const described = await client.call("DescribeTable", { TableName: table.name });
+  if (described.status !== 200) {
+    const created = await client.call("CreateTable", input);
+    if (created.status !== 200) throw new Error(`Creating table ${table.name} failed: ${JSON.stringify(created.body)}`);
+    return;
+  }
+  const found = described.body.Table as { KeySchema?: KeyLayout; GlobalSecondaryIndexes?: IndexLayout; LocalSecondaryIndexes?: IndexLayout };
+  const want = layout(input.KeySchema, [...(input.GlobalSecondaryIndexes ?? []), ...(input.LocalSecondaryIndexes ?? [])]);
+  const have = layout(found.KeySchema, [...(found.GlobalSecondaryIndexes ?? []), ...(found.LocalSecondaryIndexes ?? [])]);
+  if (want !== have) {
+    throw new Error(`Table ${table.name} in ${dataDir} has ${have}, but the stack defines ${want}. Delete the data folder to start over.`);
   }
 }

@@ -152,9 +152,6 @@ export function buildStackModel(doc: TerraformDocument): StackModel {
     if (!routedFunctions.includes(block)) notes.push(`${block.address}: no route invokes it, so it never runs locally`);
   }
   for (const route of routes) if (route.invokeDenied) notes.push(`route ${route.routeKey}: ${route.invokeDenied}; every invocation will fail, as on AWS`);
-  for (const table of tables) {
-    if (table.ttlAttribute) notes.push(`table ${table.name}: TTL on "${table.ttlAttribute}" is not enforced locally (dynalite keeps expired items)`);
-  }
   return { stackDir: doc.stackDir, region, account: doc.account, api, stage, routes, functions, tables, notes };
 }
 

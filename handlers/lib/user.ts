@@ -1,0 +1,47 @@
+/** Who is behind a connection (protocol.md, "Connecting and identity"). */
+export interface User {
+  /** The token's `sub` when verified; the connection id for anonymous users. */
+  readonly id: string;
+  readonly name: string;
+  /** True only when a JWT authorizer vouched for the user. */
+  readonly verified: boolean;
+}
+
+/**
+ * Display names an anonymous client may choose with `?name=`: 1 to 64 characters, letters, digits, space,
+ * `_`, `.` and `-`, and not only spaces.
+ */
+export const NAME_PATTERN = /^(?=.*[^ ])[\p{L}\p{N} _.-]{1,64}$/u;
+
+/** What a JWT authorizer puts in `requestContext.authorizer` (flat strings, as API Gateway requires). */
+export interface AuthorizerContext {
+  readonly userId?: unknown;
+  readonly userName?: unknown;
+}
+
+/** The verified user an authorizer passed on, or undefined when the connection was not authorized. */
+export function verifiedUser(authorizer: AuthorizerContext | undefined): User | undefined {
+  const id = authorizer?.userId;
+  if (typeof id !== "string" || id === "") return undefined;
+  const name = typeof authorizer?.userName === "string" && authorizer.userName !== "" ? authorizer.userName : id;
+  return { id, name, verified: true };
+}
+
+/** An anonymous user: the chosen name, or a generated one from the connection id. */
+export function anonymousUser(connectionId: string, name: string | undefined): User {
+  return { id: connectionId, name: name ?? guestName(connectionId), verified: false };
+}
+
+function guestName(connectionId: string): string {
+  const letters = connectionId.replace(/[^A-Za-z0-9]/g, "").slice(0, 6);
+  return `guest-${letters || "anonymous"}`;
+}
+
+/** Reads a user stored in DynamoDB, tolerating items written before users existed. */
+export function storedUser(value: unknown, connectionId: string): User {
+  if (value !== null && typeof value === "object") {
+    const { id, name, verified } = value as Record<string, unknown>;
+    if (typeof id === "string" && typeof name === "string") return { id, name, verified: verified === true };
+  }
+  return anonymousUser(connectionId, undefined);
+}
