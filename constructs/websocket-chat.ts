@@ -3,10 +3,11 @@ import { join } from "node:path";
 import { ENV_ROOM_INDEX_NAME, ENV_TABLE_NAME } from "../handlers/lib/table-schema";
 import { bundleHandlers } from "./bundle";
 import { BundledFunction } from "./bundled-function";
-import type { BillingMode } from "./config";
+import type { AuthConfig, BillingMode } from "./config";
 import { ConnectionsTable } from "./connections-table";
 import type { PolicyStatement } from "./policy";
 import { WebsocketApi } from "./websocket-api";
+import { AUTHORIZER_ENTRY, WebsocketAuthorizer } from "./websocket-authorizer";
 
 export interface WebsocketChatProps {
   /** Prefix of every resource name. */
@@ -34,6 +35,8 @@ export interface WebsocketChatProps {
   readonly externalAwsSdk?: boolean;
   /** Folder holding the handler entry files. @default the project's handlers/ */
   readonly handlersDir?: string;
+  /** Who may connect. @default { mode: "none" }: anyone */
+  readonly auth?: AuthConfig;
 }
 
 /** What a route's function may touch; each maps to the narrowest IAM statements below. */
@@ -76,6 +79,8 @@ export class WebsocketChat extends Construct {
   public readonly table: ConnectionsTable;
   public readonly api: WebsocketApi;
   public readonly functions: Readonly<Record<string, BundledFunction>>;
+  /** The $connect authorizer, in auth mode `jwt`. */
+  public readonly authorizer?: WebsocketAuthorizer;
 
   constructor(scope: Construct, id: string, props: WebsocketChatProps) {
     super(scope, id);
@@ -103,7 +108,23 @@ export class WebsocketChat extends Construct {
     });
 
     const entryOf = (spec: RouteSpec) => join(handlersDir, `${spec.handler}.ts`);
-    bundleHandlers(CHAT_ROUTES.map(entryOf), { externalAwsSdk: props.externalAwsSdk });
+    const auth = props.auth ?? { mode: "none" };
+    bundleHandlers([...CHAT_ROUTES.map(entryOf), ...(auth.mode === "jwt" ? [AUTHORIZER_ENTRY] : [])], { externalAwsSdk: props.externalAwsSdk });
+    this.authorizer =
+      auth.mode === "jwt"
+        ? new WebsocketAuthorizer(this, "authorizer", {
+            api: this.api,
+            name: `${props.namePrefix}-authorizer`,
+            issuer: auth.issuer,
+            audience: auth.audience,
+            jwksUrl: auth.jwksUrl,
+            nameClaim: auth.nameClaim,
+            memorySize: props.lambdaMemoryMb,
+            timeout,
+            logRetentionDays: props.logRetentionDays,
+            externalAwsSdk: props.externalAwsSdk,
+          })
+        : undefined;
 
     const functions: Record<string, BundledFunction> = {};
     for (const spec of CHAT_ROUTES) {
@@ -121,7 +142,8 @@ export class WebsocketChat extends Construct {
         statements: this.statementsFor(spec),
       });
       functions[spec.handler] = fn;
-      this.api.addRoute({ routeKey: spec.routeKey, handler: fn.function, replies: spec.replies, timeoutSeconds: timeout });
+      const authorizer = spec.routeKey === "$connect" ? this.authorizer : undefined;
+      this.api.addRoute({ routeKey: spec.routeKey, handler: fn.function, replies: spec.replies, timeoutSeconds: timeout, authorizer });
     }
     this.functions = functions;
   }

@@ -20,7 +20,7 @@ export interface Workspace {
 /** Synthesizes the chat stack into a fresh temp folder (one per test file: it takes a couple of seconds). */
 export function synthesizeWorkspace(prefix: string): Workspace {
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
-  const stackDir = synthesizeStack({ outdir: join(dir, "cdktf.out"), env: {} });
+  const stackDir = synthesizeStack({ outdir: join(dir, "cdktf.out"), env: {}, warn: () => undefined });
   return { dir, stackDir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
