@@ -15,7 +15,7 @@ const FALLBACK_NAME_CLAIM = "preferred_username";
 export function userOf(claims: Claims, nameClaim: string): AuthorizedUser | undefined {
   const { sub } = claims;
   if (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_USER_ID_LENGTH) return undefined;
-  const userName = displayName(claims[nameClaim]) ?? displayName(claims[FALLBACK_NAME_CLAIM]) ?? displayName(sub)!;
+  const userName = displayName(claims[nameClaim]) ?? displayName(claims[FALLBACK_NAME_CLAIM]) ?? displayName(sub) ?? [...sub].slice(0, MAX_NAME_LENGTH).join("");
   return { userId: sub, userName };
 }
 
