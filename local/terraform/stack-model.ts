@@ -109,6 +109,7 @@ export interface StackModel {
   readonly notes: readonly string[];
 }
 
+// Defined in stack-errors.ts, so authorizer-model.ts can throw it without importing this file back.
 export { StackModelError };
 
 /** Resource types the runtime reads or that have no behaviour to emulate (logs, permissions, ...). */
