@@ -4,6 +4,8 @@ module.exports = {
   roots: ["<rootDir>/__tests__"],
   testMatch: ["**/*.test.ts"],
   transform: { "^.+\\.(t|j)s$": "<rootDir>/jest.transform.js" },
+  // jose ships ES modules only; jest's module system needs them as CommonJS, which the transform makes.
+  transformIgnorePatterns: ["/node_modules/(?!jose/)"],
   setupFilesAfterEnv: ["<rootDir>/__tests__/setup.ts"],
   testTimeout: 30000,
 };

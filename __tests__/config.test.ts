@@ -1,4 +1,4 @@
-import { readConfig } from "../constructs/config";
+import { configWarnings, readConfig } from "../constructs/config";
 
 describe("readConfig", () => {
   test("defaults give a deployable configuration in us-east-1 with local state", () => {
@@ -17,6 +17,7 @@ describe("readConfig", () => {
       lambdaTimeoutSeconds: 10,
       fanOutConcurrency: 25,
       manageApiGatewayAccount: true,
+      auth: { mode: "none" },
       backend: { kind: "local" },
     });
   });
@@ -126,5 +127,65 @@ describe("backend selection", () => {
 
   test("an invalid bucket name is rejected", () => {
     expect(() => readConfig({ TF_STATE_BUCKET: "Acme_State" })).toThrow(/TF_STATE_BUCKET="Acme_State" is invalid: expected an S3 bucket name/);
+  });
+});
+
+describe("authentication", () => {
+  const jwt = { CHAT_AUTH: "jwt", CHAT_JWT_ISSUER: "https://acme.eu.auth0.com/", CHAT_JWT_AUDIENCE: "https://chat.acme.example" };
+
+  test("CHAT_AUTH=jwt reads the issuer and audience, and derives the JWKS URL from the issuer", () => {
+    expect(readConfig(jwt).auth).toEqual({
+      mode: "jwt",
+      issuer: "https://acme.eu.auth0.com/",
+      audience: "https://chat.acme.example",
+      jwksUrl: "https://acme.eu.auth0.com/.well-known/jwks.json",
+      nameClaim: "name",
+    });
+  });
+
+  test("CHAT_JWT_JWKS_URL and CHAT_JWT_NAME_CLAIM override the defaults", () => {
+    expect(readConfig({ ...jwt, CHAT_JWT_JWKS_URL: "https://acme.okta.com/oauth2/v1/keys", CHAT_JWT_NAME_CLAIM: "nickname" }).auth).toMatchObject({
+      jwksUrl: "https://acme.okta.com/oauth2/v1/keys",
+      nameClaim: "nickname",
+    });
+  });
+
+  test("an http issuer is accepted on this machine only, for the local issuer", () => {
+    expect(readConfig({ ...jwt, CHAT_JWT_ISSUER: "http://127.0.0.1:8080" }).auth).toMatchObject({ jwksUrl: "http://127.0.0.1:8080/.well-known/jwks.json" });
+    expect(() => readConfig({ ...jwt, CHAT_JWT_ISSUER: "http://idp.example.com" })).toThrow(
+      /CHAT_JWT_ISSUER="http:\/\/idp\.example\.com" is invalid: expected an https:\/\/ URL \(http:\/\/ only for 127\.0\.0\.1 or localhost\)/,
+    );
+  });
+
+  test.each([
+    ["CHAT_AUTH", "cognito", /CHAT_AUTH="cognito" is invalid: expected one of none, jwt/],
+    ["CHAT_JWT_ISSUER", "acme.auth0.com", /CHAT_JWT_ISSUER="acme\.auth0\.com" is invalid: expected an https:\/\/ URL/],
+    ["CHAT_JWT_AUDIENCE", "my app", /CHAT_JWT_AUDIENCE="my app" is invalid: expected 1-256 printable characters without spaces/],
+    ["CHAT_JWT_JWKS_URL", "ftp://keys", /CHAT_JWT_JWKS_URL="ftp:\/\/keys" is invalid: expected an https:\/\/ URL/],
+    ["CHAT_JWT_NAME_CLAIM", "display name", /CHAT_JWT_NAME_CLAIM="display name" is invalid: expected a claim name/],
+  ])("%s=%s fails with a message naming the variable and what it allows", (name, value, message) => {
+    expect(() => readConfig({ ...jwt, [name]: value })).toThrow(message);
+  });
+
+  test.each([
+    ["CHAT_JWT_ISSUER", /CHAT_JWT_ISSUER is not set: CHAT_AUTH=jwt needs the issuer of your tokens \(their iss claim\); expected an https:\/\/ URL/],
+    ["CHAT_JWT_AUDIENCE", /CHAT_JWT_AUDIENCE is not set: CHAT_AUTH=jwt needs the audience your tokens carry \(their aud claim\)/],
+  ])("CHAT_AUTH=jwt without %s fails naming it", (name, message) => {
+    const { [name as keyof typeof jwt]: _missing, ...rest } = jwt;
+    expect(() => readConfig(rest)).toThrow(message);
+  });
+
+  test.each(["CHAT_JWT_ISSUER", "CHAT_JWT_AUDIENCE", "CHAT_JWT_JWKS_URL", "CHAT_JWT_NAME_CLAIM"])(
+    "%s without CHAT_AUTH=jwt fails naming it, rather than leaving the stack open by mistake",
+    (name) => {
+      expect(() => readConfig({ [name]: "https://idp.example.com" })).toThrow(
+        new RegExp(`${name}="https://idp\\.example\\.com" is invalid: expected no value unless CHAT_AUTH=jwt`),
+      );
+    },
+  );
+
+  test("anonymous mode warns that anyone can connect; jwt mode does not", () => {
+    expect(configWarnings(readConfig({}))).toEqual([expect.stringMatching(/^CHAT_AUTH=none: anyone who knows the URL can connect/)]);
+    expect(configWarnings(readConfig(jwt))).toEqual([]);
   });
 });

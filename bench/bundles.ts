@@ -126,7 +126,7 @@ function fasterBy(difference: number): string {
   return `${difference > 0 ? "external" : "bundled"} ${ms(Math.abs(difference))} faster`;
 }
 
-async function zippedBytes(bundleDir: string, zipFile: string): Promise<number> {
+export async function zippedBytes(bundleDir: string, zipFile: string): Promise<number> {
   const result = await run("zip", ["-5", "-X", "-q", "-r", zipFile, "."], { cwd: bundleDir });
   if (result.code !== 0) throw new Error(`zip failed for ${bundleDir}:\n${outputTail(result)}`);
   return statSync(zipFile).size;
@@ -192,7 +192,7 @@ async function coldStart(bundle: string, event: APIGatewayProxyWebsocketEventV2,
 }
 
 /** Runs `node args` to its end; `ms` is the time from spawn to its first output (or its exit, if none). */
-function firstOutput(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; code: number | null; stdout: string; stderr: string }> {
+export function firstOutput(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });

@@ -38,6 +38,7 @@ export class ChatStack extends TerraformStack {
       lambdaTimeoutSeconds: config.lambdaTimeoutSeconds,
       fanOutConcurrency: config.fanOutConcurrency,
       manageApiGatewayAccount: config.manageApiGatewayAccount,
+      auth: config.auth,
       externalAwsSdk: options.externalAwsSdk,
     });
 

@@ -10,6 +10,24 @@ export type BackendConfig =
   | { readonly kind: "s3"; readonly bucket: string; readonly key: string; readonly region: string }
   | { readonly kind: "cloud"; readonly organization: string; readonly workspace: string; readonly hostname: string };
 
+/**
+ * Who may connect: anyone (`none`, the tutorial's behaviour), or holders of a JWT from one OIDC issuer,
+ * verified by a $connect authorizer (`jwt`).
+ */
+export type AuthConfig =
+  | { readonly mode: "none" }
+  | {
+      readonly mode: "jwt";
+      /** The `iss` of the issuer's tokens. */
+      readonly issuer: string;
+      /** The `aud` the tokens must carry (for ID tokens, the app client's id). */
+      readonly audience: string;
+      /** Where the issuer publishes its signing keys. */
+      readonly jwksUrl: string;
+      /** The claim holding the user's display name. */
+      readonly nameClaim: string;
+    };
+
 export interface ChatConfig {
   readonly stackName: string;
   readonly region: string;
@@ -26,6 +44,7 @@ export interface ChatConfig {
   readonly lambdaTimeoutSeconds: number;
   readonly fanOutConcurrency: number;
   readonly manageApiGatewayAccount: boolean;
+  readonly auth: AuthConfig;
   readonly backend: BackendConfig;
 }
 
@@ -79,8 +98,37 @@ export function readConfig(env: Env = process.env): ChatConfig {
     lambdaTimeoutSeconds: read.integer("CHAT_LAMBDA_TIMEOUT_SECONDS", 10, 1, MAX_LAMBDA_TIMEOUT_SECONDS),
     fanOutConcurrency: read.integer("CHAT_FANOUT_CONCURRENCY", 25, 1, 500),
     manageApiGatewayAccount: read.boolean("CHAT_MANAGE_API_GATEWAY_ACCOUNT", true),
+    auth: readAuth(read),
     backend: readBackend(env, read, stackName, region),
   };
+}
+
+/** An issuer's URL: https, or http only on this machine (the local issuer of `npm start`). */
+const ISSUER_URL = /^(https:\/\/[^\s/?#]+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)(\/[^\s?#]*)?$/;
+const URL_ALLOWED = "an https:// URL (http:// only for 127.0.0.1 or localhost)";
+
+function readAuth(read: Reader): AuthConfig {
+  const mode = read.oneOf("CHAT_AUTH", "none", ["none", "jwt"] as const);
+  if (mode === "none") {
+    for (const name of ["CHAT_JWT_ISSUER", "CHAT_JWT_AUDIENCE", "CHAT_JWT_JWKS_URL", "CHAT_JWT_NAME_CLAIM"]) read.absent(name, "CHAT_AUTH=jwt");
+    return { mode };
+  }
+  const issuer = read.required("CHAT_JWT_ISSUER", ISSUER_URL, URL_ALLOWED, "CHAT_AUTH=jwt needs the issuer of your tokens (their iss claim)");
+  return {
+    mode,
+    issuer,
+    audience: read.required("CHAT_JWT_AUDIENCE", /^[\x21-\x7e]{1,256}$/, "1-256 printable characters without spaces", "CHAT_AUTH=jwt needs the audience your tokens carry (their aud claim)"),
+    // Where Cognito and Auth0 publish their keys; OIDC discovery names it jwks_uri.
+    jwksUrl: read.matching("CHAT_JWT_JWKS_URL", `${issuer.replace(/\/+$/, "")}/.well-known/jwks.json`, ISSUER_URL, URL_ALLOWED),
+    nameClaim: read.matching("CHAT_JWT_NAME_CLAIM", "name", /^[\x21-\x7e]{1,256}$/, "a claim name of 1-256 printable characters without spaces"),
+  };
+}
+
+/** What synth prints (to stderr, once) about a configuration that works but may not be what was meant. */
+export function configWarnings(config: ChatConfig): string[] {
+  return config.auth.mode === "none"
+    ? ["CHAT_AUTH=none: anyone who knows the URL can connect and chat, as in the tutorial. Set CHAT_AUTH=jwt (README: Authentication) to require a token from your identity provider."]
+    : [];
 }
 
 function readBackend(env: Env, read: Reader, stackName: string, region: string): BackendConfig {
@@ -153,6 +201,12 @@ function reader(env: Env) {
       if (value === "true") return true;
       if (value === "false") return false;
       return fail(name, value, "true or false");
+    },
+    /** A setting with no default: missing, it fails saying why it is needed. */
+    required(name: string, pattern: RegExp, allowed: string, why: string): string {
+      const value = raw(name);
+      if (value === undefined) throw new ConfigError(`${name} is not set: ${why}; expected ${allowed}`);
+      return pattern.test(value) ? value : fail(name, value, allowed);
     },
     absent(name: string, requires: string): undefined {
       const value = raw(name);

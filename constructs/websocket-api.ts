@@ -12,6 +12,7 @@ import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { MAX_LAMBDA_TIMEOUT_SECONDS } from "./config";
 import { policyDocument } from "./policy";
+import type { WebsocketAuthorizer } from "./websocket-authorizer";
 
 export interface WebsocketRoute {
   /** Route key: `$connect`, `$disconnect`, `$default` or a value of the frame's `action`. */
@@ -22,6 +23,8 @@ export interface WebsocketRoute {
   readonly replies?: boolean;
   /** The handler's timeout in seconds; the integration waits as long, up to API Gateway's 29 s. @default 29 */
   readonly timeoutSeconds?: number;
+  /** Who may connect; WebSocket APIs run an authorizer on `$connect` only. @default none: anyone */
+  readonly authorizer?: WebsocketAuthorizer;
 }
 
 export interface WebsocketApiProps {
@@ -127,6 +130,9 @@ export class WebsocketApi extends Construct {
     if (this.routeKeys.includes(route.routeKey)) {
       throw new Error(`WebsocketApi "${this.node.id}": route "${route.routeKey}" is added twice; each routeKey must be unique`);
     }
+    if (route.authorizer && route.routeKey !== "$connect") {
+      throw new Error(`WebsocketApi "${this.node.id}": route "${route.routeKey}" has an authorizer, but API Gateway runs WebSocket authorizers on "$connect" only`);
+    }
     this.routeKeys.push(route.routeKey);
     const id = route.routeKey.replace(/^\$/, "");
     const integration = new Apigatewayv2Integration(this, `${id}-integration`, {
@@ -142,6 +148,7 @@ export class WebsocketApi extends Construct {
       routeKey: route.routeKey,
       target: `integrations/${integration.id}`,
       ...(route.replies ? { routeResponseSelectionExpression: "$default" } : {}),
+      ...(route.authorizer ? { authorizationType: "CUSTOM", authorizerId: route.authorizer.authorizer.id } : {}),
     });
     if (route.replies) {
       new Apigatewayv2RouteResponse(this, `${id}-response`, {

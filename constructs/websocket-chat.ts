@@ -4,10 +4,11 @@ import { ENV_AUTH_MODE, ENV_FANOUT_CONCURRENCY } from "../handlers/lib/settings"
 import { ENV_TABLE_NAME } from "../handlers/lib/table-schema";
 import { bundleHandlers } from "./bundle";
 import { BundledFunction } from "./bundled-function";
-import type { BillingMode } from "./config";
+import type { AuthConfig, BillingMode } from "./config";
 import { ConnectionsTable } from "./connections-table";
 import type { PolicyStatement } from "./policy";
 import { WebsocketApi } from "./websocket-api";
+import { AUTHORIZER_ENTRY, WebsocketAuthorizer } from "./websocket-authorizer";
 
 export interface WebsocketChatProps {
   /** Prefix of every resource name. */
@@ -33,10 +34,10 @@ export interface WebsocketChatProps {
   readonly manageApiGatewayAccount?: boolean;
   /** Leave the AWS SDK out of the bundles. @default false */
   readonly externalAwsSdk?: boolean;
-  /** How connections are authenticated: anonymous, or by a JWT authorizer on $connect. @default "none" */
-  readonly authMode?: "none" | "jwt";
   /** Folder holding the handler entry files. @default the project's handlers/ */
   readonly handlersDir?: string;
+  /** Who may connect. @default { mode: "none" }: anyone */
+  readonly auth?: AuthConfig;
 }
 
 /** What a route's function may touch; each maps to the narrowest IAM statements below. */
@@ -79,6 +80,8 @@ export class WebsocketChat extends Construct {
   public readonly table: ConnectionsTable;
   public readonly api: WebsocketApi;
   public readonly functions: Readonly<Record<string, BundledFunction>>;
+  /** The $connect authorizer, in auth mode `jwt`. */
+  public readonly authorizer?: WebsocketAuthorizer;
 
   constructor(scope: Construct, id: string, props: WebsocketChatProps) {
     super(scope, id);
@@ -106,7 +109,23 @@ export class WebsocketChat extends Construct {
     });
 
     const entryOf = (spec: RouteSpec) => join(handlersDir, `${spec.handler}.ts`);
-    bundleHandlers(CHAT_ROUTES.map(entryOf), { externalAwsSdk: props.externalAwsSdk });
+    const auth = props.auth ?? { mode: "none" };
+    bundleHandlers([...CHAT_ROUTES.map(entryOf), ...(auth.mode === "jwt" ? [AUTHORIZER_ENTRY] : [])], { externalAwsSdk: props.externalAwsSdk });
+    this.authorizer =
+      auth.mode === "jwt"
+        ? new WebsocketAuthorizer(this, "authorizer", {
+            api: this.api,
+            name: `${props.namePrefix}-authorizer`,
+            issuer: auth.issuer,
+            audience: auth.audience,
+            jwksUrl: auth.jwksUrl,
+            nameClaim: auth.nameClaim,
+            memorySize: props.lambdaMemoryMb,
+            timeout,
+            logRetentionDays: props.logRetentionDays,
+            externalAwsSdk: props.externalAwsSdk,
+          })
+        : undefined;
 
     const functions: Record<string, BundledFunction> = {};
     for (const spec of CHAT_ROUTES) {
@@ -120,12 +139,13 @@ export class WebsocketChat extends Construct {
         environment: {
           ...(spec.tableActions.length ? { [ENV_TABLE_NAME]: this.table.table.name } : {}),
           ...(spec.manageConnections ? { [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? 25) } : {}),
-          ...(spec.routeKey === "$connect" ? { [ENV_AUTH_MODE]: props.authMode ?? "none" } : {}),
+          ...(spec.routeKey === "$connect" ? { [ENV_AUTH_MODE]: auth.mode } : {}),
         },
         statements: this.statementsFor(spec),
       });
       functions[spec.handler] = fn;
-      this.api.addRoute({ routeKey: spec.routeKey, handler: fn.function, replies: spec.replies, timeoutSeconds: timeout });
+      const authorizer = spec.routeKey === "$connect" ? this.authorizer : undefined;
+      this.api.addRoute({ routeKey: spec.routeKey, handler: fn.function, replies: spec.replies, timeoutSeconds: timeout, authorizer });
     }
     this.functions = functions;
   }

@@ -5,10 +5,12 @@
  *   npm start -- --data .local-data         keep DynamoDB data across restarts
  *   npm start -- --stack-dir <dir>          serve an already synthesized stack folder, without synthesizing
  *   HOST=0.0.0.0 PORT=9000 npm start        listen elsewhere
+ *   CHAT_AUTH=jwt npm start                 auth on, with a local OIDC issuer (unless CHAT_JWT_ISSUER names yours)
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
-import { DEFAULT_HOST, DEFAULT_PORT, startLocalRuntime, type LocalRuntime } from "./runtime";
+import { localIssuerSettings, TOKEN_PATH } from "./identity-provider/local-issuer";
+import { DEFAULT_HOST, DEFAULT_PORT, startLocalRuntime, type LocalRuntime, type RuntimeAddress } from "./runtime";
 import { synthesizeStack } from "./terraform/synth";
 
 const USAGE = "Usage: npm start -- [--data <dir>] [--stack-dir <dir>]";
@@ -32,14 +34,18 @@ async function main(): Promise<void> {
   const host = process.env.HOST?.trim() || DEFAULT_HOST;
   const port = parsePort(process.env.PORT?.trim());
 
-  let stackDir = values["stack-dir"] && resolve(values["stack-dir"]);
-  if (!stackDir) {
+  const given = values["stack-dir"] && resolve(values["stack-dir"]);
+  const localIssuer = !given && usesLocalIssuer(process.env);
+  // The stack is synthesized once the runtime listens: with the local issuer its URL includes the port.
+  const synthesize = ({ httpUrl }: RuntimeAddress) => {
     const started = Date.now();
-    stackDir = synthesizeStack({ outdir: join(process.cwd(), "cdktf.out") });
+    const env = localIssuer ? { ...process.env, ...localIssuerSettings(httpUrl) } : process.env;
+    const stackDir = synthesizeStack({ outdir: join(process.cwd(), "cdktf.out"), env });
     console.log(`Synthesized ${join(stackDir, "cdk.tf.json")} in ${Date.now() - started} ms`);
-  }
+    return stackDir;
+  };
 
-  const runtime = await startLocalRuntime({ stackDir, host, port, dataDir: values.data && resolve(values.data) });
+  const runtime = await startLocalRuntime({ stackDir: given || synthesize, localIssuer, host, port, dataDir: values.data && resolve(values.data) });
   printWelcome(runtime, values.data);
 
   let stopping = false;
@@ -62,8 +68,38 @@ async function main(): Promise<void> {
   process.on("SIGTERM", () => shutdown("SIGTERM"));
 }
 
+/**
+ * `CHAT_AUTH=jwt` without an issuer of one's own: the runtime runs the local issuer and the stack trusts it.
+ * The other CHAT_JWT_* settings describe a real issuer, so they make no sense without its CHAT_JWT_ISSUER.
+ */
+function usesLocalIssuer(env: NodeJS.ProcessEnv): boolean {
+  if (env.CHAT_AUTH?.trim() !== "jwt" || env.CHAT_JWT_ISSUER?.trim()) return false;
+  for (const name of ["CHAT_JWT_AUDIENCE", "CHAT_JWT_JWKS_URL"]) {
+    if (env[name]?.trim()) {
+      throw new Error(`${name} is set but CHAT_JWT_ISSUER is not: set CHAT_JWT_ISSUER to use your identity provider, or unset ${name} to use npm start's local issuer`);
+    }
+  }
+  return true;
+}
+
 function printWelcome(runtime: LocalRuntime, dataDir: string | undefined): void {
   const routes = runtime.model.routes.map((r) => r.routeKey).join(", ");
+  const authorizer = runtime.model.routes.find((r) => r.authorizer)?.authorizer;
+  const tokenUrl = runtime.issuer && `${runtime.issuer.issuer}${TOKEN_PATH}`;
+  const tryIt = !authorizer
+    ? ["Try it from two terminals:", `  npx wscat -c ${runtime.wsUrl}`]
+    : runtime.issuer
+      ? [
+          `Auth: jwt, tokens from the local issuer ${runtime.issuer.issuer} (a new signing key each start).`,
+          "Try it from two terminals, with a token for a name each:",
+          `  TOKEN=$(curl -s -X POST ${tokenUrl} -H 'Content-Type: application/json' -d '{"name":"alice"}' | node -pe 'JSON.parse(require("fs").readFileSync(0)).token')`,
+          `  npx wscat -c "${runtime.wsUrl}?token=$TOKEN"`,
+        ]
+      : [
+          `Auth: jwt, tokens from ${runtime.environmentOf(authorizer.functionName).JWT_ISSUER} (audience ${runtime.environmentOf(authorizer.functionName).JWT_AUDIENCE}).`,
+          "Try it with an ID token from your identity provider:",
+          `  npx wscat -c "${runtime.wsUrl}?token=<token>"`,
+        ];
   console.log(
     [
       "",
@@ -71,10 +107,10 @@ function printWelcome(runtime: LocalRuntime, dataDir: string | undefined): void 
       `  WebSocket:      ${runtime.wsUrl}`,
       `  @connections:   ${runtime.managementUrl}/@connections/{connectionId}`,
       `  Web client:     ${runtime.httpUrl}`,
+      ...(tokenUrl ? [`  Tokens:         POST ${tokenUrl} {"name":"alice"}`] : []),
       `  DynamoDB:       ${dataDir ? `on disk in ${resolve(dataDir)}` : "in memory (use --data <dir> to keep it)"}`,
       "",
-      "Try it from two terminals:",
-      `  npx wscat -c ${runtime.wsUrl}`,
+      ...tryIt,
       `  > {"action":"send-message","message":"hello!"}`,
       "",
       "Ctrl+C stops (connections are closed and cleaned up).",

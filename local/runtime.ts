@@ -19,10 +19,28 @@ import { handleManagementRequest, isManagementPath } from "./services/connection
 import { loadStackModel, type StackModel } from "./terraform/stack-model";
 import { closeServer, listen } from "./http/servers";
 import { serveStatic } from "./http/static-files";
+import { LocalIssuer } from "./identity-provider/local-issuer";
+
+/** Where the runtime listens, known before the stack is read. */
+export interface RuntimeAddress {
+  readonly host: string;
+  readonly port: number;
+  /** `http://<host>:<port>/` */
+  readonly httpUrl: string;
+}
 
 export interface LocalRuntimeOptions {
-  /** The synthesized stack folder: `cdktf.out/stacks/<stack>`, holding cdk.tf.json. */
-  readonly stackDir: string;
+  /**
+   * The synthesized stack folder: `cdktf.out/stacks/<stack>`, holding cdk.tf.json. A function is called
+   * once the port is known and returns the folder: for a stack that must know the runtime's address when
+   * it is synthesized, such as one whose authorizer trusts the local issuer.
+   */
+  readonly stackDir: string | ((address: RuntimeAddress) => string | Promise<string>);
+  /**
+   * Run a local OIDC issuer on the runtime's port (local/identity-provider): its discovery document, JWKS
+   * and `POST /dev/token`, with the issuer URL `http://<host>:<port>`. @default false
+   */
+  readonly localIssuer?: boolean;
   /** @default "127.0.0.1" */
   readonly host?: string;
   /** 0 picks a free port. @default 8080 */
@@ -65,6 +83,8 @@ export interface LocalRuntime {
   readonly stage: string;
   readonly region: string;
   readonly model: StackModel;
+  /** The local issuer, when the runtime runs one. */
+  readonly issuer?: LocalIssuer;
   /** The IAM-checked DynamoDB endpoint the functions use. */
   readonly dynamodbEndpoint: string;
   /** An identity allowed everything, for tests and tools calling the local endpoints with the SDK. */
@@ -103,7 +123,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     for (const cleanup of cleanups.reverse()) await cleanup().catch(() => undefined);
   };
   try {
-    const model = loadStackModel({ stackDir: options.stackDir, endpoint: { host, port } });
+    const httpUrl = `http://${host}:${port}/`;
+    const issuer = options.localIssuer ? await LocalIssuer.create(httpUrl) : undefined;
+    const stackDir = typeof options.stackDir === "string" ? options.stackDir : await options.stackDir({ host, port, httpUrl });
+    const model = loadStackModel({ stackDir, endpoint: { host, port } });
     for (const note of model.notes) log(`note: ${note}`);
     const stage = model.stage.name;
     const managementUrl = `http://${host}:${port}/${stage}`;
@@ -176,6 +199,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     handlers = {
       request: (req, res) => {
+        if (issuer?.handle(req, res)) return;
         if (!isManagementPath(req.url)) return serveStatic(req, res, webDir, stage);
         handleManagementRequest(req, res, managementOptions).catch((error: unknown) => {
           log(`@connections error: ${(error as Error).stack ?? String(error)}`);
@@ -195,12 +219,13 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     let stopping: Promise<void> | undefined;
     return {
-      httpUrl: `http://${host}:${port}/`,
+      httpUrl,
       wsUrl: `ws://${host}:${port}/${stage}`,
       managementUrl,
       stage,
       region: model.region,
       model,
+      ...(issuer ? { issuer } : {}),
       dynamodbEndpoint: db.endpoint,
       adminCredentials: identities.admin.credentials,
       environmentOf: (name) => {

@@ -6,6 +6,7 @@
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
+import { localIssuerSettings } from "../../local/identity-provider/local-issuer";
 import { synthesizeStack } from "../../local/terraform/synth";
 
 export type TerraformJson = { resource: Record<string, Record<string, any>>; data: Record<string, Record<string, any>>; [key: string]: any };
@@ -20,7 +21,16 @@ export interface Workspace {
 /** Synthesizes the chat stack into a fresh temp folder (one per test file: it takes a couple of seconds). */
 export function synthesizeWorkspace(prefix: string): Workspace {
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
-  const stackDir = synthesizeStack({ outdir: join(dir, "cdktf.out"), env: {} });
+  const stackDir = synthesizeStack({ outdir: join(dir, "cdktf.out"), env: {}, warn: () => undefined });
+  return { dir, stackDir, remove: () => rmSync(dir, { recursive: true, force: true }) };
+}
+
+/**
+ * Synthesizes the chat stack in auth mode jwt, trusting the local issuer of a runtime at `httpUrl`, into
+ * `<dir>/<name>`: call it from startLocalRuntime's stackDir callback, once the port is known.
+ */
+export function synthesizeJwtWorkspace(dir: string, name: string, httpUrl: string): Workspace {
+  const stackDir = synthesizeStack({ outdir: join(dir, name), env: localIssuerSettings(httpUrl), warn: () => undefined });
   return { dir, stackDir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

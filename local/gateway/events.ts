@@ -11,6 +11,8 @@ export interface ConnectionDetails {
   readonly sourceIp: string;
   readonly userAgent?: string;
   readonly domainName: string;
+  /** What the $connect authorizer allowed the connection as: every event's `requestContext.authorizer`. */
+  readonly authorizer?: Readonly<Record<string, string | number | boolean>>;
 }
 
 export interface ApiDetails {
@@ -56,6 +58,7 @@ function requestContext(
     domainName: connection.domainName,
     connectionId: connection.connectionId,
     apiId: api.apiId,
+    ...(connection.authorizer ? { authorizer: { ...connection.authorizer } } : {}),
   };
 }
 

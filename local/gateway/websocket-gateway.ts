@@ -14,6 +14,7 @@ import { STATUS_CODES, type IncomingMessage } from "node:http";
 import type { Duplex } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
+import { authorizeConnect, requestAuthorizer } from "./authorizer";
 import { ConnectionRegistry, gatewayId, type ConnectionLedger, type LiveConnection } from "./connections";
 import { connectEvent, disconnectEvent, messageEvent, type ApiDetails, type ConnectionDetails } from "./events";
 import type { FunctionRunner } from "../functions/function-runner";
@@ -112,7 +113,7 @@ export class WebSocketGateway {
       return rejectHandshake(socket, 400, { message: "Bad Request" });
     }
 
-    const connection: ConnectionDetails = {
+    let connection: ConnectionDetails = {
       connectionId: gatewayId(),
       connectedAt: Date.now(),
       sourceIp: clientIp(socket),
@@ -123,6 +124,15 @@ export class WebSocketGateway {
     if (route) {
       const localPort = (socket as { localPort?: number }).localPort ?? 0;
       const event = connectEvent(this.api, connection, request, localPort);
+      if (route.authorizer) {
+        const { authorizer } = route;
+        const decision = await authorizeConnect(authorizer, () => this.options.runner(authorizer.functionName), event);
+        const outcome = decision.allowed ? "allowed" : `${decision.status} (${decision.detail})`;
+        this.options.log(`authorizer ${authorizer.name} ${connection.connectionId} ${outcome} ${decision.durationMs}ms`);
+        if (!decision.allowed) return rejectHandshake(socket, decision.status, { message: decision.message, connectionId: connection.connectionId, requestId: event.requestContext.requestId });
+        connection = { ...connection, authorizer: requestAuthorizer(decision) };
+        event.requestContext.authorizer = requestAuthorizer(decision);
+      }
       const result = await invokeIntegration(route, this.options.runner(route.functionName), event);
       this.logInvocation("$connect", connection.connectionId, result);
       if (result.kind !== "response" || result.statusCode < 200 || result.statusCode > 299) {

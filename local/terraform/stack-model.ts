@@ -8,6 +8,8 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parsePolicy, type Policy } from "../iam/policy";
+import { authorizerModel, type AuthorizerModel } from "./authorizer-model";
+import { StackModelError } from "./stack-errors";
 import { blockList, stackPath, type TerraformBlock, TerraformDocument, type LocalContext } from "./terraform-json";
 
 /** API Gateway stops waiting for any integration after 29 seconds. */
@@ -42,6 +44,8 @@ export interface RouteModel {
    * invocation then fails ("Invalid permissions on Lambda function"), and so it does locally.
    */
   readonly invokeDenied?: string;
+  /** The Lambda authorizer that runs before the integration (authorization_type CUSTOM; $connect only). */
+  readonly authorizer?: AuthorizerModel;
 }
 
 export interface FunctionModel {
@@ -105,10 +109,8 @@ export interface StackModel {
   readonly notes: readonly string[];
 }
 
-/** The stack cannot be served locally as synthesized; the message says what and where. */
-export class StackModelError extends Error {
-  override name = "StackModelError";
-}
+// Defined in stack-errors.ts, so authorizer-model.ts can throw it without importing this file back.
+export { StackModelError };
 
 /** Resource types the runtime reads or that have no behaviour to emulate (logs, permissions, ...). */
 const UNDERSTOOD_TYPES = new Set([
@@ -118,6 +120,7 @@ const UNDERSTOOD_TYPES = new Set([
   "aws_apigatewayv2_route_response",
   "aws_apigatewayv2_integration",
   "aws_apigatewayv2_deployment",
+  "aws_apigatewayv2_authorizer",
   "aws_lambda_function",
   "aws_lambda_permission",
   "aws_iam_role",
@@ -152,6 +155,10 @@ export function buildStackModel(doc: TerraformDocument): StackModel {
     if (!routedFunctions.includes(block)) notes.push(`${block.address}: no route invokes it, so it never runs locally`);
   }
   for (const route of routes) if (route.invokeDenied) notes.push(`route ${route.routeKey}: ${route.invokeDenied}; every invocation will fail, as on AWS`);
+  for (const { authorizer } of routes) {
+    if (authorizer?.invokeDenied) notes.push(`authorizer ${authorizer.name}: ${authorizer.invokeDenied}; every $connect will fail with 500, as on AWS`);
+    if (authorizer?.resultTtlSeconds) notes.push(`authorizer ${authorizer.name}: authorizer_result_ttl_in_seconds is ignored, as API Gateway caches authorizers of HTTP APIs only`);
+  }
   return { stackDir: doc.stackDir, region, account: doc.account, api, stage, routes, functions, tables, notes };
 }
 
@@ -201,8 +208,15 @@ function routeModels(doc: TerraformDocument, api: ApiModel, stage: string): { ro
   const routes = ofApi("aws_apigatewayv2_route").map((block): RouteModel => {
     const routeKey = String(doc.argument(block.address, "route_key"));
     const where = `${block.address} (route "${routeKey}")`;
-    const authorization = doc.argument(block.address, "authorization_type");
-    if (authorization !== undefined && authorization !== "NONE") {
+    const authorization = doc.argument(block.address, "authorization_type") ?? "NONE";
+    let authorizer: AuthorizerModel | undefined;
+    if (authorization === "CUSTOM") {
+      const authorizerId = doc.argument(block.address, "authorizer_id");
+      const lookups = { functionByUri: (uri: unknown) => functionByUri(doc, uri), mayInvoke: (fn: TerraformBlock, arn: string) => mayInvoke(doc, fn, arn) };
+      const built = authorizerModel(doc, { api, stage, routeKey, where, authorizerId }, lookups);
+      authorizer = built.model;
+      if (!routedFunctions.includes(built.fn)) routedFunctions.push(built.fn);
+    } else if (authorization !== "NONE") {
       throw new StackModelError(`${where}: authorization_type ${String(authorization)} is not supported locally`);
     }
     if (doc.argument(block.address, "api_key_required") === true) {
@@ -227,6 +241,7 @@ function routeModels(doc: TerraformDocument, api: ApiModel, stage: string): { ro
         doc.argument(block.address, "route_response_selection_expression") !== undefined &&
         routeResponses.some((r) => doc.argument(r.address, "route_id") === id),
       ...(mayInvoke(doc, fn, sourceArn) ? {} : { invokeDenied: `no aws_lambda_permission lets apigateway.amazonaws.com invoke ${functionName} from ${sourceArn}` }),
+      ...(authorizer ? { authorizer } : {}),
     };
   });
   const seen = new Set<string>();
@@ -243,13 +258,18 @@ function integrationFunction(doc: TerraformDocument, integration: TerraformBlock
     throw new StackModelError(`${integration.address}: integration_type ${String(type)} is not supported locally (only AWS_PROXY to a Lambda function)`);
   }
   const uri = doc.argument(integration.address, "integration_uri");
-  const fn = doc
-    .resources("aws_lambda_function")
-    .find((f) => ["arn", "invoke_arn", "qualified_arn", "qualified_invoke_arn"].some((attribute) => doc.attribute(f.address, attribute) === uri));
+  const fn = functionByUri(doc, uri);
   if (!fn) {
     throw new StackModelError(`${integration.address}: integration_uri ${JSON.stringify(uri)} is not a Lambda function of this stack`);
   }
   return fn;
+}
+
+/** The aws_lambda_function whose ARN or invoke ARN (qualified or not) `uri` is. */
+function functionByUri(doc: TerraformDocument, uri: unknown): TerraformBlock | undefined {
+  return doc
+    .resources("aws_lambda_function")
+    .find((f) => ["arn", "invoke_arn", "qualified_arn", "qualified_invoke_arn"].some((attribute) => doc.attribute(f.address, attribute) === uri));
 }
 
 /** Whether the function's resource-based policy (its aws_lambda_permissions) lets API Gateway invoke it from `sourceArn`. */

@@ -1,7 +1,7 @@
 import { App } from "cdktf";
 import { join } from "node:path";
 import { ChatStack, type ChatStackOptions } from "../../constructs/chat-stack";
-import { readConfig } from "../../constructs/config";
+import { configWarnings, readConfig } from "../../constructs/config";
 
 export interface SynthOptions {
   /** Folder cdktf writes to (its `stacks/<name>/cdk.tf.json`). */
@@ -10,6 +10,8 @@ export interface SynthOptions {
   readonly env?: Readonly<Record<string, string | undefined>>;
   /** @default {} */
   readonly stack?: ChatStackOptions;
+  /** Where configWarnings go, as `cdktf synth` prints them. @default a line on stderr each */
+  readonly warn?: (warning: string) => void;
 }
 
 /**
@@ -17,8 +19,11 @@ export interface SynthOptions {
  * stack folder: the one holding `cdk.tf.json`, against which its relative paths resolve.
  */
 export function synthesizeStack(options: SynthOptions): string {
+  const config = readConfig(options.env ?? process.env);
+  const warn = options.warn ?? ((warning: string) => process.stderr.write(`Warning: ${warning}\n`));
+  for (const warning of configWarnings(config)) warn(warning);
   const app = new App({ outdir: options.outdir });
-  const stack = new ChatStack(app, readConfig(options.env ?? process.env), options.stack ?? {});
+  const stack = new ChatStack(app, config, options.stack ?? {});
   app.synth();
   return join(options.outdir, "stacks", stack.node.id);
 }

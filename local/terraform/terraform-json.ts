@@ -124,6 +124,7 @@ const COMPUTED: Readonly<Record<string, ComputedAttributes>> = {
   aws_apigatewayv2_route: (r) => ({ id: () => r.generatedId(7) }),
   aws_apigatewayv2_route_response: (r) => ({ id: () => r.generatedId(7) }),
   aws_apigatewayv2_deployment: (r) => ({ id: () => r.generatedId(6) }),
+  aws_apigatewayv2_authorizer: (r) => ({ id: () => r.generatedId(6) }),
   aws_lambda_function: (r) => {
     const arn = () => `arn:aws:lambda:${r.region}:${r.account}:function:${str(r.arg("function_name"))}`;
     const invokeArn = (functionArn: string) => `arn:aws:apigateway:${r.region}:lambda:path/2015-03-31/functions/${functionArn}/invocations`;

@@ -1,0 +1,176 @@
+/**
+ * The $connect authorizer function against a real issuer: the local issuer (local/identity-provider)
+ * serving its JWKS over HTTP on a free port, tokens minted with its key, bad ones made with jose.
+ */
+import { createServer, type Server } from "node:http";
+import { generateKeyPair, SignJWT, UnsecuredJWT } from "jose";
+import { handler } from "../handlers/authorizer";
+import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/auth-settings";
+import { authorizerHandler } from "../handlers/lib/authorizer-handler";
+import { joseVerifier } from "../handlers/lib/jose-verifier";
+import { closeServer, listen } from "../local/http/servers";
+import { JWKS_PATH, LocalIssuer } from "../local/identity-provider/local-issuer";
+
+const METHOD_ARN = "arn:aws:execute-api:us-east-1:000000000000:abcdef1234/prod/$connect";
+let server: Server;
+let issuer: LocalIssuer;
+let jwksFetches = 0;
+let logged: string[] = [];
+const savedEnv = { ...process.env };
+
+function event(query: Record<string, string> | null = {}) {
+  return {
+    type: "REQUEST",
+    methodArn: METHOD_ARN,
+    queryStringParameters: query,
+    requestContext: { routeKey: "$connect", eventType: "CONNECT", connectionId: "L0SM9cOFvHcCIhw=", requestId: "K8Ab2cOFvHcCIhw=" },
+  };
+}
+
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+const effect = (result: { policyDocument: { Statement: ReadonlyArray<{ Effect: string }> } }) => result.policyDocument.Statement[0]!.Effect;
+
+beforeAll(async () => {
+  server = createServer((req, res) => {
+    if (req.url === JWKS_PATH) jwksFetches += 1;
+    if (!issuer.handle(req, res)) res.writeHead(404).end();
+  });
+  const port = await listen(server, "127.0.0.1", 0);
+  issuer = await LocalIssuer.create(`http://127.0.0.1:${port}`);
+  Object.assign(process.env, {
+    [ENV_JWT_ISSUER]: issuer.issuer,
+    [ENV_JWT_AUDIENCE]: issuer.audience,
+    [ENV_JWT_JWKS_URL]: issuer.jwksUrl,
+    [ENV_JWT_NAME_CLAIM]: "name",
+  });
+});
+
+beforeEach(() => {
+  logged = [];
+  for (const method of ["log", "info", "warn", "error"] as const) {
+    jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(" ")));
+  }
+});
+
+afterEach(() => jest.restoreAllMocks());
+
+afterAll(async () => {
+  await closeServer(server);
+  for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
+});
+
+describe("a good token", () => {
+  test("is allowed on exactly the $connect it asked for, as its user", async () => {
+    const { token, userId } = await issuer.mint("alice");
+    expect(await handler(event({ token }))).toEqual({
+      principalId: userId,
+      policyDocument: { Version: "2012-10-17", Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: METHOD_ARN }] },
+      context: { userId, userName: "alice" },
+    });
+  });
+
+  test("the issuer's keys are fetched once per container, not per connection", async () => {
+    for (const name of ["bob", "carol", "dave"]) expect(effect(await handler(event({ token: (await issuer.mint(name)).token })))).toBe("Allow");
+    expect(jwksFetches).toBe(1);
+  });
+});
+
+describe("the display name", () => {
+  const nameOf = async (claims: Record<string, unknown>) => {
+    const result = await handler(event({ token: await issuer.sign({ sub: "user-1", exp: nowSeconds() + 60, ...claims }) }));
+    return result.context?.userName;
+  };
+
+  test("comes from the name claim", async () => {
+    expect(await nameOf({ name: "Zoë Ødegaard", preferred_username: "zoe" })).toBe("Zoë Ødegaard");
+  });
+
+  test("falls back to preferred_username, then to the user's id", async () => {
+    expect(await nameOf({ preferred_username: "zoe" })).toBe("zoe");
+    expect(await nameOf({ name: "   " })).toBe("user-1");
+  });
+
+  test("loses control characters and is cut to 64 characters", async () => {
+    expect(await nameOf({ name: "line\nbreak\u0000here" })).toBe("line break here");
+    expect(await nameOf({ name: "é".repeat(100) })).toBe("é".repeat(64));
+  });
+});
+
+describe("a bad token gets an explicit Deny (403), and nothing of it is logged", () => {
+  const cases: Array<[string, () => Promise<string>]> = [
+    ["an expired token", () => issuer.sign({ sub: "user-1", iat: nowSeconds() - 3600, exp: nowSeconds() - 60 })],
+    ["a token not valid yet", () => issuer.sign({ sub: "user-1", nbf: nowSeconds() + 600, exp: nowSeconds() + 3600 })],
+    ["a token for another audience", () => issuer.sign({ sub: "user-1", aud: "someone-else", exp: nowSeconds() + 60 })],
+    ["a token from another issuer", () => issuer.sign({ sub: "user-1", iss: "https://evil.example.com", exp: nowSeconds() + 60 })],
+    ["a token without a sub", () => issuer.sign({ name: "nobody", exp: nowSeconds() + 60 })],
+    ["a token with an absurdly long sub", () => issuer.sign({ sub: "x".repeat(300), exp: nowSeconds() + 60 })],
+    [
+      "a token signed with another key under the issuer's key id",
+      async () => {
+        const { privateKey } = await generateKeyPair("RS256");
+        const kid = (await (await fetch(issuer.jwksUrl)).json() as { keys: Array<{ kid: string }> }).keys[0]!.kid;
+        return new SignJWT({ sub: "user-1", iss: issuer.issuer, aud: issuer.audience, exp: nowSeconds() + 60 }).setProtectedHeader({ alg: "RS256", kid }).sign(privateKey);
+      },
+    ],
+    [
+      "a token signed with a key the issuer does not publish",
+      async () => {
+        const { privateKey } = await generateKeyPair("ES256");
+        return new SignJWT({ sub: "user-1", iss: issuer.issuer, aud: issuer.audience, exp: nowSeconds() + 60 }).setProtectedHeader({ alg: "ES256", kid: "unknown" }).sign(privateKey);
+      },
+    ],
+    ["an unsigned token (alg none)", async () => new UnsecuredJWT({ sub: "user-1", iss: issuer.issuer, aud: issuer.audience }).setExpirationTime("1h").encode()],
+    [
+      "a token whose signature was cut off",
+      async () => (await issuer.mint("mallory")).token.split(".").slice(0, 2).join(".") + ".",
+    ],
+    [
+      "a good token with its payload swapped for another user's",
+      async () => {
+        const [header, , signature] = (await issuer.mint("mallory")).token.split(".");
+        const payload = Buffer.from(JSON.stringify({ sub: "admin", iss: issuer.issuer, aud: issuer.audience, exp: nowSeconds() + 60 })).toString("base64url");
+        return `${header}.${payload}.${signature}`;
+      },
+    ],
+    ["something that is not a JWT", async () => "not-a-jwt-at-all"],
+  ];
+
+  test.each(cases)("%s", async (_what, make) => {
+    const token = await make();
+    const result = await handler(event({ token }));
+    expect(result).toEqual({
+      principalId: "anonymous",
+      policyDocument: { Version: "2012-10-17", Statement: [{ Action: "execute-api:Invoke", Effect: "Deny", Resource: METHOD_ARN }] },
+    });
+    expect(logged.length).toBeGreaterThan(0);
+    for (const part of token.split(".").filter((p) => p.length >= 8)) {
+      for (const line of logged) expect(line).not.toContain(part);
+    }
+    expect(logged.join("\n")).toMatch(/"decision":"deny"/);
+  });
+});
+
+describe("faults", () => {
+  test("an event without a token fails with Unauthorized, which API Gateway answers with 401", async () => {
+    await expect(handler(event({}))).rejects.toThrow(/^Unauthorized$/);
+    await expect(handler(event(null))).rejects.toThrow(/^Unauthorized$/);
+  });
+
+  test("an issuer whose keys cannot be fetched fails the invocation (500) instead of blaming the token, and logs no token", async () => {
+    const stopped = createServer();
+    const deadPort = await listen(stopped, "127.0.0.1", 0);
+    await closeServer(stopped);
+    // A new container: the handler's verifier and key cache are made on its first invocation.
+    const container = authorizerHandler(joseVerifier);
+    const saved = process.env[ENV_JWT_JWKS_URL];
+    process.env[ENV_JWT_JWKS_URL] = `http://127.0.0.1:${deadPort}${JWKS_PATH}`;
+    try {
+      const { token } = await issuer.mint("alice");
+      await expect(container(event({ token }))).rejects.toThrow();
+      expect(logged.join("\n")).toMatch(/"level":"error","route":"authorizer"/);
+      for (const line of logged) expect(line).not.toContain(token.split(".")[2]!);
+    } finally {
+      process.env[ENV_JWT_JWKS_URL] = saved;
+    }
+  });
+});

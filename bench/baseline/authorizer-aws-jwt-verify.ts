@@ -1,0 +1,5 @@
+import { authorizerHandler } from "../../handlers/lib/authorizer-handler";
+import { awsJwtVerifyVerifier } from "./aws-jwt-verify-verifier";
+
+/** handlers/authorizer.ts with aws-jwt-verify in place of jose, for bench/authorizer.ts. */
+export const handler = authorizerHandler(awsJwtVerifyVerifier);

@@ -1,0 +1,88 @@
+import { Construct } from "constructs";
+import { join } from "node:path";
+import { Apigatewayv2Authorizer } from "@cdktf/provider-aws/lib/apigatewayv2-authorizer";
+import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
+import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/auth-settings";
+import { TOKEN_QUERY_PARAMETER } from "../handlers/lib/authorizer-handler";
+import { BundledFunction } from "./bundled-function";
+import type { WebsocketApi } from "./websocket-api";
+
+/** The authorizer's entry file, for callers that bundle every handler of a stack in one run. */
+export const AUTHORIZER_ENTRY = join(__dirname, "..", "handlers", "authorizer.ts");
+
+export interface WebsocketAuthorizerProps {
+  /** The API whose $connect route the authorizer guards. */
+  readonly api: WebsocketApi;
+  /** Name of the authorizer and of its function (and so of the function's role and log group). */
+  readonly name: string;
+  /** The `iss` every token must carry. */
+  readonly issuer: string;
+  /** The `aud` every token must carry. */
+  readonly audience: string;
+  /** Where the issuer publishes its signing keys. */
+  readonly jwksUrl: string;
+  /** The claim holding the user's display name. @default "name" */
+  readonly nameClaim?: string;
+  /** Memory of the function in MB. @default 256 */
+  readonly memorySize?: number;
+  /** Timeout of the function in seconds. @default 10 */
+  readonly timeout?: number;
+  /** Retention of the function's log group in days. @default 30 */
+  readonly logRetentionDays?: number;
+  /** Leave the AWS SDK out of the bundle (the authorizer uses none; kept for symmetry). @default false */
+  readonly externalAwsSdk?: boolean;
+}
+
+/**
+ * A Lambda REQUEST authorizer for a WebSocket API's $connect route that verifies an OIDC JWT passed as
+ * `?token=` (browsers cannot set headers on a WebSocket): the function, with its own role that may do
+ * nothing but write its own logs, the `aws_apigatewayv2_authorizer`, and the permission for API Gateway
+ * to invoke the function as this authorizer only.
+ *
+ * A handshake without the token is refused with 401 by API Gateway before the function runs; the
+ * function answers a Deny (403) for a token that does not verify.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html
+ */
+export class WebsocketAuthorizer extends Construct {
+  public readonly authorizer: Apigatewayv2Authorizer;
+  public readonly function: BundledFunction;
+
+  constructor(scope: Construct, id: string, props: WebsocketAuthorizerProps) {
+    super(scope, id);
+    this.function = new BundledFunction(this, "function", {
+      functionName: props.name,
+      entry: AUTHORIZER_ENTRY,
+      memorySize: props.memorySize,
+      timeout: props.timeout,
+      logRetentionDays: props.logRetentionDays,
+      externalAwsSdk: props.externalAwsSdk,
+      environment: {
+        [ENV_JWT_ISSUER]: props.issuer,
+        [ENV_JWT_AUDIENCE]: props.audience,
+        [ENV_JWT_JWKS_URL]: props.jwksUrl,
+        [ENV_JWT_NAME_CLAIM]: props.nameClaim ?? "name",
+      },
+      // It calls no AWS API: it fetches the issuer's public keys over HTTPS and checks signatures itself.
+      statements: [],
+    });
+
+    this.authorizer = new Apigatewayv2Authorizer(this, "authorizer", {
+      apiId: props.api.api.id,
+      name: props.name,
+      authorizerType: "REQUEST",
+      authorizerUri: this.function.function.invokeArn,
+      // WebSocket authorizers are not cached (authorizer_result_ttl_in_seconds is for HTTP APIs only), so
+      // every handshake is verified.
+      identitySources: [`route.request.querystring.${TOKEN_QUERY_PARAMETER}`],
+    });
+
+    new LambdaPermission(this, "permission", {
+      statementId: "AllowInvokeAsAuthorizer",
+      action: "lambda:InvokeFunction",
+      functionName: this.function.function.functionName,
+      principal: "apigateway.amazonaws.com",
+      // Only as this authorizer of this API.
+      sourceArn: `${props.api.api.executionArn}/authorizers/${this.authorizer.id}`,
+    });
+  }
+}

@@ -1,0 +1,8 @@
+import { authorizerHandler } from "./lib/authorizer-handler";
+import { joseVerifier } from "./lib/jose-verifier";
+
+/**
+ * The $connect REQUEST authorizer (auth mode `jwt`): verifies the OIDC token in `?token=` against the
+ * issuer's JWKS with `jose` (why jose: bench/authorizer.ts and the README's benchmarks).
+ */
+export const handler = authorizerHandler(joseVerifier);

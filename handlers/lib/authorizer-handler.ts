@@ -1,0 +1,56 @@
+import { authSettings } from "./auth-settings";
+import { allow, deny, type AuthorizerResult } from "./authorizer-response";
+import { logError } from "./log";
+import { userOf } from "./token-user";
+import { InvalidTokenError, type VerifierFactory, type VerifyToken } from "./token-verifier";
+
+/** The identity source the stack configures: `route.request.querystring.token` (browsers cannot set WebSocket headers). */
+export const TOKEN_QUERY_PARAMETER = "token";
+
+/** The parts of API Gateway's WebSocket REQUEST authorizer event the authorizer reads. */
+export interface WebsocketAuthorizerEvent {
+  readonly methodArn: string;
+  readonly queryStringParameters?: Readonly<Record<string, string | undefined>> | null;
+  readonly requestContext?: { readonly connectionId?: string; readonly requestId?: string };
+}
+
+/**
+ * The $connect authorizer: verifies the token in `?token=` and lets the connection in as the token's
+ * user, or answers an explicit Deny (403) for a token that is not good. The verifier is made on the first
+ * invocation and kept for the container's life, with the issuer's keys it has fetched.
+ *
+ * A fault on our side (the issuer's keys cannot be fetched) is thrown, so API Gateway refuses the
+ * connection with 500 rather than telling the client its token is bad. The token is never logged.
+ */
+export function authorizerHandler(makeVerifier: VerifierFactory): (event: WebsocketAuthorizerEvent) => Promise<AuthorizerResult> {
+  let verify: VerifyToken | undefined;
+  let nameClaim = "";
+  return async (event) => {
+    const log = { route: "authorizer", connectionId: event.requestContext?.connectionId, requestId: event.requestContext?.requestId };
+    const token = event.queryStringParameters?.[TOKEN_QUERY_PARAMETER];
+    // API Gateway answers 401 itself when the identity source is missing, so this only happens when the
+    // stack's identity source and this handler disagree. "Unauthorized" is the error API Gateway maps to 401.
+    if (!token) throw new Error("Unauthorized");
+    if (!verify) {
+      const settings = authSettings();
+      verify = makeVerifier(settings);
+      nameClaim = settings.nameClaim;
+    }
+    let user;
+    try {
+      user = userOf(await verify(token), nameClaim);
+    } catch (error) {
+      if (!(error instanceof InvalidTokenError)) {
+        logError(log, error);
+        throw error;
+      }
+      console.log(JSON.stringify({ level: "info", ...log, decision: "deny", reason: error.reason, message: error.message }));
+      return deny(event.methodArn);
+    }
+    if (!user) {
+      console.log(JSON.stringify({ level: "info", ...log, decision: "deny", reason: "NO_SUBJECT", message: 'the token has no usable "sub" claim' }));
+      return deny(event.methodArn);
+    }
+    return allow(event.methodArn, user);
+  };
+}

@@ -1,0 +1,164 @@
+/**
+ * A local OIDC issuer for `npm start` in auth mode `jwt` (local/README.md): it publishes a discovery
+ * document and a JWKS on the runtime's own port, and mints short-lived RS256 tokens for a name, so the
+ * stack's real authorizer function verifies real signatures locally, fetching the keys over HTTP exactly
+ * as it fetches a real issuer's on AWS.
+ *
+ *   GET  /.well-known/openid-configuration   issuer, jwks_uri, the token endpoint
+ *   GET  /.well-known/jwks.json              the public signing key
+ *   POST /dev/token  {"name": "alice"}       {"token": "<jwt>", "userId", "name", "expiresAt"}
+ *
+ * The key pair is made at start and lives only in memory: tokens from an earlier run stop verifying.
+ */
+import { createHash } from "node:crypto";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from "jose";
+import { NAME_PATTERN } from "../../handlers/lib/user";
+
+/** The audience of the tokens the local issuer mints, and the one the locally synthesized stack expects. */
+export const LOCAL_AUDIENCE = "chat-local";
+export const DISCOVERY_PATH = "/.well-known/openid-configuration";
+export const JWKS_PATH = "/.well-known/jwks.json";
+export const TOKEN_PATH = "/dev/token";
+/** Long enough to connect and chat a while; a token is only checked when a connection opens. */
+export const TOKEN_LIFETIME_SECONDS = 15 * 60;
+const MAX_BODY_BYTES = 4096;
+const ALGORITHM = "RS256";
+
+/** The issuer whose tokens a stack synthesized for the local runtime at `httpUrl` accepts. */
+export function localIssuerSettings(httpUrl: string): Record<"CHAT_AUTH" | "CHAT_JWT_ISSUER" | "CHAT_JWT_AUDIENCE" | "CHAT_JWT_JWKS_URL", string> {
+  const issuer = issuerOf(httpUrl);
+  return { CHAT_AUTH: "jwt", CHAT_JWT_ISSUER: issuer, CHAT_JWT_AUDIENCE: LOCAL_AUDIENCE, CHAT_JWT_JWKS_URL: `${issuer}${JWKS_PATH}` };
+}
+
+/** `http://127.0.0.1:8080/` → `http://127.0.0.1:8080`: OIDC issuers carry no trailing slash. */
+function issuerOf(httpUrl: string): string {
+  return httpUrl.replace(/\/+$/, "");
+}
+
+/**
+ * The stable id of a local user: the same name is the same user across restarts, so a direct message to
+ * a user id keeps working; the prefix makes it obvious where it came from.
+ */
+export function localUserId(name: string): string {
+  return `local-${createHash("sha256").update(name, "utf8").digest("hex").slice(0, 20)}`;
+}
+
+export class LocalIssuer {
+  readonly issuer: string;
+  readonly audience = LOCAL_AUDIENCE;
+  readonly jwksUrl: string;
+
+  private constructor(
+    httpUrl: string,
+    private readonly privateKey: CryptoKey,
+    private readonly publicJwk: JWK,
+  ) {
+    this.issuer = issuerOf(httpUrl);
+    this.jwksUrl = `${this.issuer}${JWKS_PATH}`;
+  }
+
+  /** A fresh signing key for an issuer at `httpUrl` (the runtime's own address). */
+  static async create(httpUrl: string): Promise<LocalIssuer> {
+    const { privateKey, publicKey } = await generateKeyPair(ALGORITHM, { extractable: true });
+    const jwk = await exportJWK(publicKey);
+    const publicJwk: JWK = { ...jwk, kid: await calculateJwkThumbprint(jwk), alg: ALGORITHM, use: "sig" };
+    return new LocalIssuer(httpUrl, privateKey, publicJwk);
+  }
+
+  /** A token for the user called `name`, valid for TOKEN_LIFETIME_SECONDS. */
+  async mint(name: string): Promise<{ token: string; userId: string; name: string; expiresAt: string }> {
+    const userId = localUserId(name);
+    const now = Math.floor(Date.now() / 1000);
+    const exp = now + TOKEN_LIFETIME_SECONDS;
+    const token = await this.sign({ sub: userId, name, preferred_username: name, iat: now, exp });
+    return { token, userId, name, expiresAt: new Date(exp * 1000).toISOString() };
+  }
+
+  /**
+   * Signs any claims with the issuer's key, issuer and audience filled in unless given: for tests that
+   * need a token only this issuer could have made (expired, for another audience, ...).
+   */
+  sign(claims: JWTPayload): Promise<string> {
+    return new SignJWT({ iss: this.issuer, aud: this.audience, ...claims })
+      .setProtectedHeader({ alg: ALGORITHM, kid: this.publicJwk.kid!, typ: "JWT" })
+      .sign(this.privateKey);
+  }
+
+  /** Answers the issuer's paths; false for any other path, which the caller serves. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
+    const path = new URL(req.url ?? "/", "http://localhost").pathname;
+    if (path === DISCOVERY_PATH) {
+      if (!allowMethods(req, res, "GET, HEAD")) return true;
+      sendJson(res, 200, {
+        issuer: this.issuer,
+        jwks_uri: this.jwksUrl,
+        token_endpoint: `${this.issuer}${TOKEN_PATH}`,
+        response_types_supported: ["id_token"],
+        subject_types_supported: ["public"],
+        id_token_signing_alg_values_supported: [ALGORITHM],
+        claims_supported: ["sub", "name", "preferred_username", "iss", "aud", "exp", "iat"],
+      }, req.method === "HEAD");
+      return true;
+    }
+    if (path === JWKS_PATH) {
+      if (!allowMethods(req, res, "GET, HEAD")) return true;
+      sendJson(res, 200, { keys: [this.publicJwk] }, req.method === "HEAD");
+      return true;
+    }
+    if (path === TOKEN_PATH) {
+      if (!allowMethods(req, res, "POST")) return true;
+      this.token(req, res).catch(() => {
+        if (!res.headersSent) sendJson(res, 500, { message: "The local issuer could not mint a token" });
+      });
+      return true;
+    }
+    return false;
+  }
+
+  private async token(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, MAX_BODY_BYTES);
+    if (body === undefined) return sendJson(res, 413, { message: `The body must be at most ${MAX_BODY_BYTES} bytes of JSON such as {"name": "alice"}` });
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(body);
+    } catch {
+      return sendJson(res, 400, { message: 'The body must be JSON such as {"name": "alice"}' });
+    }
+    const name = parsed !== null && typeof parsed === "object" ? (parsed as { name?: unknown }).name : undefined;
+    if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
+      return sendJson(res, 400, {
+        message: '"name" must be 1 to 64 characters: letters, digits, spaces, "_", "." or "-" (and not only spaces)',
+      });
+    }
+    sendJson(res, 200, await this.mint(name));
+  }
+}
+
+function allowMethods(req: IncomingMessage, res: ServerResponse, allowed: string): boolean {
+  if (allowed.split(", ").includes(req.method ?? "GET")) return true;
+  res.writeHead(405, { Allow: allowed, "Content-Length": 0 }).end();
+  return false;
+}
+
+function sendJson(res: ServerResponse, status: number, value: unknown, headOnly = false): void {
+  const text = JSON.stringify(value);
+  res.writeHead(status, { "Content-Type": "application/json; charset=utf-8", "Content-Length": Buffer.byteLength(text), "Cache-Control": "no-store" });
+  res.end(headOnly ? undefined : text);
+}
+
+/** The body as text, or undefined once it passes `limit` bytes. */
+function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    let tooBig = false;
+    req.on("data", (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) tooBig = true;
+      else chunks.push(chunk);
+    });
+    req.on("end", () => resolve(tooBig ? undefined : Buffer.concat(chunks).toString("utf8")));
+    req.on("error", reject);
+  });
+}
