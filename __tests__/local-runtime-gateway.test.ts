@@ -3,7 +3,8 @@
  * real synthesized chat stack with every function's bundle swapped for a probe that echoes its event (see
  * PROBE_HANDLER), plus two extra routes, so routing, events, limits and timeouts can be seen directly.
  */
-import { ApiGatewayManagementApiClient, DeleteConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
+import { ApiGatewayManagementApiClient, DeleteConnectionCommand, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
+import { request as httpRequest } from "node:http";
 import { join } from "node:path";
 import { startLocalRuntime, type LocalRuntime } from "../local/runtime";
 import {
@@ -330,9 +331,40 @@ describe("web client", () => {
     const script = await fetch(new URL("app.js", runtime.httpUrl));
     expect(script.headers.get("content-type")).toBe("text/javascript; charset=utf-8");
     expect((await fetch(new URL("no-such-file.js", runtime.httpUrl))).status).toBe(404);
-    expect((await fetch(new URL("%2e%2e/package.json", runtime.httpUrl))).status).toBe(404);
   });
+
+  // fetch() and URL normalise "/../" and "%2e%2e/" away before a request leaves the client, so these go
+  // out byte for byte, the way a hostile client would send them.
+  test.each(["/%2e%2e%2fpackage.json", "/..%2Fpackage.json", "/x%2f..%2f..%2fpackage.json"])(
+    "a path that climbs out of web/ behind encoded slashes (%s) is 404: the static-files guard stops it",
+    async (path) => {
+      const { status, body } = await rawGet(runtime.httpUrl, path);
+      expect(status).toBe(404);
+      expect(body).not.toContain('"name": "cdktf-websocket-chat"');
+    },
+  );
+
+  test.each(["/../package.json", "/%2e%2e/package.json", "/web/../../package.json"])(
+    "a path that climbs out of web/ with dot segments (%s) is 404: they are resolved before any file is looked up",
+    async (path) => {
+      expect((await rawGet(runtime.httpUrl, path)).status).toBe(404);
+    },
+  );
 });
+
+/** A GET whose path is sent byte for byte as given. */
+function rawGet(base: string, path: string): Promise<{ status: number; body: string }> {
+  const { hostname, port } = new URL(base);
+  return new Promise((resolve, reject) => {
+    const req = httpRequest({ host: hostname, port, method: "GET", path }, (res) => {
+      let body = "";
+      res.on("data", (chunk: Buffer) => (body += chunk.toString()));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+    });
+    req.on("error", reject);
+    req.end();
+  });
+}
 
 describe("with short idle and maximum connection times", () => {
   let shortLived: LocalRuntime;
@@ -352,6 +384,34 @@ describe("with short idle and maximum connection times", () => {
     const closed = await client.closed;
     expect(closed).toEqual({ code: 1001, reason: "Going away" });
     await waitFor(() => events("DISCONNECT", id).some((e) => e.requestContext.disconnectStatusCode === 1001), 5000, "$disconnect 1001");
+  });
+
+  test("posts through @connections keep a silent client connected past the idle timeout, as on AWS", async () => {
+    const client = await TestClient.connect(shortLived.wsUrl);
+    clients.push(client);
+    const id = (await client.exchange<Echo>({ action: "join" })).event.requestContext.connectionId;
+    const api = new ApiGatewayManagementApiClient({ endpoint: shortLived.managementUrl, region: shortLived.region, credentials: shortLived.adminCredentials });
+    try {
+      for (let i = 0; i < 6; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 200));
+        await api.send(new PostToConnectionCommand({ ConnectionId: id, Data: Buffer.from(`keep-alive ${i}`) }));
+      }
+      // 1.2 s after its last own frame, more than twice the idle timeout, and still open.
+      expect(client.socket.readyState).toBe(client.socket.OPEN);
+    } finally {
+      api.destroy();
+    }
+  });
+
+  test("pings alone do not keep a connection open: it is closed at the idle timeout, not the maximum duration", async () => {
+    const client = await TestClient.connect(shortLived.wsUrl);
+    clients.push(client);
+    const opened = Date.now();
+    const pinging = setInterval(() => client.socket.ping(), 100);
+    const closed = await client.closed;
+    clearInterval(pinging);
+    expect(closed).toEqual({ code: 1001, reason: "Going away" });
+    expect(Date.now() - opened).toBeLessThan(1200);
   });
 
   test("a busy connection is still closed with 1001 at the maximum duration", async () => {

@@ -11,8 +11,10 @@ import type { ConnectionDetails } from "./events";
 
 export interface LiveConnection extends ConnectionDetails {
   readonly socket: WebSocket;
-  /** Epoch ms of the last frame the client sent. */
+  /** Epoch ms of the last data frame either way: what API Gateway's idle timeout counts from. */
   lastActiveAt: number;
+  /** Records a data frame sent or received now, restarting the idle timeout. */
+  markActive(): void;
   /** Set when the server closes the connection: what $disconnect reports, whatever the client answers. */
   serverClose?: { readonly code: number; readonly reason: string };
 }

@@ -159,22 +159,31 @@ export class WebSocketGateway {
   }
 
   private open(ws: WebSocket, details: ConnectionDetails): void {
-    const connection: LiveConnection = { ...details, socket: ws, lastActiveAt: Date.now() };
+    const idleTimeoutMs = this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+    // What resets the idle timeout: AWS's quota table says only "Idle Connection Timeout: 10 minutes"
+    // (https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-execution-service-websocket-limits-table.html).
+    // What is observed on AWS: data frames in either direction count, so a server that posts through
+    // @connections keeps a silent client connected up to the 2-hour limit (https://hotsock.io/docs/connections/keep-alive),
+    // while WebSocket ping/pong control frames do not (https://github.com/andyrichardson/subscriptionless/issues/3).
+    // So here: client frames, @connections posts and route replies reset it; pings do not.
+    const idle = setTimeout(() => this.close(connection, GOING_AWAY, "Going away"), idleTimeoutMs).unref();
+    const connection: LiveConnection = {
+      ...details,
+      socket: ws,
+      lastActiveAt: Date.now(),
+      markActive: () => {
+        connection.lastActiveAt = Date.now();
+        idle.refresh();
+      },
+    };
     this.options.connections.add(connection);
     limitFrameSize(ws, FRAME_LIMIT_BYTES);
-
-    const idle = setTimeout(() => this.close(connection, GOING_AWAY, "Going away"), this.options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS).unref();
     const lifetime = setTimeout(() => this.close(connection, GOING_AWAY, "Going away"), this.options.maxConnectionMs ?? DEFAULT_MAX_CONNECTION_MS).unref();
-    const touch = () => {
-      connection.lastActiveAt = Date.now();
-      idle.refresh();
-    };
 
     ws.on("message", (data: RawData, isBinary: boolean) => {
-      touch();
+      connection.markActive();
       this.track(this.onMessage(connection, toBuffer(data), isBinary));
     });
-    ws.on("ping", touch);
     ws.on("error", (error: Error & { code?: string }) => {
       // ws closes the connection itself after a protocol error; remember the code it closes with.
       connection.serverClose ??= { code: statusCodeOf(error) ?? 1002, reason: error.message };
@@ -270,7 +279,9 @@ export class WebSocketGateway {
 
 function send(connection: LiveConnection, data: string | Buffer): void {
   // API Gateway sends text frames; a closed connection simply gets nothing.
-  if (connection.socket.readyState === WebSocket.OPEN) connection.socket.send(data, { binary: false });
+  if (connection.socket.readyState !== WebSocket.OPEN) return;
+  connection.socket.send(data, { binary: false });
+  connection.markActive();
 }
 
 function rejectHandshake(socket: Duplex, status: number, body?: Record<string, unknown>): void {

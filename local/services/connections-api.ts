@@ -103,8 +103,9 @@ export async function handleManagementRequest(req: IncomingMessage, res: ServerR
       if (body.length > MESSAGE_LIMIT_BYTES) {
         return respond(res, 413, { message: `Message payload exceeds ${MESSAGE_LIMIT_BYTES} bytes` }, "PayloadTooLargeException");
       }
-      // API Gateway delivers the Data as one text frame.
+      // API Gateway delivers the Data as one text frame, which counts as activity for the idle timeout.
       connection.socket.send(body, { binary: false });
+      connection.markActive();
       return respond(res, 200);
     case "GET":
       return respond(res, 200, {
