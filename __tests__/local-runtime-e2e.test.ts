@@ -6,9 +6,10 @@ import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { expiresAt, keys } from "../handlers/lib/table-schema";
+import { expiresAt, ITEM_TTL_SECONDS, keys } from "../handlers/lib/table-schema";
 import { startLocalRuntime, type LocalRuntime } from "../local/runtime";
-import { synthesizeWorkspace, type Workspace } from "./support/local-stacks";
+import { ApiGatewayManagementApiClient, GetConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
+import { functionResource, synthesizeWorkspace, useBundle, writeBundle, writeVariant, type Workspace } from "./support/local-stacks";
 import { LogCollector, TestClient, waitFor } from "./support/ws-client";
 
 let workspace: Workspace;
@@ -175,9 +176,9 @@ describe("at scale and under failure", () => {
 });
 
 /** Writes a connection's items as $connect would, for a connection the runtime never saw. */
-async function arrangeConnection(connectionId: string, connectedAt: number): Promise<void> {
-  const client = DynamoDBDocumentClient.from(db(runtime));
-  const TableName = runtime.model.tables[0]!.name;
+async function arrangeConnection(connectionId: string, connectedAt: number, target: LocalRuntime = runtime): Promise<void> {
+  const client = DynamoDBDocumentClient.from(db(target));
+  const TableName = target.model.tables[0]!.name;
   const listed = { connectionId, connectedAt, userId: connectionId, expiresAt: expiresAt(connectedAt) };
   const user = { id: connectionId, name: "ghost", verified: false };
   try {
@@ -194,6 +195,86 @@ async function arrangeConnection(connectionId: string, connectedAt: number): Pro
     client.destroy();
   }
 }
+
+describe("on AWS's timing", () => {
+  let slow: LocalRuntime;
+
+  beforeAll(async () => {
+    // $connect that, after the real handler stored the connection, keeps API Gateway waiting for
+    // ?delayMs= before the handshake completes: the window in which AWS answers 410 for it.
+    const stackDir = writeVariant(workspace, "slow-connect", (tf, dir) => {
+      const [, connect] = functionResource(tf, "chat-connect");
+      const archive = /^\$\{data\.archive_file\.([^.]+)\.output_path\}$/.exec(connect.filename)![1]!;
+      const real = join(tf.data.archive_file[archive].source_dir, "index.js");
+      const slowConnect = writeBundle(
+        dir,
+        "slow-connect",
+        `const real = require(${JSON.stringify(real)});
+exports.handler = async (event, context) => {
+  const result = await real.handler(event, context);
+  const delayMs = Number((event.queryStringParameters || {}).delayMs || 0);
+  await new Promise((resolve) => setTimeout(resolve, delayMs));
+  return result;
+};`,
+      );
+      useBundle(tf, "chat-connect", slowConnect);
+    });
+    slow = await startLocalRuntime({ stackDir, port: 0, log: logs.log, ttl: { sweepIntervalMs: 200, deleteAfterMs: 3_000 } });
+  }, 60_000);
+
+  afterAll(async () => {
+    await slow?.stop();
+  });
+
+  test("a broadcast during someone's $connect does not remove the newcomer, who gets every later message", async () => {
+    const [alice, bob] = [await chatter(slow), await chatter(slow)];
+    const opening = TestClient.connect(`${slow.wsUrl}?delayMs=1500`);
+    const newcomerId = await waitFor(async () => {
+      const ids = (await tableItems(slow)).filter((item) => item.sk?.S === "meta").map((item) => item.connectionId!.S as string);
+      return ids.find((id) => id !== alice.id && id !== bob.id);
+    }, 5000, "the newcomer's record");
+    // As on AWS, @connections answers 410 for a connection whose $connect has not finished.
+    const api = new ApiGatewayManagementApiClient({ endpoint: slow.managementUrl, region: slow.region, credentials: slow.adminCredentials });
+    await expect(api.send(new GetConnectionCommand({ ConnectionId: newcomerId }))).rejects.toMatchObject({ name: "GoneException" });
+    api.destroy();
+
+    const during = await alice.client.request({ action: "send-message", message: "during the handshake" });
+    const newcomer = await opening;
+    clients.push(newcomer);
+
+    expect(during).toMatchObject({ type: "sent", stale: 0 });
+    expect(await bob.client.nextOfType("message")).toMatchObject({ message: "during the handshake" });
+    expect((await tableItems(slow)).some((item) => item.connectionId?.S === newcomerId && item.sk?.S === "meta")).toBe(true);
+    expect(await alice.client.request({ action: "send-message", message: "after the handshake" })).toMatchObject({ delivered: 2 });
+    const seen = [await newcomer.nextOfType("message", 5000)];
+    if (seen[0].message !== "after the handshake") seen.push(await newcomer.nextOfType("message", 5000));
+    expect(seen.map((frame) => frame.message)).toContain("after the handshake");
+  }, 30_000);
+
+  test("a client that just got joined receives the very next room message", async () => {
+    const [alice, bob] = [await chatter(slow), await chatter(slow)];
+    await alice.client.request({ action: "join", room: "fresh" });
+    for (let round = 0; round < 5; round += 1) {
+      expect(await bob.client.request({ action: "join", room: "fresh" })).toEqual({ type: "joined", room: "fresh" });
+      expect(await alice.client.request({ action: "send-message", room: "fresh", message: `round ${round}` })).toMatchObject({ delivered: 1 });
+      expect(await bob.client.nextOfType("message")).toMatchObject({ message: `round ${round}` });
+      expect(await bob.client.request({ action: "leave", room: "fresh" })).toEqual({ type: "left", room: "fresh" });
+      expect(await alice.client.request({ action: "send-message", room: "fresh", message: `after leaving ${round}` })).toMatchObject({ delivered: 0 });
+    }
+  }, 30_000);
+
+  test("a connection past its TTL is treated as gone at once, and its items are deleted later, as DynamoDB's TTL does", async () => {
+    const [alice, bob] = [await chatter(slow), await chatter(slow)];
+    // Expired a second ago: DynamoDB (here, the runtime's TTL) deletes it only some time later.
+    await arrangeConnection("expiredConn000=", Date.now() - ITEM_TTL_SECONDS * 1000 - 1000, slow);
+
+    expect(await alice.client.request({ action: "send-message", message: "who is here?" })).toMatchObject({ delivered: 1, stale: 0, failed: 0 });
+    expect(await bob.client.nextOfType("message")).toMatchObject({ message: "who is here?" });
+    expect(await alice.client.request({ action: "send-message", to: "expiredConn000=", message: "hello?" })).toMatchObject({ type: "error", code: "UNKNOWN_RECIPIENT" });
+    expect((await tableItems(slow)).filter((item) => JSON.stringify(item).includes("expiredConn000="))).toHaveLength(3);
+    await waitFor(async () => (await tableItems(slow)).every((item) => !JSON.stringify(item).includes("expiredConn000=")), 5000, "TTL to delete the items");
+  }, 30_000);
+});
 
 describe("restarts", () => {
   test("a restart on the same data dir runs $disconnect for connections a crash left behind", async () => {

@@ -1,0 +1,184 @@
+/**
+ * What the local DynamoDB does beyond dynalite, because handlers can observe it on AWS: transactions,
+ * Time to Live (items deleted some time after they expire), and global secondary indexes that lag
+ * behind their table. Driven with the real SDK.
+ */
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { startLocalDynamoDb, type LocalDynamoDb } from "../local/services/dynamodb";
+import type { TableModel } from "../local/terraform/stack-model";
+import { waitFor } from "./support/ws-client";
+
+const TABLE: TableModel = {
+  address: "aws_dynamodb_table.t",
+  name: "things",
+  arn: "arn:aws:dynamodb:us-east-1:000000000000:table/things",
+  hashKey: "pk",
+  rangeKey: "sk",
+  attributes: [
+    { name: "pk", type: "S" },
+    { name: "sk", type: "S" },
+    { name: "colour", type: "S" },
+  ],
+  globalSecondaryIndexes: [{ name: "by-colour", hashKey: "colour", rangeKey: "pk", projectionType: "ALL" }],
+  localSecondaryIndexes: [],
+  ttlAttribute: "expiresAt",
+};
+
+let local: LocalDynamoDb;
+let db: DynamoDBDocumentClient;
+const nowSeconds = () => Math.floor(Date.now() / 1000);
+
+beforeAll(async () => {
+  local = await startLocalDynamoDb({
+    tables: [TABLE],
+    region: "us-east-1",
+    account: "000000000000",
+    indexLagMs: 400,
+    ttl: { sweepIntervalMs: 60_000, deleteAfterMs: 2_000 },
+    log: () => undefined,
+  });
+  db = DynamoDBDocumentClient.from(
+    new DynamoDBClient({ endpoint: local.endpoint, region: "us-east-1", credentials: { accessKeyId: "k", secretAccessKey: "s" } }),
+  );
+});
+
+afterAll(async () => {
+  db?.destroy();
+  await local?.stop();
+});
+
+const get = async (pk: string, sk = "x") => (await db.send(new GetCommand({ TableName: "things", Key: { pk, sk }, ConsistentRead: true }))).Item;
+
+describe("TransactWriteItems", () => {
+  test("writes every item of a transaction whose conditions hold", async () => {
+    await db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Put: { TableName: "things", Item: { pk: "t1-a", sk: "x", n: 1 } } },
+          { Put: { TableName: "things", Item: { pk: "t1-b", sk: "x", n: 2 }, ConditionExpression: "attribute_not_exists(pk)" } },
+        ],
+      }),
+    );
+
+    expect(await get("t1-a")).toMatchObject({ n: 1 });
+    expect(await get("t1-b")).toMatchObject({ n: 2 });
+  });
+
+  test("writes nothing when one condition fails, and names each item's outcome in order", async () => {
+    await db.send(new PutCommand({ TableName: "things", Item: { pk: "t2-existing", sk: "x", n: 0 } }));
+
+    const failure = await db
+      .send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: "things", Item: { pk: "t2-new", sk: "x" } } },
+            { Update: { TableName: "things", Key: { pk: "t2-existing", sk: "x" }, UpdateExpression: "SET n = :one", ExpressionAttributeValues: { ":one": 1 } } },
+            { ConditionCheck: { TableName: "things", Key: { pk: "t2-missing", sk: "x" }, ConditionExpression: "attribute_exists(pk)" } },
+          ],
+        }),
+      )
+      .catch((error: unknown) => error as { name: string; CancellationReasons: Array<{ Code: string }> });
+
+    expect(failure).toMatchObject({ name: "TransactionCanceledException" });
+    expect((failure as { CancellationReasons: Array<{ Code: string }> }).CancellationReasons.map((r) => r.Code)).toEqual(["None", "None", "ConditionalCheckFailed"]);
+    expect(await get("t2-new")).toBeUndefined();
+    expect(await get("t2-existing")).toMatchObject({ n: 0 });
+    expect(await get("t2-missing")).toBeUndefined();
+  });
+
+  test("a condition check of an item that does not exist leaves no item behind", async () => {
+    await db.send(
+      new TransactWriteCommand({
+        TransactItems: [
+          { ConditionCheck: { TableName: "things", Key: { pk: "t3-absent", sk: "x" }, ConditionExpression: "attribute_not_exists(pk)" } },
+          { Put: { TableName: "things", Item: { pk: "t3-written", sk: "x" } } },
+        ],
+      }),
+    );
+
+    expect(await get("t3-absent")).toBeUndefined();
+    expect(await get("t3-written")).toBeDefined();
+  });
+
+  test("two operations on one item are refused, as DynamoDB refuses them", async () => {
+    await expect(
+      db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: "things", Item: { pk: "t4", sk: "x" } } },
+            { Delete: { TableName: "things", Key: { pk: "t4", sk: "x" } } },
+          ],
+        }),
+      ),
+    ).rejects.toMatchObject({ name: "ValidationException", message: expect.stringMatching(/multiple operations on one item/) });
+  });
+
+  test("concurrent transactions on the same item: exactly one of those conditioned on its absence wins", async () => {
+    const attempts = Array.from({ length: 8 }, (_, i) =>
+      db
+        .send(new TransactWriteCommand({ TransactItems: [{ Put: { TableName: "things", Item: { pk: "t5", sk: "x", winner: i }, ConditionExpression: "attribute_not_exists(pk)" } }] }))
+        .then(
+          () => "won",
+          () => "lost",
+        ),
+    );
+
+    expect((await Promise.all(attempts)).filter((outcome) => outcome === "won")).toHaveLength(1);
+  });
+});
+
+describe("Time to Live", () => {
+  test("an expired item stays readable until the sweep after its grace, then is deleted", async () => {
+    await db.send(new PutCommand({ TableName: "things", Item: { pk: "ttl-old", sk: "x", expiresAt: nowSeconds() - 60 } }));
+    await db.send(new PutCommand({ TableName: "things", Item: { pk: "ttl-recent", sk: "x", expiresAt: nowSeconds() } }));
+    await db.send(new PutCommand({ TableName: "things", Item: { pk: "ttl-live", sk: "x", expiresAt: nowSeconds() + 3600 } }));
+    await db.send(new PutCommand({ TableName: "things", Item: { pk: "ttl-text", sk: "x", expiresAt: "yesterday" } }));
+    // DynamoDB ignores TTL values more than five years in the past: they are taken for a unit mistake.
+    await db.send(new PutCommand({ TableName: "things", Item: { pk: "ttl-ancient", sk: "x", expiresAt: nowSeconds() - 6 * 365 * 86_400 } }));
+
+    // Expired, but DynamoDB deletes only later: the item is still there to be (mis)read.
+    expect(await get("ttl-old")).toBeDefined();
+    await local.sweepExpiredItems();
+
+    expect(await get("ttl-old")).toBeUndefined();
+    expect(await get("ttl-recent")).toBeDefined();
+    expect(await get("ttl-live")).toBeDefined();
+    expect(await get("ttl-text")).toBeDefined();
+    expect(await get("ttl-ancient")).toBeDefined();
+  });
+});
+
+describe("global secondary indexes", () => {
+  const byColour = async (colour: string) =>
+    (
+      await db.send(
+        new QueryCommand({ TableName: "things", IndexName: "by-colour", KeyConditionExpression: "colour = :c", ExpressionAttributeValues: { ":c": colour } }),
+      )
+    ).Items?.map((item) => item.pk);
+
+  test("an index read misses an item just written and finds it once the index has caught up", async () => {
+    await db.send(new PutCommand({ TableName: "things", Item: { pk: "gsi-1", sk: "x", colour: "teal" } }));
+
+    expect(await byColour("teal")).toEqual([]);
+    expect(await get("gsi-1")).toBeDefined();
+    await waitFor(async () => (await byColour("teal"))?.includes("gsi-1"), 3000, "the index to catch up");
+  });
+
+  test("an index read still finds an item just deleted, until the index has caught up", async () => {
+    await db.send(new PutCommand({ TableName: "things", Item: { pk: "gsi-2", sk: "x", colour: "mauve" } }));
+    await waitFor(async () => (await byColour("mauve"))?.includes("gsi-2"), 3000, "the index to catch up");
+
+    await db.send(new DeleteCommand({ TableName: "things", Key: { pk: "gsi-2", sk: "x" } }));
+
+    expect(await byColour("mauve")).toEqual(["gsi-2"]);
+    await waitFor(async () => (await byColour("mauve"))?.length === 0, 3000, "the index to catch up");
+  });
+
+  test("a transaction's writes reach the index late too", async () => {
+    await db.send(new TransactWriteCommand({ TransactItems: [{ Put: { TableName: "things", Item: { pk: "gsi-3", sk: "x", colour: "ochre" } } }] }));
+
+    expect(await byColour("ochre")).toEqual([]);
+    await waitFor(async () => (await byColour("ochre"))?.includes("gsi-3"), 3000, "the index to catch up");
+  });
+});
