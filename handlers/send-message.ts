@@ -2,12 +2,14 @@ import { PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi
 import { notAMember, Target, unknownRecipient, validateSendMessage } from "./lib/client-frames";
 import { managementApi } from "./lib/clients";
 import { ConnectionStore, connectionStore, ListedRecipient } from "./lib/connection-store";
-import { fanOut, NEW_CONNECTION_GRACE_MS, Recipient } from "./lib/fan-out";
+import { fanOut, Recipient } from "./lib/fan-out";
+import { handOff } from "./lib/fan-out-handoff";
+import { removeGoneRecipient } from "./lib/gone-recipients";
 import { ErrorFrame, MessageFrame, notConnected } from "./lib/frames";
 import { logError } from "./lib/log";
 import { messageId } from "./lib/message-id";
 import { clientRoute } from "./lib/route-result";
-import { fanOutConcurrency } from "./lib/settings";
+import { fanOutConcurrency, fanOutQueue } from "./lib/settings";
 
 const ACTION = "send-message";
 
@@ -16,7 +18,8 @@ const ACTION = "send-message";
  * message (one id, the same bytes) to everyone, a room's other members, one connection or every
  * connection of a user. Recipients found gone are removed. The reply comes once every post has been
  * answered; once anyone was posted to it is `sent` (never an error, which would invite a duplicating
- * retry), with `failed` and `incomplete` saying what did not happen.
+ * retry), with `failed` and `incomplete` saying what did not happen. An audience larger than the inline
+ * limit is handed to the fan-out queue instead, and `sent` says how many recipients were `queued`.
  */
 export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, requestId, log, remainingTimeMs }) => {
   const request = validateSendMessage(frame, ACTION);
@@ -43,13 +46,31 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
     ...(target.kind === "user" && { toUser: target.toUser }),
   };
   // Serialized once: every recipient gets the same bytes.
-  const data = Buffer.from(JSON.stringify(outgoing), "utf8");
+  const serialized = JSON.stringify(outgoing);
+  const data = Buffer.from(serialized, "utf8");
   const api = managementApi(event.requestContext);
+  const recipients = excluding(connectionId, resolved.recipients);
 
-  const counts = await fanOut<Recipient & Partial<ListedRecipient>>({
-    recipients: excluding(connectionId, resolved.recipients),
+  // A large audience goes to the queue, whose consumers post to it in parallel; the first recipients read
+  // tell which: more than the inline limit and none is posted here.
+  const queue = target.kind === "everyone" || target.kind === "room" ? fanOutQueue() : undefined;
+  const head = queue ? await readAhead(recipients, queue.inlineLimit) : { read: [], rest: undefined };
+  if (queue && head.rest) {
+    const { queued, incomplete } = await handOff({
+      queueUrl: queue.url,
+      messageId: id,
+      frame: serialized,
+      recipients: concat(head.read, head.rest),
+      remainingTimeMs,
+      onFailure: (error) => logError(log, error, { messageId: id, while: "handing off to the fan-out queue" }),
+    });
+    return { type: "sent", id, delivered: 0, stale: 0, failed: 0, incomplete, queued };
+  }
+
+  const counts = await fanOut<Addressee>({
+    recipients: queue ? head.read : recipients,
     post: (recipient) => api.send(new PostToConnectionCommand({ ConnectionId: recipient.connectionId, Data: data })),
-    onGone: (recipient) => removeGone(store, recipient),
+    onGone: (recipient) => removeGoneRecipient(store, recipient),
     onFailure: (recipient, error) => logError(log, error, { recipient: recipient.connectionId }),
     onReadFailure: (error) => logError(log, error, { messageId: id, while: "reading recipients" }),
     concurrency,
@@ -58,7 +79,10 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
   return { type: "sent", id, ...counts };
 });
 
-type Resolved = { readonly recipients: AsyncIterable<Recipient & Partial<ListedRecipient>> | Iterable<Recipient> } | { readonly error: ErrorFrame };
+/** Whom a message goes to, as the lists name them (a direct `to` has no list entry). */
+type Addressee = Recipient & Pick<ListedRecipient, "connectedAt"> & Partial<Pick<ListedRecipient, "key" | "userId">>;
+
+type Resolved = { readonly recipients: AsyncIterable<Addressee> | Iterable<Addressee> } | { readonly error: ErrorFrame };
 
 /** The recipients, or the error that rejects the frame before anything is sent. */
 async function resolveTarget(store: ConnectionStore, target: Target, sender: string): Promise<Resolved> {
@@ -80,17 +104,27 @@ async function resolveTarget(store: ConnectionStore, target: Target, sender: str
   }
 }
 
+/**
+ * Reads up to `limit` + 1 recipients: all of them when the audience is at most `limit` (`rest` undefined),
+ * else the first ones and the iterator positioned after them.
+ */
+async function readAhead<R>(recipients: AsyncIterable<R>, limit: number): Promise<{ read: R[]; rest?: AsyncIterator<R> }> {
+  const iterator = recipients[Symbol.asyncIterator]();
+  const read: R[] = [];
+  while (read.length <= limit) {
+    const next = await iterator.next();
+    if (next.done) return { read };
+    read.push(next.value);
+  }
+  return { read, rest: iterator };
+}
+
+async function* concat<R>(first: readonly R[], rest: AsyncIterator<R>): AsyncGenerator<R> {
+  yield* first;
+  for (let next = await rest.next(); !next.done; next = await rest.next()) yield next.value;
+}
+
 /** The sender never receives its own message. */
 async function* excluding<R extends Recipient>(sender: string, recipients: AsyncIterable<R> | Iterable<R>): AsyncGenerator<R> {
   for await (const recipient of recipients) if (recipient.connectionId !== sender) yield recipient;
-}
-
-/** A recipient that answered 410 and is old enough to be really gone: remove it and what lists it. */
-async function removeGone(store: ConnectionStore, recipient: Recipient & Partial<ListedRecipient>): Promise<void> {
-  const { outcome } = await store.removeConnection(recipient.connectionId, {
-    connectedBefore: Date.now() - NEW_CONNECTION_GRACE_MS,
-    ...(recipient.key && { listedAs: recipient.key }),
-    ...(recipient.userId !== undefined && { userId: recipient.userId }),
-  });
-  if (outcome === "too-new") throw new Error("the connection's record is too new to remove: its handshake may still be completing");
 }

@@ -1,6 +1,7 @@
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { ENV_CALLBACK_URL } from "./callback-url";
 
 /**
  * SDK clients live as long as the container, so warm invocations reuse their connections. They are
@@ -23,10 +24,15 @@ export interface CallbackContext {
 
 /**
  * The @connections endpoint of the API that invoked us. AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI is the
- * SDK's standard per-service override; the local runtime sets it, on AWS it is unset.
+ * SDK's standard per-service override; the local runtime sets it, on AWS it is unset. CALLBACK_URL is the
+ * execute-api endpoint the stack sets; the event's host is the fallback, wrong behind a custom domain.
+ * A function that no API Gateway event invokes (the fan-out queue's consumer) has only the environment.
  */
-export function managementApiEndpoint(context: CallbackContext): string {
-  return process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI ?? `https://${context.domainName}/${context.stage}`;
+export function managementApiEndpoint(context?: CallbackContext): string {
+  const endpoint = process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI ?? process.env[ENV_CALLBACK_URL];
+  if (endpoint) return endpoint;
+  if (!context) throw new Error(`Environment variable ${ENV_CALLBACK_URL} is not set`);
+  return `https://${context.domainName}/${context.stage}`;
 }
 
 /**
@@ -41,7 +47,7 @@ export const POST_TIMEOUT_MS = 3_000;
  * the SDK's shared retry quota would run dry when many posts are throttled at once. The request timeout
  * must be told to throw: by default the SDK only logs a warning and keeps waiting.
  */
-export function managementApi(context: CallbackContext): ApiGatewayManagementApiClient {
+export function managementApi(context?: CallbackContext): ApiGatewayManagementApiClient {
   const endpoint = managementApiEndpoint(context);
   let client = managementClients.get(endpoint);
   if (!client) {

@@ -28,6 +28,11 @@ export interface FanOutOptions<R extends Recipient> {
   readonly onGone?: (recipient: R) => Promise<unknown>;
   /** Told about every recipient counted as failed, for logging; never stops the fan-out. */
   readonly onFailure?: (recipient: R, error: unknown) => void;
+  /**
+   * Told every attempted recipient's outcome. `retryLater` marks a failure that a later attempt may fix
+   * (still throttled after every retry, or still opening): the queue consumer hands those back to SQS.
+   */
+  readonly onOutcome?: (recipient: R, outcome: Outcome, retryLater: boolean) => void;
   /** Told when reading recipients failed after some had been posted to; the fan-out then ends incomplete. */
   readonly onReadFailure?: (error: unknown) => void;
   /** Posts in flight at most. */
@@ -62,7 +67,7 @@ export const NEW_CONNECTION_GRACE_MS = 30_000;
 /** Time kept back for posts in flight (their request timeout) and for replying. */
 export const DEFAULT_RESERVE_MS = POST_TIMEOUT_MS + 500;
 
-type Outcome = "delivered" | "stale" | "failed";
+export type Outcome = "delivered" | "stale" | "failed";
 
 /**
  * Posts to every recipient with at most `concurrency` posts in flight. One recipient's failure never
@@ -89,8 +94,9 @@ export async function fanOut<R extends Recipient>(options: FanOutOptions<R>): Pr
       }
       attempted += 1;
       const task: Promise<void> = deliver(recipient, options)
-        .then((outcome) => {
+        .then(({ outcome, retryLater }) => {
           counts[outcome] += 1;
+          options.onOutcome?.(recipient, outcome, retryLater);
         })
         .finally(() => inFlight.delete(task));
       inFlight.add(task);
@@ -106,16 +112,17 @@ export async function fanOut<R extends Recipient>(options: FanOutOptions<R>): Pr
 }
 
 /** Never rejects: every way a recipient can end is an outcome. */
-async function deliver<R extends Recipient>(recipient: R, options: FanOutOptions<R>): Promise<Outcome> {
+async function deliver<R extends Recipient>(recipient: R, options: FanOutOptions<R>): Promise<{ outcome: Outcome; retryLater: boolean }> {
   const error = await postWithRetry(recipient, options);
-  if (error === undefined) return "delivered";
-  if (!isGone(error) || isOpening(recipient, options)) return failed(recipient, error, options);
-  if (!options.onGone) return "stale";
+  if (error === undefined) return { outcome: "delivered", retryLater: false };
+  const opening = isGone(error) && isOpening(recipient, options);
+  if (!isGone(error) || opening) return { outcome: failed(recipient, error, options), retryLater: opening || isRetryable(error) };
+  if (!options.onGone) return { outcome: "stale", retryLater: false };
   try {
     await options.onGone(recipient);
-    return "stale";
+    return { outcome: "stale", retryLater: false };
   } catch (removalError) {
-    return failed(recipient, removalError, options);
+    return { outcome: failed(recipient, removalError, options), retryLater: false };
   }
 }
 

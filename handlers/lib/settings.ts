@@ -34,6 +34,25 @@ export function tableSettings(env: Env = process.env): TableSettings {
   };
 }
 
+/** The fan-out queue's URL: set on send-message when the stack has the queue. */
+export const ENV_FANOUT_QUEUE_URL = "FANOUT_QUEUE_URL";
+/** Audiences larger than this go to the queue; smaller ones are posted inline. */
+export const ENV_INLINE_FANOUT_LIMIT = "INLINE_FANOUT_LIMIT";
+/** See README "Fan-out at scale": where inline posting stops keeping up (npm run bench -- --only fan-out). */
+export const DEFAULT_INLINE_FANOUT_LIMIT = 2000;
+const MAX_INLINE_FANOUT_LIMIT = 100_000;
+
+/** Where and above how many recipients send-message hands a message to the queue; undefined without a queue. */
+export function fanOutQueue(env: Env = process.env): { readonly url: string; readonly inlineLimit: number } | undefined {
+  const url = env[ENV_FANOUT_QUEUE_URL];
+  if (!url) return undefined;
+  const limit = env[ENV_INLINE_FANOUT_LIMIT];
+  return {
+    url,
+    inlineLimit: limit === undefined || limit === "" ? DEFAULT_INLINE_FANOUT_LIMIT : integerSetting(ENV_INLINE_FANOUT_LIMIT, limit, MAX_INLINE_FANOUT_LIMIT, 0),
+  };
+}
+
 /** How the stack authenticates connections: set on the $connect function by the stack. */
 export const ENV_AUTH_MODE = "AUTH_MODE";
 export type AuthMode = "none" | "jwt";
@@ -58,10 +77,10 @@ function requiredSetting(env: Env, name: string): string {
   return value;
 }
 
-function integerSetting(name: string, value: string, max: number): number {
+function integerSetting(name: string, value: string, max: number, min = 1): number {
   const parsed = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
-  if (!(parsed >= 1 && parsed <= max)) {
-    throw new Error(`Environment variable ${name} must be an integer from 1 to ${max}, got "${value}"`);
+  if (!(parsed >= min && parsed <= max)) {
+    throw new Error(`Environment variable ${name} must be an integer from ${min} to ${max}, got "${value}"`);
   }
   return parsed;
 }

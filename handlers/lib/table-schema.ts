@@ -13,6 +13,7 @@
  *   room#<room>           conn#<id>        a member of the room: connectedAt, user (the room's member list)
  *   user#<userId>         conn#<id>        one of the user's connections (toUser direct messages)
  *   all#<shard>           conn#<id>        one of BROADCAST_SHARDS lists of every connection (broadcasts)
+ *   fanout#<sqsMessageId> progress         a fan-out job's recipients still to reach, kept while SQS retries it
  *
  * Broadcasts read BROADCAST_SHARDS partitions rather than one: a single partition takes at most 1,000
  * writes per second, which would cap how fast clients can connect.
@@ -26,6 +27,7 @@ const CONNECTION_PREFIX = "conn#";
 const ROOM_PREFIX = "room#";
 const USER_PREFIX = "user#";
 const SHARD_PREFIX = "all#";
+const FAN_OUT_PREFIX = "fanout#";
 
 /** Partitions holding the list of every connection. Changing it strands existing items: a constant. */
 export const BROADCAST_SHARDS = 16;
@@ -43,6 +45,7 @@ export const keys = {
   userPartition: (userId: string): string => USER_PREFIX + userId,
   broadcast: (connectionId: string): Key => ({ pk: SHARD_PREFIX + shardOf(connectionId), sk: CONNECTION_PREFIX + connectionId }),
   shardPartition: (shard: number): string => SHARD_PREFIX + shard,
+  fanOutProgress: (sqsMessageId: string): Key => ({ pk: FAN_OUT_PREFIX + sqsMessageId, sk: "progress" }),
 };
 
 /** The room a membership item (`sk = room#<room>`) is for, or undefined for any other item. */
