@@ -1,6 +1,7 @@
 import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
+import { ENV_CALLBACK_URL } from "./callback-url";
 
 /**
  * SDK clients live as long as the container, so warm invocations reuse their connections. They are
@@ -23,10 +24,13 @@ export interface CallbackContext {
 
 /**
  * The @connections endpoint of the API that invoked us. AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI is the
- * SDK's standard per-service override; the local runtime sets it, on AWS it is unset.
+ * SDK's standard per-service override; the local runtime sets it, on AWS it is unset. CALLBACK_URL is the
+ * execute-api endpoint the stack sets; the event's host is the fallback, wrong behind a custom domain.
  */
 export function managementApiEndpoint(context: CallbackContext): string {
-  return process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI ?? `https://${context.domainName}/${context.stage}`;
+  return (
+    process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI ?? process.env[ENV_CALLBACK_URL] ?? `https://${context.domainName}/${context.stage}`
+  );
 }
 
 /**
