@@ -96,7 +96,12 @@ describeWithTerraform("S3 state against a local S3-compatible server", () => {
         ...local.map((setting) => `-backend-config=${setting}`),
       ]),
     }));
-    const [created, schemas] = await Promise.all([step("plan", async () => ({ plan: await workspace.plan(dir) })), awsResourceSchemas(workspace, dir)]);
+    const [created, schemas, validation] = await Promise.all([
+      step("plan", async () => ({ plan: await workspace.plan(dir) })),
+      awsResourceSchemas(workspace, dir),
+      workspace.run(dir, ["validate", "-json", "-no-color"]),
+    ]);
+    steps.validate = { requests: [], result: validation };
     // What an apply would leave behind, as far as the plan knows it (see seedPolicyTargets).
     writeFileSync(join(dir, "applied.tfstate"), JSON.stringify(stateWith(seedPolicyTargets(created.plan!, schemas))));
     await step("push", async () => ({ result: await workspace.run(dir, ["state", "push", "applied.tfstate"]) }));
@@ -120,8 +125,10 @@ describeWithTerraform("S3 state against a local S3-compatible server", () => {
 
   const objectRequests = (name: string, key: string) => steps[name].requests.filter((r) => r.key === key).map((r) => `${r.action}${r.allowed ? "" : " denied"}`);
 
-  test("terraform init and plan accept the synthesized backend: bucket, key and region", () => {
+  test("terraform init, validate and plan accept the synthesized backend: bucket, key and region", () => {
+    expect(steps.init.requests.length).toBeGreaterThan(0);
     expect(steps.init.requests.every((r) => r.resource.startsWith(`arn:aws:s3:::${BUCKET}`))).toBe(true);
+    expect(JSON.parse(steps.validate.result!.stdout)).toMatchObject({ valid: true, warning_count: 0 });
     expect(managedChanges(steps.plan.plan!).map(stableAddress).sort()).toEqual(chatAddresses().sort());
   });
 
