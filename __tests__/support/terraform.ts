@@ -174,9 +174,10 @@ export interface OfflineCopyOptions {
   readonly awsVersion: string;
   /**
    * `module`: no backend (a module may not have one), for a variant planned as a module of a combined
-   * configuration; `keep`: the synthesized backend as it is; a path: a local backend at that path.
+   * configuration; `keep`: the synthesized backend as it is, except that local state stays in the copy's
+   * folder instead of the absolute path cdktf writes (the developer's own state file).
    */
-  readonly backend: "module" | "keep" | { readonly localPath: string };
+  readonly backend: "module" | "keep";
 }
 
 /** The stack's Terraform JSON with the substitutions listed at the top of this file. */
@@ -215,8 +216,8 @@ export function offlineCopy(tf: Json, options: OfflineCopyOptions): Json {
   if (options.backend === "module") {
     delete copy.terraform.backend;
     delete copy.terraform.cloud;
-  } else if (options.backend !== "keep") {
-    copy.terraform.backend = { local: { path: options.backend.localPath } };
+  } else if (copy.terraform.backend?.local) {
+    copy.terraform.backend.local = { path: "terraform.tfstate" };
   }
 
   // A whole-token reference is replaced; anything else referring to a removed data source stays and
@@ -328,8 +329,10 @@ interface BlockSchema {
  * changes for a given provider binary) and shared by the test files and later runs.
  */
 export async function awsResourceSchemas(workspace: TerraformWorkspace, cwd: string): Promise<ResourceSchemas> {
-  const binary = join(PROVIDER_MIRROR, "registry.terraform.io", "hashicorp", "aws", workspace.awsVersion, platform());
-  const stamp = readdirSync(binary).map((file) => `${file}:${statSync(join(binary, file)).size}:${statSync(join(binary, file)).mtimeMs}`).join(",");
+  const providerDir = join(PROVIDER_MIRROR, "registry.terraform.io", "hashicorp", "aws", workspace.awsVersion, platform());
+  const stamp = readdirSync(providerDir)
+    .map((file) => `${file}:${statSync(join(providerDir, file)).size}:${statSync(join(providerDir, file)).mtimeMs}`)
+    .join(",");
   const cache = join(tmpdir(), `terraform-aws-${workspace.awsVersion}-schemas-${createHash("sha256").update(stamp).digest("hex").slice(0, 12)}.json`);
   try {
     return JSON.parse(readFileSync(cache, "utf8")) as ResourceSchemas;
