@@ -1,7 +1,8 @@
 /**
  * Every configuration variant (support/plan-variants.ts) through the real `terraform` and the real
  * `hashicorp/aws` provider, offline: `terraform init`, `validate` (cdktf's toBeValidTerraform) and
- * `plan`, then assertions on `terraform show -json` of the plan.
+ * `plan`, then assertions on `terraform show -json` of the plan. cdktf's toPlanSuccessfully is not used:
+ * it throws its plan away, and the assertions need the plan file, so it would only plan a second time.
  *
  * The stacks are copies with the substitutions listed in support/terraform.ts: above all, the
  * `archive_file` data sources are replaced by their outputs, since the mirror has no hashicorp/archive.
