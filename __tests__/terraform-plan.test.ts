@@ -148,12 +148,16 @@ describeWithTerraform("terraform init, validate and plan of every configuration 
         if (statement.Effect !== "Allow") problem("an Effect other than Allow");
         if (statement.NotAction || statement.NotResource) problem("NotAction/NotResource");
         for (const action of asList(statement.Action)) if (!/^[a-z0-9-]+:[A-Za-z0-9]+$/.test(action)) problem(`the action ${action}`);
-        if (statement.Principal !== undefined) {
+        if (where.endsWith(".assume_role_policy")) {
           // A trust policy: one AWS service may assume the role, nothing else.
-          if (asList(statement.Action).join() !== "sts:AssumeRole" || !/^[a-z0-9-]+\.amazonaws\.com$/.test(statement.Principal.Service)) {
+          if (asList(statement.Action).join() !== "sts:AssumeRole" || !/^[a-z0-9-]+\.amazonaws\.com$/.test(statement.Principal?.Service)) {
             problem("a trust policy other than one service's sts:AssumeRole");
           }
           continue;
+        }
+        // A resource policy (a queue's, a topic's) names its principal; it must be one service, never "*".
+        if (statement.Principal !== undefined && !/^[a-z0-9-]+\.amazonaws\.com$/.test(statement.Principal?.Service)) {
+          problem("a principal other than one AWS service");
         }
         for (const resource of asList(statement.Resource)) {
           // The earliest allowed wildcard suffix: `...Logs_*:log-stream:*` is one suffix, not two.
