@@ -8,4 +8,7 @@ module.exports = {
   transformIgnorePatterns: ["/node_modules/(?!jose/)"],
   setupFilesAfterEnv: ["<rootDir>/__tests__/setup.ts"],
   testTimeout: 30000,
+  // Jest's default on 2 cores is one worker. The Terraform checks spend their time waiting on terraform
+  // child processes; a second worker runs the other suites meanwhile (npm test ~130 s -> ~100 s, loaded).
+  maxWorkers: 2,
 };

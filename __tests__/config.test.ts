@@ -16,8 +16,8 @@ describe("readConfig", () => {
       lambdaMemoryMb: 256,
       lambdaTimeoutSeconds: 10,
       fanOutConcurrency: 25,
-      manageApiGatewayAccount: true,
       auth: { mode: "none" },
+      domain: undefined,
       backend: { kind: "local" },
     });
   });
@@ -37,7 +37,8 @@ describe("readConfig", () => {
       CHAT_LAMBDA_MEMORY_MB: "512",
       CHAT_LAMBDA_TIMEOUT_SECONDS: "20",
       CHAT_FANOUT_CONCURRENCY: "50",
-      CHAT_MANAGE_API_GATEWAY_ACCOUNT: "false",
+      CHAT_DOMAIN_NAME: "chat.example.com",
+      CHAT_HOSTED_ZONE_ID: "Z0123456789ABCDEFGHIJ",
     });
     expect(config).toMatchObject({
       region: "eu-west-2",
@@ -53,7 +54,7 @@ describe("readConfig", () => {
       lambdaMemoryMb: 512,
       lambdaTimeoutSeconds: 20,
       fanOutConcurrency: 50,
-      manageApiGatewayAccount: false,
+      domain: { name: "chat.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" },
     });
   });
 
@@ -69,7 +70,9 @@ describe("readConfig", () => {
     ["CHAT_LAMBDA_TIMEOUT_SECONDS", "60", /CHAT_LAMBDA_TIMEOUT_SECONDS="60" is invalid: expected an integer from 1 to 29/],
     ["CHAT_LAMBDA_TIMEOUT_SECONDS", "2.5", /CHAT_LAMBDA_TIMEOUT_SECONDS="2.5" is invalid: expected an integer/],
     ["CHAT_FANOUT_CONCURRENCY", "0", /CHAT_FANOUT_CONCURRENCY="0" is invalid: expected an integer from 1 to 500/],
-    ["CHAT_MANAGE_API_GATEWAY_ACCOUNT", "yes", /CHAT_MANAGE_API_GATEWAY_ACCOUNT="yes" is invalid: expected true or false/],
+    ["CHAT_DOMAIN_NAME", "Chat.Example.com", /CHAT_DOMAIN_NAME="Chat.Example.com" is invalid: expected a lowercase DNS name/],
+    ["CHAT_HOSTED_ZONE_ID", "Z123", /CHAT_HOSTED_ZONE_ID="Z123" is invalid: expected no value unless CHAT_DOMAIN_NAME is set/],
+    ["CHAT_CERTIFICATE_ARN", "arn:x", /CHAT_CERTIFICATE_ARN="arn:x" is invalid: expected no value unless CHAT_DOMAIN_NAME is set/],
     ["CHAT_STACK_NAME", "1chat", /CHAT_STACK_NAME="1chat" is invalid: expected a letter/],
   ])("%s=%s fails with a message naming the variable and what it allows", (name, value, message) => {
     expect(() => readConfig({ [name]: value })).toThrow(message);
@@ -187,5 +190,40 @@ describe("authentication", () => {
   test("anonymous mode warns that anyone can connect; jwt mode does not", () => {
     expect(configWarnings(readConfig({}))).toEqual([expect.stringMatching(/^CHAT_AUTH=none: anyone who knows the URL can connect/)]);
     expect(configWarnings(readConfig(jwt))).toEqual([]);
+  });
+});
+
+describe("custom domain settings", () => {
+  const certificate = "arn:aws:acm:eu-west-1:123456789012:certificate/0b3e9f1c-6a8d-4c2e-9f7a-1d2c3b4a5e6f";
+
+  test("a domain with an existing certificate needs no hosted zone", () => {
+    expect(readConfig({ AWS_REGION: "eu-west-1", CHAT_DOMAIN_NAME: "chat.example.com", CHAT_CERTIFICATE_ARN: certificate }).domain).toEqual({
+      name: "chat.example.com",
+      certificateArn: certificate,
+    });
+  });
+
+  test("a domain without a hosted zone or certificate names both settings", () => {
+    expect(() => readConfig({ CHAT_DOMAIN_NAME: "chat.example.com" })).toThrow(
+      /CHAT_DOMAIN_NAME is set without CHAT_HOSTED_ZONE_ID or CHAT_CERTIFICATE_ARN/,
+    );
+  });
+
+  test("a certificate from another region than the API's is refused, naming the region", () => {
+    expect(() => readConfig({ AWS_REGION: "us-east-1", CHAT_DOMAIN_NAME: "chat.example.com", CHAT_CERTIFICATE_ARN: certificate })).toThrow(
+      /CHAT_CERTIFICATE_ARN=".*" is invalid: expected the ARN of an ACM certificate in us-east-1 \(AWS_REGION\)/,
+    );
+  });
+});
+
+describe("the retired CHAT_MANAGE_API_GATEWAY_ACCOUNT", () => {
+  test("=false is accepted: the chat stack never touches the account setting now", () => {
+    expect(() => readConfig({ CHAT_MANAGE_API_GATEWAY_ACCOUNT: "false" })).not.toThrow();
+  });
+
+  test("=true fails, pointing to the account stack instead of silently dropping the role", () => {
+    expect(() => readConfig({ CHAT_MANAGE_API_GATEWAY_ACCOUNT: "true" })).toThrow(
+      /CHAT_MANAGE_API_GATEWAY_ACCOUNT="true" is no longer supported: .*<stack>-account stack/,
+    );
   });
 });

@@ -106,7 +106,11 @@ describe("the model of the synthesized chat stack", () => {
     expect(join.bundleDir).toBe(`${workspace.stackDir}/${archive.source_dir}`);
     expect(join.moduleFile).toBe(`${join.bundleDir}/index.js`);
     expect(join.exportName).toBe("handler");
-    expect(join.environment).toEqual({ TABLE_NAME: "chat-connections", FANOUT_CONCURRENCY: "25" });
+    expect(join.environment).toEqual({
+      TABLE_NAME: "chat-connections",
+      FANOUT_CONCURRENCY: "25",
+      CALLBACK_URL: `https://${model.api.id}.execute-api.us-east-1.amazonaws.com/prod`,
+    });
     expect(join.role).toMatchObject({ name: "chat-join-fn", arn: "arn:aws:iam::000000000000:role/chat-join-fn" });
     expect(join.policies[0]!.statements[0]).toMatchObject({
       action: ["dynamodb:GetItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query"],

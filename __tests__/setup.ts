@@ -18,6 +18,10 @@ declare global {
       toHaveDataSourceWithProperties(type: TerraformConstructor, properties: Record<string, unknown>): R;
       toHaveProvider(type: TerraformConstructor): R;
       toHaveProviderWithProperties(type: TerraformConstructor, properties: Record<string, unknown>): R;
+      /** `terraform init` and `terraform validate` in every stack folder a cdktf.out-shaped folder lists. */
+      toBeValidTerraform(): R;
+      /** `terraform init` and `terraform plan` in every stack folder a cdktf.out-shaped folder lists. */
+      toPlanSuccessfully(): R;
     }
   }
 }

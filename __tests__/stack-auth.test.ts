@@ -145,7 +145,7 @@ describe("the synth-time warning", () => {
 describe("WebsocketApi.addRoute", () => {
   test("refuses an authorizer on a route other than $connect, naming the route", () => {
     const stack = new TerraformStack(Testing.app(), "authorizer-placement");
-    const api = new WebsocketApi(stack, "api", { name: "t", region: "us-east-1" });
+    const api = new WebsocketApi(stack, "api", { name: "t" });
     const guard = new WebsocketAuthorizer(stack, "guard", { api, name: "t-authorizer", issuer: "https://idp.example.com", audience: "a", jwksUrl: "https://idp.example.com/jwks" });
     expect(() => api.addRoute({ routeKey: "send-message", handler: guard.function.function, authorizer: guard })).toThrow(
       /route "send-message" has an authorizer, but API Gateway runs WebSocket authorizers on "\$connect" only/,

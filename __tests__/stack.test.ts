@@ -1,4 +1,3 @@
-import { ApiGatewayAccount } from "@cdktf/provider-aws/lib/api-gateway-account";
 import { Apigatewayv2Api } from "@cdktf/provider-aws/lib/apigatewayv2-api";
 import { Apigatewayv2Stage } from "@cdktf/provider-aws/lib/apigatewayv2-stage";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
@@ -122,19 +121,17 @@ describe("WebSocket API", () => {
     expect(resources(tf, "aws_apigatewayv2_stage")[0][1].depends_on).toContain(`aws_cloudwatch_log_group.${logsName}`);
   });
 
-  test("the account's CloudWatch role exists by default and the stage waits for it", () => {
-    expect(chat.json).toHaveResource(ApiGatewayAccount);
-    const [accountName, account] = resources(tf, "aws_api_gateway_account")[0];
-    expect(resources(tf, "aws_apigatewayv2_stage")[0][1].depends_on).toContain(`aws_api_gateway_account.${accountName}`);
-    const roleName = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(account.cloudwatch_role_arn)![1];
-    const trust = JSON.parse(tf.resource.aws_iam_role[roleName].assume_role_policy);
-    expect(trust.Statement).toEqual([{ Effect: "Allow", Principal: { Service: "apigateway.amazonaws.com" }, Action: "sts:AssumeRole" }]);
+  test("deploying the chat changes no account-wide setting: the stage relies on the account's CloudWatch role", () => {
+    expect(resources(tf, "aws_api_gateway_account")).toEqual([]);
+    expect(resources(tf, "aws_iam_role").map(([, r]) => JSON.parse(r.assume_role_policy).Statement[0].Principal.Service)).not.toContain(
+      "apigateway.amazonaws.com",
+    );
   });
 
-  test("CHAT_MANAGE_API_GATEWAY_ACCOUNT=false leaves the account setting alone", () => {
-    const { tf: unmanaged } = synthChat({ CHAT_MANAGE_API_GATEWAY_ACCOUNT: "false" });
-    expect(resources(unmanaged, "aws_api_gateway_account")).toEqual([]);
-    expect(resources(unmanaged, "aws_iam_role").map(([, r]) => r.name)).not.toContain("chat-websocket-apigateway-logs");
+  test("the account setting earlier versions created is forgotten on upgrade, never destroyed", () => {
+    const removed = tf.removed ?? [];
+    expect(removed.map((r) => r.from.split(".")[0]).sort()).toEqual(["aws_api_gateway_account", "aws_iam_role", "aws_iam_role_policy"]);
+    for (const block of removed) expect(block.lifecycle).toEqual({ destroy: false });
   });
 });
 
@@ -199,9 +196,13 @@ describe("functions", () => {
     }
   });
 
-  test("the functions get the table's name, the fan-out concurrency and the auth mode where they use them", () => {
+  test("the functions get the table's name, the fan-out concurrency, the callback URL and the auth mode where they use them", () => {
     const tableName = ref("aws_dynamodb_table", resources(tf, "aws_dynamodb_table")[0][0], "name");
-    expect(functionOfRoute("send-message")[1].environment.variables).toEqual({ TABLE_NAME: tableName, FANOUT_CONCURRENCY: "25" });
+    expect(functionOfRoute("send-message")[1].environment.variables).toEqual({
+      TABLE_NAME: tableName,
+      FANOUT_CONCURRENCY: "25",
+      CALLBACK_URL: tf.output.callback_url.value,
+    });
     expect(functionOfRoute("$connect")[1].environment.variables).toEqual({ TABLE_NAME: tableName, AUTH_MODE: "none" });
     expect(functionOfRoute("members")[1].environment.variables).toEqual({ TABLE_NAME: tableName });
   });
@@ -312,13 +313,14 @@ describe("outputs", () => {
     const [tableName] = resources(tf, "aws_dynamodb_table")[0];
     expect(tf.output.websocket_url.value).toBe(ref("aws_apigatewayv2_stage", stageName, "invoke_url"));
     expect(tf.output.callback_url.value).toBe(
-      `https://${ref("aws_apigatewayv2_api", apiName, "id")}.execute-api.us-east-1.amazonaws.com/prod`,
+      `\${replace(aws_apigatewayv2_api.${apiName}.api_endpoint, "wss://", "https://")}/prod`,
     );
     expect(tf.output.table_name.value).toBe(ref("aws_dynamodb_table", tableName, "name"));
   });
 
-  test("the stage name and region flow into the callback URL", () => {
-    const { tf: staging } = synthChat({ CHAT_STAGE: "staging", AWS_REGION: "eu-west-1" });
-    expect(staging.output.callback_url.value).toMatch(/\.execute-api\.eu-west-1\.amazonaws\.com\/staging$/);
+  test("the callback URL is the API's own endpoint, so it is right in every partition (China's is amazonaws.com.cn)", () => {
+    const { tf: china } = synthChat({ CHAT_STAGE: "staging", AWS_REGION: "cn-north-1" });
+    expect(china.output.callback_url.value).not.toMatch(/amazonaws\.com|cn-north-1/);
+    expect(china.output.callback_url.value).toMatch(/^\$\{replace\(aws_apigatewayv2_api\.\w+\.api_endpoint, "wss:\/\/", "https:\/\/"\)\}\/staging$/);
   });
 });

@@ -3,12 +3,12 @@
  * run, checked against its budget. Prints one table per figure and writes them to bench/results.md.
  *
  *   npm run bench                                 every figure (about 6 minutes); exits 1 if a budget is missed
- *   npm run bench -- --only synth,bundles         a subset: synth, tests, bundles, fan-out, throttling, capacity, authorizer
+ *   npm run bench -- --only synth,bundles         a subset: synth, synth-command, tests, bundles, fan-out, throttling, capacity, authorizer
  *   npm run bench -- --skip tests                 everything but some
  *   npm run bench -- --quick                      fewer runs and smaller sizes, for development
  * Only a full run (every figure, not quick) rewrites bench/results.md; the others just print.
  *
- * Each figure lives in its own file (synth.ts, tests.ts, bundles.ts, fan-out.ts, capacity.ts, authorizer.ts) and returns
+ * Each figure lives in its own file (synth.ts, synth-command.ts, tests.ts, bundles.ts, fan-out.ts, capacity.ts, authorizer.ts) and returns
  * a table; bench/lib holds the helpers they share (stats, formatting, child processes).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -22,6 +22,7 @@ import { benchFanOut, benchThrottling } from "./fan-out";
 import { ms } from "./lib/format";
 import { type FigureResult, missedBudgets, renderFigure } from "./lib/table";
 import { benchSynth } from "./synth";
+import { benchSynthCommand } from "./synth-command";
 import { benchTests } from "./tests";
 
 interface Mode {
@@ -33,6 +34,7 @@ const QUICK_FAN_OUT = { sizes: [200, 1000], latenciesMs: [0, 20], repeats: 1 };
 
 const FIGURES: Record<string, (mode: Mode) => Promise<FigureResult>> = {
   synth: ({ quick }) => benchSynth({ runs: quick ? 2 : 5 }),
+  "synth-command": ({ quick }) => benchSynthCommand({ runs: quick ? 2 : 5 }),
   tests: () => benchTests(),
   bundles: ({ quick }) => benchBundles({ coldStarts: quick ? 3 : 10 }),
   "fan-out": ({ quick }) => benchFanOut(quick ? QUICK_FAN_OUT : FAN_OUT),

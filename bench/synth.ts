@@ -83,7 +83,8 @@ async function synthOnce(args: readonly string[], outdir: string): Promise<Measu
   return result;
 }
 
-function stackJson(outdir: string): string {
+/** Every stack's cdk.tf.json of a cdktf.out, in manifest order. */
+export function stackJson(outdir: string): string {
   const manifest = JSON.parse(readFileSync(join(outdir, "manifest.json"), "utf8")) as {
     stacks: Record<string, { synthesizedStackPath: string }>;
   };

@@ -4,7 +4,11 @@ import { outputTail, run } from "./lib/process";
 import type { FigureResult } from "./lib/table";
 
 const ROOT = join(__dirname, "..");
-const BUDGET_MS = 90_000;
+/**
+ * Was 90 s; the Terraform checks (real terraform and the 700 MB AWS provider, every variant planned twice)
+ * add about 45 s of their own on 2 cores, and the synth-command comparison about 8 s.
+ */
+const BUDGET_MS = 150_000;
 /** Twice the budget: a hung test costs the bench a bounded time and shows as a miss. */
 const TIMEOUT_MS = 2 * BUDGET_MS;
 
@@ -23,7 +27,7 @@ export async function benchTests(): Promise<FigureResult> {
         measure: "tsc --noEmit && jest, 1 run",
         ours: result.timedOut ? `> ${ms(TIMEOUT_MS)} (killed)` : ms(result.wallMs),
         baseline: output.match(/^Time:\s+(.*)$/m)?.[1] ?? "–",
-        budget: "< 90 s",
+        budget: "< 150 s",
         pass: passed && result.wallMs < BUDGET_MS,
         detail: passed ? summary.replace(/^Tests:\s+/, "") : result.timedOut ? "npm test did not finish" : "npm test FAILED",
       },

@@ -1,8 +1,10 @@
-import { CloudBackend, NamedCloudWorkspace, S3Backend, TerraformOutput, TerraformStack } from "cdktf";
+import { TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { ArchiveProvider } from "@cdktf/provider-archive/lib/provider";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
-import type { BackendConfig, ChatConfig } from "./config";
+import type { ChatConfig } from "./config";
+import { CustomDomain } from "./custom-domain";
+import { configureBackend } from "./state-backend";
 import { WebsocketChat } from "./websocket-chat";
 
 export interface ChatStackOptions {
@@ -13,6 +15,7 @@ export interface ChatStackOptions {
 /** The deployable unit: providers, state backend, the chat backend and its outputs. */
 export class ChatStack extends TerraformStack {
   public readonly chat: WebsocketChat;
+  public readonly domain?: CustomDomain;
 
   constructor(scope: Construct, config: ChatConfig, options: ChatStackOptions = {}) {
     super(scope, config.stackName);
@@ -26,7 +29,6 @@ export class ChatStack extends TerraformStack {
 
     this.chat = new WebsocketChat(this, "chat", {
       namePrefix: config.namePrefix,
-      region: config.region,
       stageName: config.stageName,
       logRetentionDays: config.logRetentionDays,
       throttlingBurstLimit: config.throttlingBurstLimit,
@@ -37,13 +39,28 @@ export class ChatStack extends TerraformStack {
       lambdaMemoryMb: config.lambdaMemoryMb,
       lambdaTimeoutSeconds: config.lambdaTimeoutSeconds,
       fanOutConcurrency: config.fanOutConcurrency,
-      manageApiGatewayAccount: config.manageApiGatewayAccount,
       auth: config.auth,
       externalAwsSdk: options.externalAwsSdk,
     });
 
+    if (config.domain) {
+      this.domain = new CustomDomain(this, "domain", {
+        domainName: config.domain.name,
+        hostedZoneId: config.domain.hostedZoneId,
+        certificateArn: config.domain.certificateArn,
+        api: this.chat.api,
+      });
+      if (!config.domain.hostedZoneId) {
+        new TerraformOutput(this, "domain_target", {
+          value: this.domain.target,
+          description: `Point ${config.domain.name} here: an alias (or CNAME) to domainName, in hostedZoneId`,
+        });
+      }
+    }
+    forgetAccountSettingOfEarlierVersions(this);
+
     new TerraformOutput(this, "websocket_url", {
-      value: this.chat.api.url,
+      value: this.domain?.url ?? this.chat.api.url,
       description: "wss:// URL clients connect to",
     });
     new TerraformOutput(this, "callback_url", {
@@ -57,24 +74,17 @@ export class ChatStack extends TerraformStack {
   }
 }
 
-/** Local state unless S3 or HCP Terraform is configured (config.ts rejects both at once). */
-function configureBackend(stack: TerraformStack, backend: BackendConfig): void {
-  switch (backend.kind) {
-    case "local":
-      return;
-    case "s3": {
-      const s3 = new S3Backend(stack, { bucket: backend.bucket, key: backend.key, region: backend.region, encrypt: true });
-      // S3-native state locking (Terraform >= 1.10) needs no DynamoDB lock table; cdktf 0.21's typed
-      // config predates the setting, hence the override.
-      s3.addOverride("use_lockfile", true);
-      return;
-    }
-    case "cloud":
-      new CloudBackend(stack, {
-        hostname: backend.hostname,
-        organization: backend.organization,
-        workspaces: new NamedCloudWorkspace(backend.workspace),
-      });
-      return;
-  }
+/**
+ * Until this version the chat stack created the API Gateway account setting and its role. Deleting them
+ * now would, with provider 6.x, reset the account's CloudWatch role (hashicorp/terraform-provider-aws#42226)
+ * and stop every API's stage logging; `removed` with `destroy = false` (Terraform >= 1.7) makes Terraform
+ * forget them instead, leaving the account as it is. A no-op for stacks that never had them.
+ */
+function forgetAccountSettingOfEarlierVersions(stack: TerraformStack): void {
+  const forget = (address: string) => ({ from: address, lifecycle: { destroy: false } });
+  stack.addOverride("removed", [
+    forget("aws_api_gateway_account.chat_websocket_account_8A59FFAD"),
+    forget("aws_iam_role_policy.chat_websocket_cloudwatch-policy_BE43B3D3"),
+    forget("aws_iam_role.chat_websocket_cloudwatch-role_58BA39D1"),
+  ]);
 }

@@ -28,6 +28,19 @@ export type AuthConfig =
       readonly nameClaim: string;
     };
 
+/**
+ * A custom domain for the WebSocket API. With a hosted zone the stack issues an ACM certificate (DNS
+ * validation) and creates the alias record; with an existing certificate it uses that one.
+ */
+export interface DomainConfig {
+  /** e.g. `chat.example.com`. */
+  readonly name: string;
+  /** Route 53 public hosted zone holding `name`: validation and alias records go there. */
+  readonly hostedZoneId?: string;
+  /** An ACM certificate for `name` in the stack's region, used instead of issuing one. */
+  readonly certificateArn?: string;
+}
+
 export interface ChatConfig {
   readonly stackName: string;
   readonly region: string;
@@ -43,8 +56,9 @@ export interface ChatConfig {
   readonly lambdaMemoryMb: number;
   readonly lambdaTimeoutSeconds: number;
   readonly fanOutConcurrency: number;
-  readonly manageApiGatewayAccount: boolean;
   readonly auth: AuthConfig;
+  /** Unset: clients use the API's execute-api URL. */
+  readonly domain?: DomainConfig;
   readonly backend: BackendConfig;
 }
 
@@ -68,6 +82,16 @@ type Env = Readonly<Record<string, string | undefined>>;
 
 export function readConfig(env: Env = process.env): ChatConfig {
   const read = reader(env);
+  const manageAccount = env.CHAT_MANAGE_API_GATEWAY_ACCOUNT?.trim();
+  if (manageAccount && manageAccount !== "false") {
+    // "false" is what the chat stack now always does; anything else asked for the account setting, which
+    // silently ignoring would leave without the CloudWatch role its stage logging needs.
+    throw new ConfigError(
+      `CHAT_MANAGE_API_GATEWAY_ACCOUNT=${JSON.stringify(manageAccount)} is no longer supported: the chat stack never changes the account's API Gateway settings. ` +
+        "The CloudWatch role API Gateway logs with is in the separate <stack>-account stack; deploy it once in an account and region " +
+        "that has none (npx cdktf deploy chat-account chat --parallelism 1), and unset the variable",
+    );
+  }
   const region = read.matching("AWS_REGION", "us-east-1", /^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as us-east-1");
   const billingMode = read.oneOf("CHAT_BILLING_MODE", "PAY_PER_REQUEST", ["PAY_PER_REQUEST", "PROVISIONED"] as const);
   const provisioned = billingMode === "PROVISIONED";
@@ -97,8 +121,8 @@ export function readConfig(env: Env = process.env): ChatConfig {
     lambdaMemoryMb: read.integer("CHAT_LAMBDA_MEMORY_MB", 256, 128, 10240),
     lambdaTimeoutSeconds: read.integer("CHAT_LAMBDA_TIMEOUT_SECONDS", 10, 1, MAX_LAMBDA_TIMEOUT_SECONDS),
     fanOutConcurrency: read.integer("CHAT_FANOUT_CONCURRENCY", 25, 1, 500),
-    manageApiGatewayAccount: read.boolean("CHAT_MANAGE_API_GATEWAY_ACCOUNT", true),
     auth: readAuth(read),
+    domain: readDomain(read, region),
     backend: readBackend(env, read, stackName, region),
   };
 }
@@ -129,6 +153,33 @@ export function configWarnings(config: ChatConfig): string[] {
   return config.auth.mode === "none"
     ? ["CHAT_AUTH=none: anyone who knows the URL can connect and chat, as in the tutorial. Set CHAT_AUTH=jwt (README: Authentication) to require a token from your identity provider."]
     : [];
+}
+
+function readDomain(read: Reader, region: string): DomainConfig | undefined {
+  const name = read.optional(
+    "CHAT_DOMAIN_NAME",
+    /^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/,
+    "a lowercase DNS name such as chat.example.com",
+  );
+  if (name === undefined) {
+    read.absent("CHAT_HOSTED_ZONE_ID", "CHAT_DOMAIN_NAME is set");
+    read.absent("CHAT_CERTIFICATE_ARN", "CHAT_DOMAIN_NAME is set");
+    return undefined;
+  }
+  const hostedZoneId = read.optional("CHAT_HOSTED_ZONE_ID", /^Z[A-Z0-9]{1,31}$/, "a Route 53 hosted zone id such as Z0123456789ABCDEFGHIJ");
+  // A regional API Gateway domain needs its certificate in the API's own region.
+  // https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-wss-custom-domain-names.html
+  const certificateArn = read.optional(
+    "CHAT_CERTIFICATE_ARN",
+    new RegExp(`^arn:aws[a-z-]*:acm:${region}:\\d{12}:certificate/[0-9a-f-]{36}$`),
+    `the ARN of an ACM certificate in ${region} (AWS_REGION), where the API is`,
+  );
+  if (!hostedZoneId && !certificateArn) {
+    throw new ConfigError(
+      "CHAT_DOMAIN_NAME is set without CHAT_HOSTED_ZONE_ID or CHAT_CERTIFICATE_ARN: set the Route 53 hosted zone of the domain (a certificate is then issued and validated, and the alias record created), or the ARN of an existing ACM certificate for it",
+    );
+  }
+  return { name, ...(hostedZoneId ? { hostedZoneId } : {}), ...(certificateArn ? { certificateArn } : {}) };
 }
 
 function readBackend(env: Env, read: Reader, stackName: string, region: string): BackendConfig {
@@ -195,12 +246,9 @@ function reader(env: Env) {
       const n = Number(value);
       return /^\d+$/.test(value) && n >= min && n <= max ? n : fail(name, value, `an integer from ${min} to ${max}`);
     },
-    boolean(name: string, fallback: boolean): boolean {
+    optional(name: string, pattern: RegExp, allowed: string): string | undefined {
       const value = raw(name);
-      if (value === undefined) return fallback;
-      if (value === "true") return true;
-      if (value === "false") return false;
-      return fail(name, value, "true or false");
+      return value === undefined || pattern.test(value) ? value : fail(name, value, allowed);
     },
     /** A setting with no default: missing, it fails saying why it is needed. */
     required(name: string, pattern: RegExp, allowed: string, why: string): string {

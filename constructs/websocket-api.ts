@@ -1,17 +1,14 @@
+import { Fn } from "cdktf";
 import { Construct } from "constructs";
-import { ApiGatewayAccount } from "@cdktf/provider-aws/lib/api-gateway-account";
 import { Apigatewayv2Api } from "@cdktf/provider-aws/lib/apigatewayv2-api";
 import { Apigatewayv2Integration } from "@cdktf/provider-aws/lib/apigatewayv2-integration";
 import { Apigatewayv2Route } from "@cdktf/provider-aws/lib/apigatewayv2-route";
 import { Apigatewayv2RouteResponse } from "@cdktf/provider-aws/lib/apigatewayv2-route-response";
 import { Apigatewayv2Stage } from "@cdktf/provider-aws/lib/apigatewayv2-stage";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
-import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
-import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { MAX_LAMBDA_TIMEOUT_SECONDS } from "./config";
-import { policyDocument } from "./policy";
 import type { WebsocketAuthorizer } from "./websocket-authorizer";
 
 export interface WebsocketRoute {
@@ -29,8 +26,6 @@ export interface WebsocketRoute {
 
 export interface WebsocketApiProps {
   readonly name: string;
-  /** AWS region, for the callback URL. */
-  readonly region: string;
   /** @default "prod" */
   readonly stageName?: string;
   /** Default route throttling: burst. @default 500 */
@@ -39,11 +34,6 @@ export interface WebsocketApiProps {
   readonly throttlingRateLimit?: number;
   /** Retention of the access and execution log groups in days. @default 30 */
   readonly logRetentionDays?: number;
-  /**
-   * Create the region-wide `aws_api_gateway_account` and its CloudWatch role, without which API Gateway
-   * refuses to enable stage logging. Turn off where the account already manages it. @default true
-   */
-  readonly manageAccount?: boolean;
 }
 
 /** Fields of one access log line (WebSocket $context variables). */
@@ -103,7 +93,6 @@ export class WebsocketApi extends Construct {
       name: `API-Gateway-Execution-Logs_${this.api.id}/${stageName}`,
       retentionInDays,
     });
-    const account = props.manageAccount === false ? undefined : this.cloudWatchAccount(props.name, [accessLogs, executionLogs]);
 
     this.stage = new Apigatewayv2Stage(this, "stage", {
       apiId: this.api.id,
@@ -116,12 +105,15 @@ export class WebsocketApi extends Construct {
         dataTraceEnabled: false,
       },
       accessLogSettings: { destinationArn: accessLogs.arn, format: ACCESS_LOG_FORMAT },
-      // Enabling logging fails until the account has a CloudWatch role ("CloudWatch Logs role ARN must be set").
-      dependsOn: [executionLogs, ...(account ? [account] : [])],
+      // Enabling logging fails until the account has a CloudWatch role ("CloudWatch Logs role ARN must be
+      // set"): an account-wide setting this stack leaves alone (see account-stack.ts).
+      dependsOn: [executionLogs],
     });
 
     this.url = this.stage.invokeUrl;
-    this.callbackUrl = `https://${this.api.id}.execute-api.${props.region}.amazonaws.com/${stageName}`;
+    // The API's own endpoint (wss://<id>.execute-api.<region>.<partition's DNS suffix>) with the scheme
+    // the management API speaks, so it is right in every partition.
+    this.callbackUrl = `${Fn.replace(this.api.apiEndpoint, "wss://", "https://")}/${stageName}`;
     this.connectionsArnPrefix = `${this.api.executionArn}/${stageName}`;
   }
 
@@ -165,33 +157,5 @@ export class WebsocketApi extends Construct {
       // Only this route of this stage of this API may invoke the function.
       sourceArn: `${this.api.executionArn}/${this.stageName}/${route.routeKey}`,
     });
-  }
-
-  /**
-   * The region-wide API Gateway account setting and the role it pushes logs with. The role may write only
-   * to this API's log groups; where several APIs share the account, manage the account elsewhere.
-   */
-  private cloudWatchAccount(name: string, logGroups: readonly CloudwatchLogGroup[]): ApiGatewayAccount {
-    const role = new IamRole(this, "cloudwatch-role", {
-      name: `${name}-apigateway-logs`,
-      assumeRolePolicy: policyDocument([
-        { actions: ["sts:AssumeRole"], principals: { Service: "apigateway.amazonaws.com" } },
-      ]),
-    });
-    const policy = new IamRolePolicy(this, "cloudwatch-policy", {
-      role: role.id,
-      name: `${name}-apigateway-logs`,
-      policy: policyDocument([
-        {
-          actions: ["logs:CreateLogGroup", "logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:CreateLogStream"],
-          resources: logGroups.map((g) => g.arn),
-        },
-        {
-          actions: ["logs:CreateLogStream", "logs:PutLogEvents", "logs:GetLogEvents", "logs:FilterLogEvents"],
-          resources: logGroups.map((g) => `${g.arn}:log-stream:*`),
-        },
-      ]),
-    });
-    return new ApiGatewayAccount(this, "account", { cloudwatchRoleArn: role.arn, dependsOn: [policy] });
   }
 }

@@ -1,5 +1,6 @@
 import { Construct } from "constructs";
 import { join } from "node:path";
+import { ENV_CALLBACK_URL } from "../handlers/lib/callback-url";
 import { ENV_AUTH_MODE, ENV_FANOUT_CONCURRENCY } from "../handlers/lib/settings";
 import { ENV_TABLE_NAME } from "../handlers/lib/table-schema";
 import { bundleHandlers } from "./bundle";
@@ -13,7 +14,6 @@ import { AUTHORIZER_ENTRY, WebsocketAuthorizer } from "./websocket-authorizer";
 export interface WebsocketChatProps {
   /** Prefix of every resource name. */
   readonly namePrefix: string;
-  readonly region: string;
   /** @default "prod" */
   readonly stageName?: string;
   /** @default 30 */
@@ -30,8 +30,6 @@ export interface WebsocketChatProps {
   readonly lambdaTimeoutSeconds?: number;
   /** Posts in flight during one fan-out. @default 25 */
   readonly fanOutConcurrency?: number;
-  /** @default true */
-  readonly manageApiGatewayAccount?: boolean;
   /** Leave the AWS SDK out of the bundles. @default false */
   readonly externalAwsSdk?: boolean;
   /** Folder holding the handler entry files. @default the project's handlers/ */
@@ -100,12 +98,10 @@ export class WebsocketChat extends Construct {
     // connections while the API's routes point at the functions, without a dependency cycle.
     this.api = new WebsocketApi(this, "websocket", {
       name: `${props.namePrefix}-websocket`,
-      region: props.region,
       stageName,
       throttlingBurstLimit: props.throttlingBurstLimit,
       throttlingRateLimit: props.throttlingRateLimit,
       logRetentionDays: props.logRetentionDays,
-      manageAccount: props.manageApiGatewayAccount,
     });
 
     const entryOf = (spec: RouteSpec) => join(handlersDir, `${spec.handler}.ts`);
@@ -138,7 +134,9 @@ export class WebsocketChat extends Construct {
         externalAwsSdk: props.externalAwsSdk,
         environment: {
           ...(spec.tableActions.length ? { [ENV_TABLE_NAME]: this.table.table.name } : {}),
-          ...(spec.manageConnections ? { [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? 25) } : {}),
+          ...(spec.manageConnections
+            ? { [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? 25), [ENV_CALLBACK_URL]: this.api.callbackUrl }
+            : {}),
           ...(spec.routeKey === "$connect" ? { [ENV_AUTH_MODE]: auth.mode } : {}),
         },
         statements: this.statementsFor(spec),

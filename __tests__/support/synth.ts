@@ -1,13 +1,14 @@
 import { Testing } from "cdktf";
+import { AccountStack } from "../../constructs/account-stack";
 import { ChatStack } from "../../constructs/chat-stack";
 import { readConfig } from "../../constructs/config";
 
-export interface SynthesizedStack {
+export interface SynthesizedStack<S = ChatStack> {
   /** The stack's Terraform JSON as cdktf's jest matchers take it. */
   readonly json: string;
   /** The same, parsed. */
   readonly tf: TerraformJson;
-  readonly stack: ChatStack;
+  readonly stack: S;
 }
 
 export interface TerraformJson {
@@ -15,11 +16,19 @@ export interface TerraformJson {
   readonly data: Record<string, Record<string, Record<string, any>>>;
   readonly output: Record<string, { value: string }>;
   readonly terraform?: { backend?: Record<string, any>; cloud?: Record<string, any> };
+  readonly removed?: ReadonlyArray<{ from: string; lifecycle: Record<string, unknown> }>;
 }
 
 /** Synthesizes the chat stack with the settings `env` would give `cdktf synth`. */
 export function synthChat(env: Record<string, string> = {}): SynthesizedStack {
   const stack = new ChatStack(Testing.app(), readConfig(env));
+  const json = Testing.synth(stack, true);
+  return { json, tf: JSON.parse(json), stack };
+}
+
+/** Synthesizes the account stack (`<stack>-account`) with the settings `env` would give `cdktf synth`. */
+export function synthAccount(env: Record<string, string> = {}): SynthesizedStack<AccountStack> {
+  const stack = new AccountStack(Testing.app(), readConfig(env));
   const json = Testing.synth(stack, true);
   return { json, tf: JSON.parse(json), stack };
 }

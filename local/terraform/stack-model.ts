@@ -132,6 +132,18 @@ const UNDERSTOOD_TYPES = new Set([
   "aws_api_gateway_account",
 ]);
 
+/**
+ * What a custom domain consists of: DNS and TLS in front of the API, which the local runtime has no use
+ * for. Summed up in one note instead of one per type.
+ */
+const CUSTOM_DOMAIN_TYPES = new Set([
+  "aws_apigatewayv2_domain_name",
+  "aws_apigatewayv2_api_mapping",
+  "aws_acm_certificate",
+  "aws_acm_certificate_validation",
+  "aws_route53_record",
+]);
+
 /** The policy ARNs AWS owns (`arn:aws:iam::aws:policy/...`): their documents are not in the stack. */
 const AWS_MANAGED_POLICY = /^arn:[^:]+:iam::aws:policy\//;
 
@@ -150,7 +162,11 @@ export function buildStackModel(doc: TerraformDocument): StackModel {
   const tables = doc.resources("aws_dynamodb_table").map((block) => tableModel(doc, block));
 
   const notes: string[] = [];
-  for (const type of doc.resourceTypes()) if (!UNDERSTOOD_TYPES.has(type)) notes.push(`${type}: not emulated locally`);
+  const domains = doc.resources("aws_apigatewayv2_domain_name").map((block) => String(doc.argument(block.address, "domain_name")));
+  if (domains.length > 0) notes.push(`custom domain ${domains.join(", ")}: ignored locally; clients connect to the local WebSocket URL instead`);
+  for (const type of doc.resourceTypes()) {
+    if (!UNDERSTOOD_TYPES.has(type) && !(domains.length > 0 && CUSTOM_DOMAIN_TYPES.has(type))) notes.push(`${type}: not emulated locally`);
+  }
   for (const block of doc.resources("aws_lambda_function")) {
     if (!routedFunctions.includes(block)) notes.push(`${block.address}: no route invokes it, so it never runs locally`);
   }

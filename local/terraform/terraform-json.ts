@@ -288,6 +288,22 @@ function parseTraversal(expression: string): Step[] | undefined {
   return steps;
 }
 
+/** `replace(<reference>, "<search>", "<replacement>")`: the one function the stacks use in values the runtime reads. */
+interface ReplaceCall {
+  readonly target: string;
+  readonly search: string;
+  readonly replacement: string;
+}
+
+const STRING_LITERAL = String.raw`"(?:[^"\\]|\\.)*"`;
+const REPLACE_CALL = new RegExp(String.raw`^\s*replace\(\s*([^,()"]+?)\s*,\s*(${STRING_LITERAL})\s*,\s*(${STRING_LITERAL})\s*\)\s*$`, "s");
+
+function parseReplaceCall(expression: string): ReplaceCall | undefined {
+  const match = REPLACE_CALL.exec(expression);
+  if (!match) return undefined;
+  return { target: match[1]!, search: JSON.parse(match[2]!) as string, replacement: JSON.parse(match[3]!) as string };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // The document
 
@@ -480,16 +496,18 @@ export class TerraformDocument {
 
   private evaluate(expression: string, location: Location): Json {
     const written = `\${${expression}}`;
-    const steps = parseTraversal(expression);
+    const call = parseReplaceCall(expression);
+    const steps = parseTraversal(call?.target ?? expression);
     if (!steps) {
       throw new TerraformResolutionError(
         location.address,
         location.attribute,
         written,
-        "only references (resource.name.attribute, data.type.name.attribute, var.x, local.x, path.module) are supported locally, not functions or operators",
+        "only references (resource.name.attribute, data.type.name.attribute, var.x, local.x, path.module) and replace(reference, \"text\", \"text\") are supported locally, not other functions or operators",
       );
     }
     try {
+      if (call) return this.replaceIn(this.evaluateTraversal(steps, written, location), call, written, location);
       return this.evaluateTraversal(steps, written, location);
     } catch (error) {
       // A reference that fails further down is reported where it fails, plus where it was needed.
@@ -503,6 +521,17 @@ export class TerraformDocument {
       }
       throw error;
     }
+  }
+
+  /** Terraform's replace() with a literal search string: every occurrence, no regular expressions. */
+  private replaceIn(value: Json, call: ReplaceCall, written: string, location: Location): Json {
+    if (typeof value !== "string") {
+      throw new TerraformResolutionError(location.address, location.attribute, written, `replace() needs a string, but ${call.target} is a ${typeof value}`);
+    }
+    if (/^\/.*\/$/s.test(call.search)) {
+      throw new TerraformResolutionError(location.address, location.attribute, written, "replace() with a regular expression (/.../) is not supported locally");
+    }
+    return value.split(call.search).join(call.replacement);
   }
 
   private evaluateTraversal(steps: Step[], written: string, location: Location): Json {
