@@ -1,33 +1,47 @@
 /**
  * A WebSocket that comes back after a drop: it reconnects with exponential backoff and jitter until
- * `close()` is called. API Gateway drops connections routinely (idle timeout, the 2-hour limit, deploys),
- * so a chat page must treat a close as temporary.
+ * `close()` is called or it gives up. API Gateway drops connections routinely (idle timeout, the 2-hour
+ * limit, deploys), so a chat page must treat a close as temporary.
+ *
+ * The URL comes from a factory called before every attempt, so each attempt can carry fresh credentials
+ * (a sign-in token expires; the connection it opened does not, but the next one needs a new token).
  *
  * States: "connecting" (first attempt), "open", "reconnecting" (waiting or retrying after a drop),
- * "closed" (after `close()`).
+ * "closed" (after `close()`, a fatal factory error, or giving up before ever opening).
  */
 export class ReconnectingSocket {
   /**
-   * @param {string} url
+   * @param {string | (() => string | Promise<string>)} url the URL, or a factory called before each
+   *   attempt. A factory that throws an error with `fatal: true` stops the socket ("closed" with that
+   *   `error`); any other error is retried with the same backoff as a failed connection.
    * @param {{
    *   onOpen?: () => void,
    *   onMessage?: (data: string) => void,
-   *   onState?: (state: string, detail: { delayMs?: number, code?: number }) => void,
+   *   onState?: (state: string, detail: { delayMs?: number, code?: number, error?: unknown, gaveUp?: boolean }) => void,
    *   minDelayMs?: number,
    *   maxDelayMs?: number,
    *   stableAfterMs?: number,
+   *   maxAttemptsBeforeFirstOpen?: number,
    * }} [options]
    */
   constructor(url, options = {}) {
-    this.url = url;
+    this.urlFactory = typeof url === "function" ? url : () => url;
     this.options = options;
     this.minDelayMs = options.minDelayMs ?? 500;
     this.maxDelayMs = options.maxDelayMs ?? 15_000;
     // Backoff only resets once a connection has stayed up this long, so a server that accepts and then
     // immediately closes is not hammered at the minimum delay.
     this.stableAfterMs = options.stableAfterMs ?? 3_000;
+    // A browser never learns why a handshake failed (a 401 and an unreachable host both end in close code
+    // 1006), so until the first connection opens, repeated failures mean "refused" as far as the page can
+    // tell: give up and let the caller say so, rather than retrying forever with credentials that never work.
+    this.maxAttemptsBeforeFirstOpen = options.maxAttemptsBeforeFirstOpen ?? Number.POSITIVE_INFINITY;
     this.state = "connecting";
     this.attempt = 0;
+    this.hasOpened = false;
+    this.failuresBeforeFirstOpen = 0;
+    /** True while the URL factory runs: an attempt is under way though there is no socket yet. */
+    this.preparing = false;
     /** @type {WebSocket | undefined} */
     this.socket = undefined;
     this.retryTimer = undefined;
@@ -37,7 +51,7 @@ export class ReconnectingSocket {
 
   start() {
     globalThis.addEventListener?.("online", this.onOnline);
-    this.connect();
+    void this.connect();
   }
 
   get isOpen() {
@@ -53,32 +67,46 @@ export class ReconnectingSocket {
 
   /** Closes for good: no reconnect follows. */
   close() {
-    this.setState("closed", {});
-    globalThis.removeEventListener?.("online", this.onOnline);
-    clearTimeout(this.retryTimer);
-    clearTimeout(this.stableTimer);
-    this.socket?.close(1000, "bye");
+    const socket = this.socket;
+    this.stop({});
+    socket?.close(1000, "bye");
   }
 
   /** Skips the rest of the backoff wait, e.g. when the browser comes back online. */
   retryNow() {
-    if (this.state !== "reconnecting" || this.socket) return;
+    if (this.state !== "reconnecting" || this.socket || this.preparing) return;
     clearTimeout(this.retryTimer);
-    this.connect();
+    void this.connect();
   }
 
-  connect() {
+  async connect() {
+    this.preparing = true;
+    if (this.state === "reconnecting") this.setState("reconnecting", {});
+    let url;
+    try {
+      url = await this.urlFactory();
+    } catch (error) {
+      this.preparing = false;
+      if (this.state === "closed") return;
+      if (error && typeof error === "object" && "fatal" in error && error.fatal) return this.stop({ error });
+      return this.failedAttempt({ error });
+    }
+    this.preparing = false;
+    // close() may have been called while the factory ran.
+    if (this.state === "closed") return;
+
     let socket;
     try {
-      socket = new WebSocket(this.url);
+      socket = new WebSocket(url);
     } catch (error) {
       // Only a malformed URL throws here; retrying cannot fix that.
-      this.setState("closed", { error });
-      return;
+      return this.stop({ error });
     }
     this.socket = socket;
-    if (this.state === "reconnecting") this.setState("reconnecting", {});
+    let opened = false;
     socket.addEventListener("open", () => {
+      opened = true;
+      this.hasOpened = true;
       this.stableTimer = setTimeout(() => (this.attempt = 0), this.stableAfterMs);
       this.setState("open", {});
       this.options.onOpen?.();
@@ -89,15 +117,37 @@ export class ReconnectingSocket {
     // "error" is always followed by "close", which is where the retry is scheduled.
     socket.addEventListener("close", (event) => {
       clearTimeout(this.stableTimer);
-      this.socket = undefined;
+      if (this.socket === socket) this.socket = undefined;
       if (this.state === "closed") return;
-      const delayMs = this.nextDelay();
-      this.setState("reconnecting", { delayMs, code: event.code });
-      this.retryTimer = setTimeout(() => {
-        this.retryTimer = undefined;
-        this.connect();
-      }, delayMs);
+      if (opened) this.scheduleRetry({ code: event.code });
+      else this.failedAttempt({ code: event.code });
     });
+  }
+
+  /** An attempt that never opened: retried, unless no connection has opened yet and the budget is spent. */
+  failedAttempt(detail) {
+    if (!this.hasOpened) {
+      this.failuresBeforeFirstOpen += 1;
+      if (this.failuresBeforeFirstOpen >= this.maxAttemptsBeforeFirstOpen) return this.stop({ ...detail, gaveUp: true });
+    }
+    this.scheduleRetry(detail);
+  }
+
+  scheduleRetry(detail) {
+    const delayMs = this.nextDelay();
+    this.setState("reconnecting", { ...detail, delayMs });
+    this.retryTimer = setTimeout(() => {
+      this.retryTimer = undefined;
+      void this.connect();
+    }, delayMs);
+  }
+
+  stop(detail) {
+    globalThis.removeEventListener?.("online", this.onOnline);
+    clearTimeout(this.retryTimer);
+    clearTimeout(this.stableTimer);
+    this.socket = undefined;
+    if (this.state !== "closed") this.setState("closed", detail);
   }
 
   /** Exponential backoff with "equal jitter": between half and all of min × 2^attempt, capped. */
