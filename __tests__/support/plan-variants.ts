@@ -52,6 +52,18 @@ export const PLAN_VARIANTS: readonly PlanVariant[] = [
     adds: ["aws_apigatewayv2_domain_name.domain_domain-name", "aws_apigatewayv2_api_mapping.domain_mapping"],
   },
   {
+    name: "auth_jwt",
+    env: { CHAT_AUTH: "jwt", CHAT_JWT_ISSUER: "https://idp.example.com/", CHAT_JWT_AUDIENCE: "chat" },
+    adds: [
+      "aws_apigatewayv2_authorizer.chat_authorizer",
+      "aws_lambda_function.chat_authorizer_function",
+      "aws_iam_role.chat_authorizer_function_role",
+      "aws_iam_role_policy.chat_authorizer_function_policy",
+      "aws_cloudwatch_log_group.chat_authorizer_function_logs",
+      "aws_lambda_permission.chat_authorizer_permission",
+    ],
+  },
+  {
     name: "account",
     stack: "account",
     env: {},
