@@ -15,6 +15,7 @@ import { FunctionRunner, lambdaEnvironment, type Credentials } from "./functions
 import { WebSocketGateway } from "./gateway/websocket-gateway";
 import { IdentityRegistry } from "./iam/identities";
 import { handleManagementRequest, isManagementPath } from "./services/connections-api";
+import { isSqsRequest, LocalSqs } from "./services/sqs";
 import { loadStackModel, type StackModel } from "./terraform/stack-model";
 import { closeServer, listen } from "./http/servers";
 import { serveStatic } from "./http/static-files";
@@ -62,6 +63,8 @@ export interface LocalRuntime {
   readonly model: StackModel;
   /** The IAM-checked DynamoDB endpoint the functions use. */
   readonly dynamodbEndpoint: string;
+  /** The IAM-checked SQS endpoint (`AWS_ENDPOINT_URL_SQS`): the runtime's own port. */
+  readonly sqsEndpoint: string;
   /** An identity allowed everything, for tests and tools calling the local endpoints with the SDK. */
   readonly adminCredentials: Credentials;
   /** Exactly the environment a function runs with. */
@@ -102,6 +105,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     for (const note of model.notes) log(`note: ${note}`);
     const stage = model.stage.name;
     const managementUrl = `http://${host}:${port}/${stage}`;
+    const sqsEndpoint = `http://${host}:${port}`;
     const identities = new IdentityRegistry(model);
 
     const db: LocalDynamoDb = await startLocalDynamoDb({
@@ -122,6 +126,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           credentials: identities.function(fn.name).credentials,
           dynamodbEndpoint: db.endpoint,
           managementApiEndpoint: managementUrl,
+          sqsEndpoint,
           nodePath: join(PROJECT_DIR, "node_modules"),
         }),
       ]),
@@ -144,6 +149,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       runnersStopped = true;
       await Promise.all([...runners.values()].map((r) => r.stop()));
     });
+    const sqs = new LocalSqs({ model, identities, runner, log });
+    // Before the functions stop: no new batch may start on a stopping runtime.
+    cleanups.push(() => sqs.stop());
 
     const connections = new ConnectionRegistry();
     const ledger = new ConnectionLedger(options.dataDir);
@@ -169,6 +177,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
 
     handlers = {
       request: (req, res) => {
+        if (isSqsRequest(req)) {
+          return void sqs.handle(req, res).catch((error: unknown) => {
+            log(`SQS error: ${(error as Error).stack ?? String(error)}`);
+            if (!res.headersSent) res.writeHead(500, { "Content-Length": 0 }).end();
+          });
+        }
         if (!isManagementPath(req.url)) return serveStatic(req, res, webDir, stage);
         handleManagementRequest(req, res, managementOptions).catch((error: unknown) => {
           log(`@connections error: ${(error as Error).stack ?? String(error)}`);
@@ -186,6 +200,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await Promise.all(leftovers.map((connection) => gateway.cleanUp(connection)));
     }
 
+    sqs.start();
+
     let stopping: Promise<void> | undefined;
     return {
       httpUrl: `http://${host}:${port}/`,
@@ -195,6 +211,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       region: model.region,
       model,
       dynamodbEndpoint: db.endpoint,
+      sqsEndpoint,
       adminCredentials: identities.admin.credentials,
       environmentOf: (name) => {
         const environment = environments.get(name);

@@ -1,7 +1,8 @@
 /**
  * A queue consumer for probing the local runtime's event source mappings, bundled like any handler. Every
- * event is appended to PROBE_LOG (one JSON line per invocation, with when it started and ended), and each
- * message's body says what to do with it:
+ * event is appended to PROBE_LOG as it arrives (one JSON line per invocation: when it started, how long it
+ * means to take, the event), so even an invocation that times out is seen; each message's body says what to
+ * do with it:
  *   {"sleep": ms}       wait before answering (the invocation's time is the longest sleep of its batch)
  *   {"fail": true}      report the message in batchItemFailures
  *   {"throw": "why"}    fail the whole invocation
@@ -27,10 +28,10 @@ function instructionOf(record: SqsRecord): { sleep?: number; fail?: boolean; thr
 }
 
 export const handler = async (event: { Records: SqsRecord[] }) => {
-  const startedAt = Date.now();
   const instructions = event.Records.map(instructionOf);
-  await sleep(Math.max(0, ...instructions.map((i) => Number(i.sleep ?? 0))));
-  if (process.env.PROBE_LOG) appendFileSync(process.env.PROBE_LOG, `${JSON.stringify({ startedAt, endedAt: Date.now(), event })}\n`);
+  const plannedMs = Math.max(0, ...instructions.map((i) => Number(i.sleep ?? 0)));
+  if (process.env.PROBE_LOG) appendFileSync(process.env.PROBE_LOG, `${JSON.stringify({ startedAt: Date.now(), plannedMs, event })}\n`);
+  await sleep(plannedMs);
   const thrown = instructions.find((i) => i.throw);
   if (thrown) throw new Error(thrown.throw);
   const respond = instructions.find((i) => "respond" in i);

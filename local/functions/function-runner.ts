@@ -27,6 +27,8 @@ export interface FunctionEnvironmentOptions {
   readonly dynamodbEndpoint: string;
   /** Local @connections endpoint including the stage (AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI). */
   readonly managementApiEndpoint: string;
+  /** Local SQS endpoint (AWS_ENDPOINT_URL_SQS); the stack's queue URLs point there too. */
+  readonly sqsEndpoint: string;
   /** Where the bundle finds packages it left external, as Lambda's runtime provides the AWS SDK. */
   readonly nodePath: string;
 }
@@ -57,6 +59,7 @@ export function lambdaEnvironment(fn: FunctionModel, options: FunctionEnvironmen
     AWS_SESSION_TOKEN: options.credentials.sessionToken,
     AWS_ENDPOINT_URL_DYNAMODB: options.dynamodbEndpoint,
     AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: options.managementApiEndpoint,
+    AWS_ENDPOINT_URL_SQS: options.sqsEndpoint,
   };
 }
 
