@@ -15,6 +15,7 @@ import { FunctionRunner, lambdaEnvironment, type Credentials } from "./functions
 import { WebSocketGateway } from "./gateway/websocket-gateway";
 import { IdentityRegistry } from "./iam/identities";
 import { handleManagementRequest, isManagementPath } from "./services/connections-api";
+import { accountRateLimit, TokenBucket, type RateLimit } from "./services/account-throttle";
 import { isSqsRequest, LocalSqs } from "./services/sqs";
 import { loadStackModel, type StackModel } from "./terraform/stack-model";
 import { closeServer, listen } from "./http/servers";
@@ -37,6 +38,11 @@ export interface LocalRuntimeOptions {
   readonly managementLatencyMs?: number;
   /** Share of @connections calls (0..1) answered 429 LimitExceededException. @default 0 */
   readonly managementFailureRate?: number;
+  /**
+   * API Gateway's account-level throttle, which @connections calls draw from (429 beyond it); false for none.
+   * What is left out is the region's quota. @default 10,000 requests per second with a burst of 5,000 (2,500 and 1,250 in some regions)
+   */
+  readonly accountThrottle?: Partial<RateLimit> | false;
   /** The static web client. @default the project's web/ */
   readonly webDir?: string;
   /** Where log lines go (one per route invocation, IAM denials, function output). @default console.log */
@@ -171,6 +177,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       disconnect: (connection: Parameters<WebSocketGateway["close"]>[0]) => gateway.close(connection, 1000, ""),
       latencyMs: options.managementLatencyMs,
       failureRate: options.managementFailureRate,
+      ...(options.accountThrottle === false ? {} : { throttle: new TokenBucket({ ...accountRateLimit(model.region), ...options.accountThrottle }) }),
       log,
     };
     const webDir = options.webDir ?? join(PROJECT_DIR, "web");
