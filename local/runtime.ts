@@ -43,6 +43,11 @@ export interface LocalRuntimeOptions {
    * What is left out is the region's quota. @default 10,000 requests per second with a burst of 5,000 (2,500 and 1,250 in some regions)
    */
   readonly accountThrottle?: Partial<RateLimit> | false;
+  /**
+   * Execution environments (worker threads) a function may have at once; concurrent invocations beyond it
+   * share them. @default the machine's cores
+   */
+  readonly environmentsPerFunction?: number;
   /** The static web client. @default the project's web/ */
   readonly webDir?: string;
   /** Where log lines go (one per route invocation, IAM denials, function output). @default console.log */
@@ -144,7 +149,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       let existing = runners.get(name);
       if (!existing) {
         const fn = model.functions.find((f) => f.name === name)!;
-        existing = new FunctionRunner(fn, environments.get(name)!, log);
+        existing = new FunctionRunner(fn, environments.get(name)!, log, { maxEnvironments: options.environmentsPerFunction });
         // One asked for while stopping answers every invocation with a failure.
         if (runnersStopped) void existing.stop();
         runners.set(name, existing);

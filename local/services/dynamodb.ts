@@ -9,7 +9,8 @@ import type { CreateTableCommandInput, KeySchemaElement } from "@aws-sdk/client-
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
-import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { EventEmitter } from "node:events";
+import { createServer, request, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import { dynamodbChecks } from "../iam/policy";
 import { closeServer, listen } from "../http/servers";
 import { checkAccess, type IdentityRegistry } from "../iam/identities";
@@ -61,7 +62,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
   // Tables are ACTIVE at once: nothing locally waits for a table to be created.
   const store = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const storePort = await listen(store);
-  const agent = new Agent({ keepAlive: true });
+  const dispatch = inProcess(store);
 
   // Requests being served, so stopping can let them finish: dynalite closed under a request it is still
   // working on throws "Database is not open" from inside its own callbacks, killing the process.
@@ -106,26 +107,13 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
       if (!access.allowed) return sendError(res, 400, "AccessDeniedException", access.message);
     }
 
-    await new Promise<void>((resolve, reject) => {
-      const upstream = request(
-        { host: "127.0.0.1", port: storePort, method: req.method, path: req.url, headers: req.headers, agent },
-        (response) => {
-          res.writeHead(response.statusCode ?? 500, response.headers);
-          response.pipe(res);
-          response.on("end", resolve);
-          response.on("error", reject);
-        },
-      );
-      upstream.on("error", reject);
-      upstream.end(body);
-    });
+    await dispatch(req, body, res);
   }
 
   const port = await listen(proxy);
   try {
     await createTables(`http://127.0.0.1:${storePort}`, options);
   } catch (error) {
-    agent.destroy();
     await Promise.all([closeServer(proxy), closeServer(store)]);
     throw error;
   }
@@ -136,10 +124,28 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
       const closed = closeServer(proxy);
       await Promise.race([Promise.allSettled([...inFlight]), delay(STOP_GRACE_MS, undefined, { ref: false })]);
       await closed;
-      agent.destroy();
       await closeServer(store);
     },
   };
+}
+
+/**
+ * Hands a checked request to dynalite's own request handler in this process, writing straight to the caller's
+ * response: the same validation, errors and headers as over HTTP, without a second HTTP round trip per call
+ * (which cost about a tenth of the runtime's CPU per message). dynalite's handler reads only the method, url
+ * and headers of the request and its "data" and "end" events.
+ */
+function inProcess(store: Server): (req: IncomingMessage, body: Buffer, res: ServerResponse) => Promise<void> {
+  const handle = store.listeners("request")[0] as RequestListener | undefined;
+  if (typeof handle !== "function") throw new Error("dynalite's server has no request handler to call in process");
+  return (req, body, res) =>
+    new Promise<void>((resolve) => {
+      res.once("close", () => resolve());
+      const request = Object.assign(new EventEmitter(), { method: req.method, url: req.url, headers: req.headers });
+      handle(request as unknown as IncomingMessage, res);
+      if (body.length > 0) request.emit("data", body);
+      request.emit("end");
+    });
 }
 
 /** How long stopping waits for DynamoDB requests under way; dynalite answers in milliseconds. */
