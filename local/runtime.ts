@@ -45,7 +45,7 @@ export interface LocalRuntimeOptions {
   readonly accountThrottle?: Partial<RateLimit> | false;
   /**
    * Execution environments (worker threads) a function may have at once; concurrent invocations beyond it
-   * share them. @default the machine's cores
+   * share them. @default the machine's cores less one (the runtime's own thread needs one), at least 1
    */
   readonly environmentsPerFunction?: number;
   /** The static web client. @default the project's web/ */

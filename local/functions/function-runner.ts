@@ -4,9 +4,11 @@
  * the bundle that deploys, and its timeout.
  *
  * As on Lambda, an invocation goes to an idle environment, or a new one (a cold start) when all are busy; but
- * only up to `maxEnvironments` per function (the machine's cores by default), beyond which the least busy
- * environment takes more than one invocation at a time: 200 concurrent connections must not mean 200 threads,
- * while a busy function's handlers still use every core. An environment whose invocation timed out is retired,
+ * only up to `maxEnvironments` per function, beyond which the least busy environment takes more than one
+ * invocation at a time: 200 concurrent connections must not mean 200 threads. The default leaves one core to
+ * the runtime's own thread (gateway, IAM, DynamoDB): on 2 cores a second environment of a busy function only
+ * adds per-invocation overhead (about a quarter more CPU per message in the capacity benchmark), on more it
+ * lets the handlers use the other cores. An environment whose invocation timed out is retired,
  * as Lambda discards a timed-out one: new invocations get another environment, and the retired one is
  * terminated once its other invocations have finished or timed out themselves.
  */
@@ -107,7 +109,7 @@ interface Sandbox {
 const WORKER_FILE = join(__dirname, "function-worker.js");
 
 export interface RunnerOptions {
-  /** Execution environments a function may have at once. @default the machine's cores (availableParallelism) */
+  /** Execution environments a function may have at once. @default the machine's cores less one, at least 1 */
   readonly maxEnvironments?: number;
 }
 
@@ -123,7 +125,7 @@ export class FunctionRunner {
     private readonly log: (line: string) => void,
     options: RunnerOptions = {},
   ) {
-    this.maxEnvironments = Math.max(1, options.maxEnvironments ?? availableParallelism());
+    this.maxEnvironments = Math.max(1, options.maxEnvironments ?? availableParallelism() - 1);
   }
 
   /** Invokes the handler; never rejects: every way an invocation can end is an Invocation. */
