@@ -6,9 +6,12 @@
 import {
   ChangeMessageVisibilityCommand,
   CreateQueueCommand,
+  DeleteMessageBatchCommand,
   DeleteMessageCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  ListQueuesCommand,
+  PurgeQueueCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   SendMessageCommand,
@@ -16,6 +19,7 @@ import {
 } from "@aws-sdk/client-sqs";
 import { createHash } from "node:crypto";
 import { startLocalRuntime, type LocalRuntime } from "../local/runtime";
+import { loadStackModel } from "../local/terraform/stack-model";
 import { md5OfMessageAttributes } from "../local/services/sqs/messages";
 import { readProbeLog, writeVariant, type TerraformJson } from "./support/local-stacks";
 import { consumerName, PRODUCER_NAME, queueName, synthesizeQueueWorkspace, type ProbeQueue, type QueueWorkspace } from "./support/sqs-stacks";
@@ -213,6 +217,30 @@ describe("the SQS API, with the real SDK", () => {
     await expect(sqs.send(new CreateQueueCommand({ QueueName: "extra" }))).rejects.toMatchObject({ name: "UnsupportedOperation" });
   });
 
+  test("DeleteMessageBatch deletes what it can and lists the invalid receipt handles apart", async () => {
+    const QueueUrl = urlOf("chat-batches-dlq");
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "batch delete" }));
+    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl }));
+    const result = await sqs.send(
+      new DeleteMessageBatchCommand({ QueueUrl, Entries: [{ Id: "good", ReceiptHandle: Messages![0]!.ReceiptHandle! }, { Id: "bad", ReceiptHandle: "bm9wZQ==" }] }),
+    );
+    expect(result.Successful).toEqual([{ Id: "good" }]);
+    expect(result.Failed).toEqual([{ Id: "bad", SenderFault: true, Code: "ReceiptHandleIsInvalid", Message: expect.any(String) }]);
+  });
+
+  test("PurgeQueue empties a queue, once a minute", async () => {
+    const QueueUrl = urlOf("chat-timeouts-dlq");
+    await sqs.send(new SendMessageCommand({ QueueUrl, MessageBody: "to be purged" }));
+    await sqs.send(new PurgeQueueCommand({ QueueUrl }));
+    expect((await sqs.send(new ReceiveMessageCommand({ QueueUrl }))).Messages).toBeUndefined();
+    await expect(sqs.send(new PurgeQueueCommand({ QueueUrl }))).rejects.toMatchObject({ name: "PurgeQueueInProgress", $metadata: { httpStatusCode: 403 } });
+  });
+
+  test("ListQueues lists the stack's queues by name prefix", async () => {
+    const { QueueUrls } = await sqs.send(new ListQueuesCommand({ QueueNamePrefix: "chat-batches" }));
+    expect([...(QueueUrls ?? [])].sort()).toEqual([urlOf("chat-batches"), urlOf("chat-batches-dlq")].sort());
+  });
+
   test("GetQueueUrl answers the URL the stack resolves to", async () => {
     expect(await sqs.send(new GetQueueUrlCommand({ QueueName: "chat-retries" }))).toMatchObject({ QueueUrl: urlOf("chat-retries") });
   });
@@ -370,6 +398,33 @@ describe("variants of the stack", () => {
       allow.redrive_allow_policy = JSON.stringify({ redrivePermission: "denyAll" });
     });
     await expect(startLocalRuntime({ stackDir, port: 0, log: () => undefined })).rejects.toThrow(/does not allow chat-\w+ to redrive into it/);
+  });
+
+  test("a redrive policy may be its own resource, a queue may be named by Terraform, and what is not checked is noted", () => {
+    const stackDir = writeVariant(workspace, "queue-forms", (tf) => {
+      const [sourceName, source] = find(tf, "aws_sqs_queue", "name", "chat-retries");
+      tf.resource.aws_sqs_queue_redrive_policy = {
+        separate: { queue_url: `\${aws_sqs_queue.${sourceName}.url}`, redrive_policy: source.redrive_policy.replace('"maxReceiveCount":2', '"maxReceiveCount":7') },
+      };
+      delete source.redrive_policy;
+      tf.resource.aws_sqs_queue.unnamed = { name_prefix: "scratch-", kms_master_key_id: "alias/aws/sqs" };
+      tf.resource.aws_sqs_queue_policy = { open: { queue_url: "${aws_sqs_queue.unnamed.url}", policy: "{}" } };
+      mappingOf(tf, "timeouts").enabled = false;
+    });
+    const model = loadStackModel({ stackDir });
+    expect(model.queues.find((q) => q.name === "chat-retries")!.redrivePolicy).toEqual({
+      deadLetterTargetArn: "arn:aws:sqs:us-east-1:000000000000:chat-retries-dlq",
+      maxReceiveCount: 7,
+    });
+    const unnamed = model.queues.find((q) => q.address === "aws_sqs_queue.unnamed")!;
+    expect(unnamed.name).toMatch(/^scratch-[a-z0-9]{26}$/);
+    expect(model.notes).toEqual(
+      expect.arrayContaining([
+        "aws_sqs_queue_policy.open: queue policies (resource-based) are not evaluated locally; identity policies are",
+        `queue ${unnamed.name}: KMS encryption is not emulated (no kms:GenerateDataKey or kms:Decrypt grant is checked)`,
+        expect.stringMatching(/^aws_lambda_event_source_mapping\.\S+: disabled, so its queue is not polled$/),
+      ]),
+    );
   });
 
   test("a FIFO queue stops startup: its ordering and deduplication are not emulated", async () => {
