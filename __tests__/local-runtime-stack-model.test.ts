@@ -149,7 +149,7 @@ describe("the model of the synthesized chat stack", () => {
     });
     const model = loadStackModel({ stackDir });
     expect(model.functions.map((f) => f.name)).not.toContain("nightly-report");
-    expect(model.notes).toContain("aws_lambda_function.nightly: no route invokes it, so it never runs locally");
+    expect(model.notes).toContain("aws_lambda_function.nightly: no route or event source mapping invokes it, so it never runs locally");
   });
 
   test("a role's attached customer-managed policy is part of its policies", () => {

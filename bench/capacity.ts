@@ -2,7 +2,7 @@ import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { ClientPool } from "./lib/clients";
 import { bytes, count, ms } from "./lib/format";
-import { type ServerSpec, ServerProcess } from "./lib/server-process";
+import { type CpuTime, type ServerSpec, ServerProcess } from "./lib/server-process";
 import { synthesizedStacks } from "./lib/stacks";
 import { percentile } from "./lib/stats";
 import type { FigureResult } from "./lib/table";
@@ -22,6 +22,9 @@ interface Capacity {
   readonly messagesPerSecond: number;
   readonly latencies: readonly number[];
   readonly failed: number;
+  /** Server CPU per delivered message while messaging, in ms: all threads, and the main thread alone. */
+  readonly cpuPerMessageMs: number;
+  readonly mainThreadPerMessageMs?: number;
 }
 
 /**
@@ -55,10 +58,22 @@ export async function benchCapacity(options: CapacityOptions): Promise<FigureRes
         detail: `${(share * 100).toFixed(1)}% of the relay (1 : ${(1 / share).toFixed(0)})`,
       },
       { measure: "p50 / p99 per direct message", ours: latency(ours), baseline: latency(relay) },
+      {
+        measure: "server CPU per direct message, all threads",
+        ours: ms(ours.cpuPerMessageMs),
+        baseline: ms(relay.cpuPerMessageMs),
+        detail: `${(ours.cpuPerMessageMs / relay.cpuPerMessageMs).toFixed(0)}× the relay`,
+      },
+      {
+        measure: "… of which the main thread (gateway, IAM, DynamoDB, @connections)",
+        ours: ms(ours.mainThreadPerMessageMs ?? NaN),
+        baseline: ms(relay.mainThreadPerMessageMs ?? NaN),
+      },
       { measure: "direct messages refused or failed", ours: count(ours.failed), baseline: count(relay.failed) },
     ],
     notes: [
       "Each server runs alone in a child process, so its RSS (process.memoryUsage().rss, all threads) is its own; the clients run in this process. Per connection = (RSS with the connections − RSS before) ÷ the connections opened in between, after a warm-up that starts the runtime's $connect and $default environments.",
+      "CPU per message: the server process's CPU time (process.cpuUsage, every thread: the main thread, the functions' worker threads, V8's GC and compiler threads) during the counted seconds ÷ the messages delivered; the main thread's share from /proc. It depends less than messages per second on what else the machine runs, though under heavy contention it rises too (each thread wakes for fewer messages at a time). The rest of the runtime's share is the send-message handler's own work in its worker (the SDK serializing, signing and sending two calls) and garbage collection.",
       `Messaging: each pair ping-pongs one direct message (\`{"action":"send-message","to":…}\`), so ${options.pairs} are in flight; counted for ${options.seconds} s after 1 s of warm-up. Through the runtime each one is a send-message invocation (GetItem, then a signed, IAM-checked @connections POST); the relay forwards by id. The clients share one process, which bounds the relay's figure too.`,
     ],
   };
@@ -81,7 +96,7 @@ async function measure(spec: ServerSpec, options: CapacityOptions): Promise<Capa
     await sleep(500);
     const loadedRss = await server.rss();
 
-    const messaging = await pingPong(pool, ids, options.seconds * 1000);
+    const messaging = await pingPong(pool, ids, options.seconds * 1000, () => server.cpu());
     return {
       idleRss,
       loadedRss,
@@ -100,7 +115,7 @@ async function measure(spec: ServerSpec, options: CapacityOptions): Promise<Capa
  * Clients 2k and 2k+1 are partners: a message to one makes it send the next to the other, so each pair has
  * exactly one in flight. A send the server answers with anything but its `sent` reply is resent.
  */
-async function pingPong(pool: ClientPool, ids: readonly string[], measureMs: number) {
+async function pingPong(pool: ClientPool, ids: readonly string[], measureMs: number, cpu: () => Promise<CpuTime>) {
   const partner = (client: number) => client ^ 1;
   const sentAt = new Map<number, number>();
   let running = true;
@@ -127,15 +142,25 @@ async function pingPong(pool: ClientPool, ids: readonly string[], measureMs: num
   };
   for (let client = 1; client < ids.length; client += 2) sendTo(client);
   await sleep(1000);
+  const cpuBefore = await cpu();
   counting = true;
   const started = performance.now();
   await sleep(measureMs);
   counting = false;
   const elapsed = performance.now() - started;
+  const cpuAfter = await cpu();
+  const perMessage = (before: number | undefined, after: number | undefined) =>
+    before === undefined || after === undefined ? undefined : (after - before) / Math.max(1, delivered);
   running = false;
   // Let the messages in flight land before the server goes.
   await sleep(500);
   pool.onFrame = () => undefined;
-  return { messagesPerSecond: (delivered / elapsed) * 1000, latencies: latencies.sort((a, b) => a - b), failed };
+  return {
+    messagesPerSecond: (delivered / elapsed) * 1000,
+    latencies: latencies.sort((a, b) => a - b),
+    failed,
+    cpuPerMessageMs: perMessage(cpuBefore.processMs, cpuAfter.processMs)!,
+    ...(cpuBefore.mainThreadMs === undefined ? {} : { mainThreadPerMessageMs: perMessage(cpuBefore.mainThreadMs, cpuAfter.mainThreadMs) }),
+  };
 }
 

@@ -4,6 +4,8 @@
  *   npm start                               synthesize into cdktf.out, serve on 127.0.0.1:8080, data in memory
  *   npm start -- --data .local-data         keep DynamoDB data across restarts
  *   npm start -- --stack-dir <dir>          serve an already synthesized stack folder, without synthesizing
+ *   npm start -- --account-rate 100 --account-burst 50
+ *                                           throttle @connections as an account with that API Gateway quota would
  *   HOST=0.0.0.0 PORT=9000 npm start        listen elsewhere
  *   CHAT_AUTH=jwt npm start                 auth on, with a local OIDC issuer (unless CHAT_JWT_ISSUER names yours)
  */
@@ -13,7 +15,7 @@ import { localIssuerSettings, TOKEN_PATH } from "./identity-provider/local-issue
 import { DEFAULT_HOST, DEFAULT_PORT, startLocalRuntime, type LocalRuntime, type RuntimeAddress } from "./runtime";
 import { synthesizeStack } from "./terraform/synth";
 
-const USAGE = "Usage: npm start -- [--data <dir>] [--stack-dir <dir>]";
+const USAGE = "Usage: npm start -- [--data <dir>] [--stack-dir <dir>] [--account-rate <requests/s>] [--account-burst <requests>]";
 
 function parsePort(value: string | undefined): number {
   if (value === undefined || value === "") return DEFAULT_PORT;
@@ -22,9 +24,23 @@ function parsePort(value: string | undefined): number {
   return port;
 }
 
+/** A whole number of at least 1 given to a flag, or undefined when the flag is absent. */
+function parseCount(flag: string, value: string | undefined): number | undefined {
+  if (value === undefined) return undefined;
+  const count = /^\d+$/.test(value) ? Number(value) : NaN;
+  if (!(count >= 1)) throw new Error(`--${flag} ${JSON.stringify(value)} is invalid: expected a whole number of at least 1`);
+  return count;
+}
+
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { data: { type: "string" }, "stack-dir": { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      data: { type: "string" },
+      "stack-dir": { type: "string" },
+      "account-rate": { type: "string" },
+      "account-burst": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
     strict: true,
   });
   if (values.help) {
@@ -33,6 +49,8 @@ async function main(): Promise<void> {
   }
   const host = process.env.HOST?.trim() || DEFAULT_HOST;
   const port = parsePort(process.env.PORT?.trim());
+  const ratePerSecond = parseCount("account-rate", values["account-rate"]);
+  const burst = parseCount("account-burst", values["account-burst"]);
 
   const given = values["stack-dir"] && resolve(values["stack-dir"]);
   const localIssuer = !given && usesLocalIssuer(process.env);
@@ -45,7 +63,14 @@ async function main(): Promise<void> {
     return stackDir;
   };
 
-  const runtime = await startLocalRuntime({ stackDir: given || synthesize, localIssuer, host, port, dataDir: values.data && resolve(values.data) });
+  const runtime = await startLocalRuntime({
+    stackDir: given || synthesize,
+    localIssuer,
+    host,
+    port,
+    dataDir: values.data && resolve(values.data),
+    accountThrottle: { ...(ratePerSecond === undefined ? {} : { ratePerSecond }), ...(burst === undefined ? {} : { burst }) },
+  });
   printWelcome(runtime, values.data);
 
   let stopping = false;
@@ -109,6 +134,7 @@ function printWelcome(runtime: LocalRuntime, dataDir: string | undefined): void 
       `  Web client:     ${runtime.httpUrl}`,
       ...(tokenUrl ? [`  Tokens:         POST ${tokenUrl} {"name":"alice"}`] : []),
       `  DynamoDB:       ${dataDir ? `on disk in ${resolve(dataDir)}` : "in memory (use --data <dir> to keep it)"}`,
+      ...(runtime.model.queues.length ? [`  SQS:            ${runtime.sqsEndpoint} (${runtime.model.queues.map((q) => q.name).join(", ")}; in memory)`] : []),
       "",
       ...tryIt,
       `  > {"action":"send-message","message":"hello!"}`,

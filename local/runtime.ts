@@ -16,6 +16,8 @@ import { FunctionRunner, lambdaEnvironment, type Credentials } from "./functions
 import { WebSocketGateway } from "./gateway/websocket-gateway";
 import { IdentityRegistry } from "./iam/identities";
 import { handleManagementRequest, isManagementPath } from "./services/connections-api";
+import { accountRateLimit, TokenBucket, type RateLimit } from "./services/account-throttle";
+import { isSqsRequest, LocalSqs } from "./services/sqs";
 import { loadStackModel, type StackModel } from "./terraform/stack-model";
 import { closeServer, listen } from "./http/servers";
 import { serveStatic } from "./http/static-files";
@@ -59,6 +61,16 @@ export interface LocalRuntimeOptions {
   readonly ttl?: TtlOptions;
   /** How far DynamoDB global secondary indexes lag behind their tables. @default 300 ms */
   readonly indexLagMs?: number;
+  /**
+   * API Gateway's account-level throttle, which @connections calls draw from (429 beyond it); false for none.
+   * What is left out is the region's quota. @default 10,000 requests per second with a burst of 5,000 (2,500 and 1,250 in some regions)
+   */
+  readonly accountThrottle?: Partial<RateLimit> | false;
+  /**
+   * Execution environments (worker threads) a function may have at once; concurrent invocations beyond it
+   * share them. @default the machine's cores less one (the runtime's own thread needs one), at least 1
+   */
+  readonly environmentsPerFunction?: number;
   /** The static web client. @default the project's web/ */
   readonly webDir?: string;
   /** Where log lines go (one per route invocation, IAM denials, function output). @default console.log */
@@ -87,6 +99,8 @@ export interface LocalRuntime {
   readonly issuer?: LocalIssuer;
   /** The IAM-checked DynamoDB endpoint the functions use. */
   readonly dynamodbEndpoint: string;
+  /** The IAM-checked SQS endpoint (`AWS_ENDPOINT_URL_SQS`): the runtime's own port. */
+  readonly sqsEndpoint: string;
   /** An identity allowed everything, for tests and tools calling the local endpoints with the SDK. */
   readonly adminCredentials: Credentials;
   /** Exactly the environment a function runs with. */
@@ -130,6 +144,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     for (const note of model.notes) log(`note: ${note}`);
     const stage = model.stage.name;
     const managementUrl = `http://${host}:${port}/${stage}`;
+    const sqsEndpoint = `http://${host}:${port}`;
     const identities = new IdentityRegistry(model);
 
     const db: LocalDynamoDb = await startLocalDynamoDb({
@@ -152,6 +167,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           credentials: identities.function(fn.name).credentials,
           dynamodbEndpoint: db.endpoint,
           managementApiEndpoint: managementUrl,
+          sqsEndpoint,
           nodePath: join(PROJECT_DIR, "node_modules"),
         }),
       ]),
@@ -163,7 +179,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       let existing = runners.get(name);
       if (!existing) {
         const fn = model.functions.find((f) => f.name === name)!;
-        existing = new FunctionRunner(fn, environments.get(name)!, log);
+        existing = new FunctionRunner(fn, environments.get(name)!, log, { maxEnvironments: options.environmentsPerFunction });
         // One asked for while stopping answers every invocation with a failure.
         if (runnersStopped) void existing.stop();
         runners.set(name, existing);
@@ -174,6 +190,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       runnersStopped = true;
       await Promise.all([...runners.values()].map((r) => r.stop()));
     });
+    const sqs = new LocalSqs({ model, identities, runner, log });
+    // Before the functions stop: no new batch may start on a stopping runtime.
+    cleanups.push(() => sqs.stop());
 
     const connections = new ConnectionRegistry();
     const ledger = new ConnectionLedger(options.dataDir);
@@ -193,6 +212,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       disconnect: (connection: Parameters<WebSocketGateway["close"]>[0]) => gateway.close(connection, 1000, ""),
       latencyMs: options.managementLatencyMs,
       failureRate: options.managementFailureRate,
+      ...(options.accountThrottle === false ? {} : { throttle: new TokenBucket({ ...accountRateLimit(model.region), ...options.accountThrottle }) }),
       log,
     };
     const webDir = options.webDir ?? join(PROJECT_DIR, "web");
@@ -200,6 +220,12 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     handlers = {
       request: (req, res) => {
         if (issuer?.handle(req, res)) return;
+        if (isSqsRequest(req)) {
+          return void sqs.handle(req, res).catch((error: unknown) => {
+            log(`SQS error: ${(error as Error).stack ?? String(error)}`);
+            if (!res.headersSent) res.writeHead(500, { "Content-Length": 0 }).end();
+          });
+        }
         if (!isManagementPath(req.url)) return serveStatic(req, res, webDir, stage);
         handleManagementRequest(req, res, managementOptions).catch((error: unknown) => {
           log(`@connections error: ${(error as Error).stack ?? String(error)}`);
@@ -217,6 +243,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       await Promise.all(leftovers.map((connection) => gateway.cleanUp(connection)));
     }
 
+    sqs.start();
+
     let stopping: Promise<void> | undefined;
     return {
       httpUrl,
@@ -227,6 +255,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       model,
       ...(issuer ? { issuer } : {}),
       dynamodbEndpoint: db.endpoint,
+      sqsEndpoint,
       adminCredentials: identities.admin.credentials,
       environmentOf: (name) => {
         const environment = environments.get(name);

@@ -10,6 +10,7 @@ export function ms(value: number): string {
   if (!Number.isFinite(value)) return "–";
   if (value >= 10_000) return `${(value / 1000).toFixed(1)} s`;
   if (value >= 1000) return `${(value / 1000).toFixed(2)} s`;
+  if (value < 1) return `${Math.round(value * 1000)} µs`;
   return `${value < 10 ? value.toFixed(1) : Math.round(value)} ms`;
 }
 

@@ -4,6 +4,7 @@
  *   node --import tsx bench/lib/server-child.ts '<ServerSpec as JSON>'
  * Talks to the parent (server-process.ts) over IPC: "ready" with the URL, "rss" on request, exit on "stop".
  */
+import { readFileSync } from "node:fs";
 import { startLocalRuntime } from "../../local/runtime";
 import type { ParentMessage, ServerSpec } from "./server-process";
 import { startWsRelay } from "./ws-relay";
@@ -22,6 +23,7 @@ async function main(): Promise<void> {
   };
   process.on("message", (message: ParentMessage) => {
     if (message.type === "rss") process.send?.({ type: "rss", bytes: process.memoryUsage().rss });
+    if (message.type === "cpu") process.send?.({ type: "cpu", ...cpuTime() });
     if (message.type === "stop") void stop();
   });
   process.on("disconnect", () => void stop());
@@ -43,6 +45,20 @@ async function startRuntime(spec: Extract<ServerSpec, { kind: "runtime" }>): Pro
     // Dropping the connections skips thousands of $disconnect runs: the tables are in memory and go anyway.
     stop: () => runtime.stop({ abandonConnections: true }),
   };
+}
+
+/** All threads from process.cpuUsage; the main thread's own from /proc (Linux), where its task id is the pid. */
+function cpuTime(): { processMs: number; mainThreadMs?: number } {
+  const usage = process.cpuUsage();
+  const processMs = (usage.user + usage.system) / 1000;
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, "utf8");
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    // utime and stime, in clock ticks of 1/100 s (USER_HZ on Linux).
+    return { processMs, mainThreadMs: (Number(fields[11]) + Number(fields[12])) * 10 };
+  } catch {
+    return { processMs };
+  }
 }
 
 main().catch((error: unknown) => {

@@ -11,11 +11,19 @@ export type ServerSpec =
     }
   | { readonly kind: "relay" };
 
-export type ParentMessage = { readonly type: "rss" } | { readonly type: "stop" };
+export type ParentMessage = { readonly type: "rss" } | { readonly type: "cpu" } | { readonly type: "stop" };
+
+/** CPU time the server process has used so far, in ms: all its threads, and its main thread when known (Linux). */
+export interface CpuTime {
+  readonly processMs: number;
+  readonly mainThreadMs?: number;
+}
+
 type ChildMessage =
   | { readonly type: "ready"; readonly wsUrl: string }
   | { readonly type: "failed"; readonly message: string }
-  | { readonly type: "rss"; readonly bytes: number };
+  | { readonly type: "rss"; readonly bytes: number }
+  | ({ readonly type: "cpu" } & CpuTime);
 
 const CHILD = join(__dirname, "server-child.ts");
 
@@ -27,7 +35,9 @@ export class ServerProcess {
   ) {}
 
   static start(spec: ServerSpec, timeoutMs = 60_000): Promise<ServerProcess> {
-    const child = fork(CHILD, [JSON.stringify(spec)], { execArgv: ["--import", "tsx"], stdio: ["ignore", "inherit", "inherit", "ipc"] });
+    // BENCH_CPU_PROF=<dir> writes a V8 CPU profile of the server (each of its threads) there, for `npx speedscope`/DevTools.
+    const profile = process.env.BENCH_CPU_PROF ? ["--cpu-prof", `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [];
+    const child = fork(CHILD, [JSON.stringify(spec)], { execArgv: ["--import", "tsx", ...profile], stdio: ["ignore", "inherit", "inherit", "ipc"] });
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         child.kill("SIGKILL");
@@ -51,15 +61,25 @@ export class ServerProcess {
   }
 
   /** Resident set size of the server's process right now. */
-  rss(): Promise<number> {
+  async rss(): Promise<number> {
+    return (await this.ask("rss")).bytes;
+  }
+
+  /** CPU time the server has used so far. */
+  async cpu(): Promise<CpuTime> {
+    const { processMs, mainThreadMs } = await this.ask("cpu");
+    return { processMs, ...(mainThreadMs === undefined ? {} : { mainThreadMs }) };
+  }
+
+  private ask<T extends "rss" | "cpu">(type: T): Promise<Extract<ChildMessage, { type: T }>> {
     return new Promise((resolve) => {
       const listener = (message: ChildMessage) => {
-        if (message.type !== "rss") return;
+        if (message.type !== type) return;
         this.child.off("message", listener);
-        resolve(message.bytes);
+        resolve(message as Extract<ChildMessage, { type: T }>);
       };
       this.child.on("message", listener);
-      this.child.send({ type: "rss" } satisfies ParentMessage);
+      this.child.send({ type } satisfies ParentMessage);
     });
   }
 

@@ -189,9 +189,7 @@ export function verifySigV4(
   const canonical = canonicalRequest(request, auth.signedHeaders, claimedHash ?? bodyHash);
   const scope = `${auth.date}/${auth.region}/${auth.service}/aws4_request`;
   const stringToSign = `${ALGORITHM}\n${amzDate}\n${scope}\n${sha256Hex(canonical)}`;
-  let key = hmac(`AWS4${secret}`, auth.date);
-  for (const part of [auth.region, auth.service, "aws4_request"]) key = hmac(key, part);
-  const expected = createHmac("sha256", key).update(stringToSign).digest();
+  const expected = createHmac("sha256", signingKey(secret, auth)).update(stringToSign).digest();
   if (!timingSafeEqual(expected, Buffer.from(auth.signature, "hex"))) {
     throw new SigV4Error(
       "bad-signature",
@@ -200,6 +198,24 @@ export function verifySigV4(
     );
   }
   return auth;
+}
+
+/**
+ * The key a secret signs with for one day, region and service: four HMACs, the same for every request of
+ * that scope, so derived once per scope (as the SDK's signer caches it) instead of once per request.
+ */
+const signingKeys = new Map<string, { readonly secret: string; readonly key: Buffer }>();
+const MAX_SIGNING_KEYS = 1_000;
+
+function signingKey(secret: string, auth: SigV4Caller): Buffer {
+  const id = `${auth.accessKeyId}/${auth.date}/${auth.region}/${auth.service}`;
+  const cached = signingKeys.get(id);
+  if (cached && cached.secret === secret) return cached.key;
+  let key = hmac(`AWS4${secret}`, auth.date);
+  for (const part of [auth.region, auth.service, "aws4_request"]) key = hmac(key, part);
+  if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
+  signingKeys.set(id, { secret, key });
+  return key;
 }
 
 /**

@@ -8,7 +8,8 @@
  * arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/<METHOD>/@connections/<id> against the caller's
  * policies. Errors carry their name in x-amzn-ErrorType, which is where the SDK reads it: 410 GoneException
  * for a connection that is not open, 403 AccessDeniedException for a denied call, 413
- * PayloadTooLargeException, and 429 LimitExceededException when failure injection says so.
+ * PayloadTooLargeException, and 429 LimitExceededException beyond the account's throttle (account-throttle.ts)
+ * or when failure injection says so.
  */
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
@@ -18,6 +19,7 @@ import { MESSAGE_LIMIT_BYTES } from "../gateway/websocket-gateway";
 import { connectionsCheck, parseConnectionsPath, type ConnectionsScope } from "../iam/policy";
 import { checkAccess, type IdentityRegistry } from "../iam/identities";
 import { SigV4Error, verifySigV4 } from "../iam/sigv4";
+import type { TokenBucket } from "./account-throttle";
 
 export interface ManagementApiOptions {
   readonly scope: ConnectionsScope;
@@ -29,6 +31,8 @@ export interface ManagementApiOptions {
   readonly latencyMs?: number;
   /** Share of calls (0..1) answered 429 LimitExceededException, to exercise retries. @default 0 */
   readonly failureRate?: number;
+  /** The account's API Gateway throttle every call draws from; none means unlimited. */
+  readonly throttle?: TokenBucket;
   readonly log: (line: string) => void;
 }
 
@@ -73,6 +77,8 @@ export async function handleManagementRequest(req: IncomingMessage, res: ServerR
   if (!path || path.stage !== options.scope.stage || !["POST", "GET", "DELETE"].includes(method)) {
     return respond(res, 403, { message: "Forbidden" }, "ForbiddenException");
   }
+  // Metered as it arrives, before any work is done for it.
+  if (options.throttle && !options.throttle.take()) return respond(res, 429, { message: "Too Many Requests" }, "LimitExceededException");
 
   let caller;
   try {

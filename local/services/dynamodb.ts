@@ -13,7 +13,8 @@ import type { CreateTableCommandInput, KeySchemaElement } from "@aws-sdk/client-
 import { randomUUID } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import { setTimeout as delay } from "node:timers/promises";
-import { Agent, createServer, request, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { EventEmitter } from "node:events";
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import { dynamodbChecks } from "../iam/policy";
 import { closeServer, listen } from "../http/servers";
 import { checkAccess, type IdentityRegistry } from "../iam/identities";
@@ -90,7 +91,7 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
   // Tables are ACTIVE at once: nothing locally waits for a table to be created.
   const store = dynalite({ path: options.dataDir, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
   const storePort = await listen(store);
-  const agent = new Agent({ keepAlive: true });
+  const dispatch = inProcess(store);
   const client = new StoreClient(`http://127.0.0.1:${storePort}`, options.region);
   const lock = new ReadWriteLock();
   const tables = new Map<string, TableModel>();
@@ -153,24 +154,10 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
       return sendJson(res, outcome.status, outcome.body);
     }
     const redirected = indexes.redirect(operation, parsed);
-    const status = await lock.shared(() => pipe(req, res, redirected ? Buffer.from(JSON.stringify(redirected)) : body));
-    if (status === 200 && WRITES.has(operation)) indexes.afterWrite(operation, parsed);
-  }
-
-  /** Sends the request on to dynalite and its answer back; resolves with the status once it is written. */
-  function pipe(req: IncomingMessage, res: ServerResponse, body: Buffer): Promise<number> {
-    return new Promise<number>((resolve, reject) => {
-      const headers = { ...req.headers, "content-length": String(body.length) };
-      const upstream = request({ host: "127.0.0.1", port: storePort, method: req.method, path: req.url, headers, agent }, (response) => {
-        const status = response.statusCode ?? 500;
-        res.writeHead(status, response.headers);
-        response.pipe(res);
-        response.on("end", () => resolve(status));
-        response.on("error", reject);
-      });
-      upstream.on("error", reject);
-      upstream.end(body);
-    });
+    const sent = redirected ? Buffer.from(JSON.stringify(redirected)) : body;
+    const request = redirected ? ({ method: req.method, url: req.url, headers: { ...req.headers, "content-length": String(sent.length) } } as IncomingMessage) : req;
+    await lock.shared(() => dispatch(request, sent, res));
+    if (res.statusCode === 200 && WRITES.has(operation)) indexes.afterWrite(operation, parsed);
   }
 
   async function createTable(table: TableModel): Promise<void> {
@@ -184,7 +171,6 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
   try {
     for (const table of options.tables) await createTable(table);
   } catch (error) {
-    agent.destroy();
     client.destroy();
     await Promise.all([closeServer(proxy), closeServer(store)]);
     throw error;
@@ -200,11 +186,29 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
       await Promise.race([Promise.allSettled([...inFlight]), delay(STOP_GRACE_MS, undefined, { ref: false })]);
       await closed;
       await Promise.all([sweeper.stop(), indexes.stop()]);
-      agent.destroy();
       client.destroy();
       await closeServer(store);
     },
   };
+}
+
+/**
+ * Hands a checked request to dynalite's own request handler in this process, writing straight to the caller's
+ * response: the same validation, errors and headers as over HTTP, without a second HTTP round trip per call
+ * (which cost about a tenth of the runtime's CPU per message). dynalite's handler reads only the method, url
+ * and headers of the request and its "data" and "end" events.
+ */
+function inProcess(store: Server): (req: IncomingMessage, body: Buffer, res: ServerResponse) => Promise<void> {
+  const handle = store.listeners("request")[0] as RequestListener | undefined;
+  if (typeof handle !== "function") throw new Error("dynalite's server has no request handler to call in process");
+  return (req, body, res) =>
+    new Promise<void>((resolve) => {
+      res.once("close", () => resolve());
+      const request = Object.assign(new EventEmitter(), { method: req.method, url: req.url, headers: req.headers });
+      handle(request as unknown as IncomingMessage, res);
+      if (body.length > 0) request.emit("data", body);
+      request.emit("end");
+    });
 }
 
 /** How long stopping waits for DynamoDB requests under way; dynalite answers in milliseconds. */

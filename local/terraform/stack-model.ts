@@ -11,6 +11,8 @@ import { parsePolicy, type Policy } from "../iam/policy";
 import { authorizerModel, type AuthorizerModel } from "./authorizer-model";
 import { StackModelError } from "./stack-errors";
 import { blockList, stackPath, type TerraformBlock, TerraformDocument, type LocalContext } from "./terraform-json";
+import { eventSourceMappingModels, mappedFunctionBlocks, queueModels, queueNotes, SQS_RESOURCE_TYPES } from "./queue-model";
+import type { EventSourceMappingModel, QueueModel } from "./queue-model";
 
 /** API Gateway stops waiting for any integration after 29 seconds. */
 export const MAX_INTEGRATION_TIMEOUT_MS = 29_000;
@@ -105,6 +107,9 @@ export interface StackModel {
   readonly routes: readonly RouteModel[];
   readonly functions: readonly FunctionModel[];
   readonly tables: readonly TableModel[];
+  readonly queues: readonly QueueModel[];
+  /** Lambda's pollers: which function each queue's messages go to, in what batches. */
+  readonly eventSourceMappings: readonly EventSourceMappingModel[];
   /** Things in the stack the local runtime does not emulate, worth one line each at startup. */
   readonly notes: readonly string[];
 }
@@ -130,6 +135,7 @@ const UNDERSTOOD_TYPES = new Set([
   "aws_dynamodb_table",
   "aws_cloudwatch_log_group",
   "aws_api_gateway_account",
+  ...SQS_RESOURCE_TYPES,
 ]);
 
 /**
@@ -157,9 +163,12 @@ export function buildStackModel(doc: TerraformDocument): StackModel {
   const api = findApi(doc);
   const stage = findStage(doc, api);
   const { routes, routedFunctions } = routeModels(doc, api, stage.name);
-  // Only functions a route reaches run here; the others need not be runnable locally.
-  const functions = routedFunctions.map((block) => functionModel(doc, block));
+  // Only functions a route or an event source mapping reaches run here; the others need not be runnable locally.
+  const invoked = [...new Set([...routedFunctions, ...mappedFunctionBlocks(doc)])];
+  const functions = invoked.map((block) => functionModel(doc, block));
   const tables = doc.resources("aws_dynamodb_table").map((block) => tableModel(doc, block));
+  const queues = queueModels(doc);
+  const eventSourceMappings = eventSourceMappingModels(doc, queues, functions);
 
   const notes: string[] = [];
   const domains = doc.resources("aws_apigatewayv2_domain_name").map((block) => String(doc.argument(block.address, "domain_name")));
@@ -168,14 +177,15 @@ export function buildStackModel(doc: TerraformDocument): StackModel {
     if (!UNDERSTOOD_TYPES.has(type) && !(domains.length > 0 && CUSTOM_DOMAIN_TYPES.has(type))) notes.push(`${type}: not emulated locally`);
   }
   for (const block of doc.resources("aws_lambda_function")) {
-    if (!routedFunctions.includes(block)) notes.push(`${block.address}: no route invokes it, so it never runs locally`);
+    if (!invoked.includes(block)) notes.push(`${block.address}: no route or event source mapping invokes it, so it never runs locally`);
   }
   for (const route of routes) if (route.invokeDenied) notes.push(`route ${route.routeKey}: ${route.invokeDenied}; every invocation will fail, as on AWS`);
   for (const { authorizer } of routes) {
     if (authorizer?.invokeDenied) notes.push(`authorizer ${authorizer.name}: ${authorizer.invokeDenied}; every $connect will fail with 500, as on AWS`);
     if (authorizer?.resultTtlSeconds) notes.push(`authorizer ${authorizer.name}: authorizer_result_ttl_in_seconds is ignored, as API Gateway caches authorizers of HTTP APIs only`);
   }
-  return { stackDir: doc.stackDir, region, account: doc.account, api, stage, routes, functions, tables, notes };
+  notes.push(...queueNotes(doc, queues, eventSourceMappings));
+  return { stackDir: doc.stackDir, region, account: doc.account, api, stage, routes, functions, tables, queues, eventSourceMappings, notes };
 }
 
 function findApi(doc: TerraformDocument): ApiModel {

@@ -99,6 +99,54 @@ function websocketEndpoint(view: ResourceView, apiId: string): string {
   return endpoint ? `ws://${endpoint.host}:${endpoint.port}` : `wss://${apiId}.execute-api.${view.region}.amazonaws.com`;
 }
 
+/** Terraform's name for a queue without `name`: `name_prefix` or "terraform-", then a generated suffix. */
+function queueName(r: ResourceView): string {
+  const name = r.optionalArg("name");
+  if (name !== undefined) return str(name);
+  const suffix = `${r.generatedId(26)}${r.optionalArg("fifo_queue") === true ? ".fifo" : ""}`;
+  return `${str(r.optionalArg("name_prefix") ?? "terraform-")}${suffix}`;
+}
+
+/** A queue's URL: the local runtime's endpoint when there is one, so the SDK's requests come back here. */
+function queueUrl(r: ResourceView, name: string): string {
+  const endpoint = r.context.endpoint;
+  const origin = endpoint ? `http://${endpoint.host}:${endpoint.port}` : `https://sqs.${r.region}.amazonaws.com`;
+  return `${origin}/${r.account}/${name}`;
+}
+
+/** A UUID that is stable for a resource address, like the ids Lambda gives event source mappings. */
+function stableUuid(seed: string): string {
+  const hex = createHash("sha256").update(seed).digest("hex");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** SQS queues, their policies, and Lambda's event source mappings. */
+const SQS_COMPUTED: Readonly<Record<string, ComputedAttributes>> = {
+  aws_sqs_queue: (r) => {
+    const name = () => queueName(r);
+    const url = () => queueUrl(r, name());
+    return { id: url, url, name, arn: () => `arn:aws:sqs:${r.region}:${r.account}:${name()}` };
+  },
+  // These are keyed by the queue they attach to.
+  aws_sqs_queue_policy: (r) => ({ id: () => r.arg("queue_url") }),
+  aws_sqs_queue_redrive_policy: (r) => ({ id: () => r.arg("queue_url") }),
+  aws_sqs_queue_redrive_allow_policy: (r) => ({ id: () => r.arg("queue_url") }),
+  aws_lambda_event_source_mapping: (r) => {
+    const uuid = () => stableUuid(r.block.address);
+    return {
+      id: uuid,
+      uuid,
+      arn: () => `arn:aws:lambda:${r.region}:${r.account}:event-source-mapping:${uuid()}`,
+      state: () => (r.optionalArg("enabled") === false ? "Disabled" : "Enabled"),
+      state_transition_reason: () => "USER_INITIATED",
+      function_arn: () => {
+        const fn = str(r.arg("function_name"));
+        return fn.startsWith("arn:") ? fn : `arn:aws:lambda:${r.region}:${r.account}:function:${fn}`;
+      },
+    };
+  },
+};
+
 /**
  * The attributes Terraform computes for the resource types a serverless stack uses. An attribute not
  * listed here is read from the resource's own arguments; anything else is an unknown attribute.
@@ -163,6 +211,7 @@ const COMPUTED: Readonly<Record<string, ComputedAttributes>> = {
     arn: () => `arn:aws:logs:${r.region}:${r.account}:log-group:${str(r.arg("name"))}`,
   }),
   aws_api_gateway_account: () => ({ id: () => "api-gateway-account" }),
+  ...SQS_COMPUTED,
   "data.archive_file": (r) => {
     const digest = (algorithm: string, encoding: "hex" | "base64") => () => archiveSourceDigest(r, algorithm, encoding);
     return {
