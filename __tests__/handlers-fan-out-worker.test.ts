@@ -115,7 +115,8 @@ test("a recipient that failed for good (a 5xx, which may have been delivered) is
 test("recipients not reached before the deadline are handed back to SQS, not lost", async () => {
   quietly();
   process.env.FANOUT_CONCURRENCY = "1";
-  const ids = Array.from({ length: 20 }, (_, i) => `conn-${i}`);
+  // 40 posts, one at a time, 150 ms each: 6 s of work with 5 s left.
+  const ids = Array.from({ length: 40 }, (_, i) => `conn-${i}`);
   await dynamo.connect(...ids);
   api.latencyMs = 150;
   const job = record("m1", to(...ids));

@@ -347,6 +347,38 @@ describe("fanOut", () => {
     expect(counts).toEqual({ delivered: 3, stale: 0, failed: 0, incomplete: true });
   });
 
+  test("with little time left the reserve shrinks to a quarter of it, so a function with a short timeout still posts", async () => {
+    const posted: string[] = [];
+    const deadline = Date.now() + 2_000;
+
+    const counts = await fanOut(options({ recipients: ["a", "b"], post: async (id) => void posted.push(id), remainingTimeMs: () => deadline - Date.now() }));
+
+    expect(posted).toEqual(["a", "b"]);
+    expect(counts).toMatchObject({ delivered: 2, incomplete: false });
+  });
+
+  test("each post is aborted before the reserve runs out, and counted failed, not retried", async () => {
+    const deadline = Date.now() + 2_000;
+    let attempts = 0;
+    const started = Date.now();
+
+    const counts = await fanOut({
+      recipients: [r("slow")],
+      post: (_recipient, signal) =>
+        new Promise((_resolve, reject) => {
+          attempts += 1;
+          signal.addEventListener("abort", () => reject(signal.reason));
+        }),
+      concurrency: 1,
+      remainingTimeMs: () => deadline - Date.now(),
+    });
+
+    expect(counts).toMatchObject({ failed: 1, incomplete: false });
+    expect(attempts).toBe(1);
+    // The reserve is 600 ms (a quarter of 2 s is below the floor), and a post is aborted 200 ms before it ends.
+    expect(Date.now() - started).toBeLessThan(1_000);
+  });
+
   test("fan-out does not wait to retry when the wait would run into its reserve", async () => {
     const waits: number[] = [];
 

@@ -453,7 +453,8 @@ describe("failing posts", () => {
     expect(replyFrame(result)).toEqual(sent({ delivered: 1, failed: 1 }));
     expect(Date.now() - started).toBeLessThan(POST_TIMEOUT_MS + 2000);
     expect(postedTo().filter((id) => id === "bob")).toHaveLength(1);
-    expect(JSON.parse(String(logged.mock.calls[0][0]))).toMatchObject({ recipient: "bob", error: "TimeoutError" });
+    // Aborted by the fan-out's own per-post deadline (the SDK's request timeout is the same length, as a backstop).
+    expect(JSON.parse(String(logged.mock.calls[0][0]))).toMatchObject({ recipient: "bob", error: expect.stringMatching(/^(AbortError|TimeoutError)$/) });
   }, 15_000);
 
   test("a post throttled on every attempt is counted failed while the others are delivered", async () => {
@@ -494,7 +495,8 @@ describe("failing posts", () => {
 describe("the function's deadline", () => {
   test("a fan-out that cannot finish before the deadline stops in time and reports incomplete", async () => {
     process.env.FANOUT_CONCURRENCY = "2";
-    const others = Array.from({ length: 30 }, (_, index) => `conn-${index}`);
+    // 60 posts, 2 at a time, 200 ms each: 6 s of work with 5 s left.
+    const others = Array.from({ length: 60 }, (_, index) => `conn-${index}`);
     await dynamo.connect("alice", ...others);
     api.latencyMs = 200;
 
@@ -505,7 +507,7 @@ describe("the function's deadline", () => {
     expect(Date.now() - started).toBeLessThan(5000);
     expect(frame).toMatchObject({ type: "sent", incomplete: true, failed: 0 });
     expect(frame.delivered).toBeGreaterThan(0);
-    expect(frame.delivered).toBeLessThan(30);
+    expect(frame.delivered).toBeLessThan(60);
     expect(others.filter((id) => api.received(id).length === 1)).toHaveLength(frame.delivered as number);
   }, 15_000);
 

@@ -27,11 +27,17 @@ function functionOfRoute(routeKey: string): [string, Record<string, any>] {
   return [functionName, tf.resource.aws_lambda_function[functionName]];
 }
 
-/** The parsed inline policy attached to the role of a Lambda function. */
+/** Every statement of every inline policy on the role of a Lambda function (the queue consumer's has two). */
 function policyOfFunction(fn: Record<string, any>): { Statement: Array<{ Effect: string; Action: string | string[]; Resource: string | string[] }> } {
   const roleName = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(fn.role)![1];
-  const [, policy] = resourceWhere(tf, "aws_iam_role_policy", "role", ref("aws_iam_role", roleName, "id"));
-  return JSON.parse(policy.policy);
+  const policies = resources(tf, "aws_iam_role_policy").filter(([, p]) => p.role === ref("aws_iam_role", roleName, "id"));
+  expect(policies.length).toBeGreaterThan(0);
+  return { Statement: policies.flatMap(([, p]) => JSON.parse(p.policy).Statement) };
+}
+
+/** The function that consumes the fan-out queue. */
+function workerFunction(): [string, Record<string, any>] {
+  return resourceWhere(tf, "aws_lambda_function", "function_name", "chat-fan-out-worker");
 }
 
 const list = (value: string | string[]): string[] => (Array.isArray(value) ? value : [value]);
@@ -162,10 +168,11 @@ describe("connections table", () => {
 });
 
 describe("functions", () => {
-  test("one per route, on nodejs22.x arm64 with the configured memory and timeout", () => {
-    expect(resources(tf, "aws_lambda_function")).toHaveLength(PROTOCOL_ROUTES.length);
+  test("one per route and one fan-out worker, on nodejs22.x arm64 with the configured memory and timeout", () => {
+    expect(resources(tf, "aws_lambda_function")).toHaveLength(PROTOCOL_ROUTES.length + 1);
     for (const [, fn] of resources(tf, "aws_lambda_function")) {
-      expect(fn).toMatchObject({ runtime: "nodejs22.x", architectures: ["arm64"], memory_size: 256, timeout: 10, handler: "index.handler" });
+      const timeout = fn.function_name === "chat-fan-out-worker" ? 60 : 10;
+      expect(fn).toMatchObject({ runtime: "nodejs22.x", architectures: ["arm64"], memory_size: 256, timeout, handler: "index.handler" });
     }
   });
 
@@ -202,7 +209,11 @@ describe("functions", () => {
       TABLE_NAME: tableName,
       FANOUT_CONCURRENCY: "25",
       CALLBACK_URL: tf.output.callback_url.value,
+      FANOUT_QUEUE_URL: ref("aws_sqs_queue", resourceWhere(tf, "aws_sqs_queue", "name", "chat-fan-out")[0], "url"),
+      INLINE_FANOUT_LIMIT: "2000",
+      FANOUT_JOB_SIZE: "500",
     });
+    expect(workerFunction()[1].environment.variables).toEqual({ TABLE_NAME: tableName, FANOUT_CONCURRENCY: "25", CALLBACK_URL: tf.output.callback_url.value });
     expect(functionOfRoute("$connect")[1].environment.variables).toEqual({ TABLE_NAME: tableName, AUTH_MODE: "none" });
     expect(functionOfRoute("members")[1].environment.variables).toEqual({ TABLE_NAME: tableName });
   });
@@ -238,7 +249,8 @@ describe("functions", () => {
   test("CHAT_LOG_RETENTION_DAYS sets the retention of every log group", () => {
     const { tf: week } = synthChat({ CHAT_LOG_RETENTION_DAYS: "7" });
     const retentions = resources(week, "aws_cloudwatch_log_group").map(([, g]) => g.retention_in_days);
-    expect(retentions.length).toBe(PROTOCOL_ROUTES.length + 2);
+    // One per function (the routes' and the fan-out worker's), and the API's access and execution logs.
+    expect(retentions.length).toBe(PROTOCOL_ROUTES.length + 1 + 2);
     expect(new Set(retentions)).toEqual(new Set([7]));
   });
 });
@@ -252,7 +264,7 @@ describe("least privilege", () => {
     $connect: () => [["dynamodb:PutItem", table()]],
     $disconnect: () => [...removal(), ["execute-api:ManageConnections", connections()]],
     $default: () => [["dynamodb:GetItem", table()]],
-    "send-message": () => [...removal(), ["execute-api:ManageConnections", connections()]],
+    "send-message": () => [...removal(), ["execute-api:ManageConnections", connections()], ["sqs:SendMessage", queue()]],
     join: () => [
       ["dynamodb:GetItem", table()],
       ["dynamodb:ConditionCheckItem", table()],
@@ -270,6 +282,7 @@ describe("least privilege", () => {
       ["dynamodb:Query", table()],
     ],
   };
+  const queue = () => ref("aws_sqs_queue", resourceWhere(tf, "aws_sqs_queue", "name", "chat-fan-out")[0], "arn");
   /** Removing a connection: mark it closing, read what lists it, delete all of it. */
   const removal = (): Array<[string, string]> =>
     ["UpdateItem", "GetItem", "Query", "BatchWriteItem", "DeleteItem"].map((action) => [`dynamodb:${action}`, table()]);
@@ -283,6 +296,22 @@ describe("least privilege", () => {
         return list(s.Action).flatMap((action) => list(s.Resource).map((resource) => [action, resource]));
       });
     expect(grants.sort()).toEqual(expectedGrants[routeKey]().sort());
+  });
+
+  test("the fan-out worker may post, remove gone recipients, keep a job's progress, and receive and delete from its queue only", () => {
+    const grants = policyOfFunction(workerFunction()[1])
+      .Statement.filter((s) => !list(s.Action).some((a) => a.startsWith("logs:")))
+      .flatMap((s) => list(s.Action).flatMap((action) => list(s.Resource).map((resource) => [action, resource])));
+    expect(grants.sort()).toEqual(
+      [
+        ...removal(),
+        ["dynamodb:PutItem", table()],
+        ["execute-api:ManageConnections", connections()],
+        ["sqs:ReceiveMessage", queue()],
+        ["sqs:DeleteMessage", queue()],
+        ["sqs:GetQueueAttributes", queue()],
+      ].sort(),
+    );
   });
 
   test("no IAM action or resource has a wildcard beyond a connection or log stream suffix", () => {
@@ -303,6 +332,37 @@ describe("least privilege", () => {
 
   test("the route table in constructs/ covers every route of the protocol", () => {
     expect(CHAT_ROUTES.map((r) => r.routeKey).sort()).toEqual([...PROTOCOL_ROUTES].sort());
+  });
+});
+
+describe("fan-out queue", () => {
+  test("large audiences go to an encrypted queue with a dead-letter queue, consumed by the fan-out worker in batches", () => {
+    const [queueName, queue] = resourceWhere(tf, "aws_sqs_queue", "name", "chat-fan-out");
+    const [dlqName] = resourceWhere(tf, "aws_sqs_queue", "name", "chat-fan-out-dlq");
+    expect(queue).toMatchObject({ sqs_managed_sse_enabled: true, visibility_timeout_seconds: 360 });
+    expect(JSON.parse(queue.redrive_policy)).toEqual({ deadLetterTargetArn: ref("aws_sqs_queue", dlqName, "arn"), maxReceiveCount: 5 });
+    const [, mapping] = resources(tf, "aws_lambda_event_source_mapping")[0];
+    expect(mapping).toMatchObject({
+      event_source_arn: ref("aws_sqs_queue", queueName, "arn"),
+      function_name: ref("aws_lambda_function", workerFunction()[0], "arn"),
+      batch_size: 4,
+      scaling_config: { maximum_concurrency: 10 },
+      function_response_types: ["ReportBatchItemFailures"],
+    });
+  });
+
+  test("the inline limit, batch size, consumer concurrency and timeout follow the configuration", () => {
+    const { tf: tuned } = synthChat({
+      CHAT_INLINE_FANOUT_LIMIT: "100",
+      CHAT_FANOUT_BATCH_SIZE: "10",
+      CHAT_FANOUT_MAX_CONCURRENCY: "50",
+      CHAT_FANOUT_TIMEOUT_SECONDS: "120",
+    });
+    expect(resourceWhere(tuned, "aws_lambda_function", "function_name", "chat-send-message")[1].environment.variables.INLINE_FANOUT_LIMIT).toBe("100");
+    expect(resourceWhere(tuned, "aws_lambda_function", "function_name", "chat-fan-out-worker")[1].timeout).toBe(120);
+    expect(resources(tuned, "aws_lambda_event_source_mapping")[0][1]).toMatchObject({ batch_size: 10, scaling_config: { maximum_concurrency: 50 } });
+    // Six times the consumer's timeout, as AWS recommends for an event source mapping.
+    expect(resourceWhere(tuned, "aws_sqs_queue", "name", "chat-fan-out")[1].visibility_timeout_seconds).toBe(720);
   });
 });
 

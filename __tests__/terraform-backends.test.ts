@@ -142,8 +142,9 @@ describeWithTerraform("S3 state against a local S3-compatible server", () => {
     expect(put?.headers["x-amz-server-side-encryption"]).toBe("AES256");
     const pulled = JSON.parse(steps.pull.result!.stdout);
     expect(pulled.resources.map((r: { type: string }) => r.type).sort()).toEqual(
-      // What the policies name: the API, the table, and each function's own log group.
-      ["aws_apigatewayv2_api", "aws_dynamodb_table", ...Array(CHAT_ROUTES.length).fill("aws_cloudwatch_log_group")].sort(),
+      // What the policies name: the API, the table, the fan-out queue, and each function's own log group
+      // (one per route, and the fan-out worker's).
+      ["aws_apigatewayv2_api", "aws_dynamodb_table", "aws_sqs_queue", ...Array(CHAT_ROUTES.length + 1).fill("aws_cloudwatch_log_group")].sort(),
     );
   });
 

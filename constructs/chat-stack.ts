@@ -39,6 +39,7 @@ export class ChatStack extends TerraformStack {
       lambdaMemoryMb: config.lambdaMemoryMb,
       lambdaTimeoutSeconds: config.lambdaTimeoutSeconds,
       fanOutConcurrency: config.fanOutConcurrency,
+      fanOut: config.fanOut,
       auth: config.auth,
       externalAwsSdk: options.externalAwsSdk,
     });

@@ -2,6 +2,8 @@
  * Settings of the chat stack, read from environment variables and validated up front, so a bad value fails
  * `synth` with a message that names the variable and what it accepts instead of failing `terraform apply`.
  */
+import { DEFAULT_RECIPIENTS_PER_JOB, MAX_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out-job";
+import { DEFAULT_INLINE_FANOUT_LIMIT } from "../handlers/lib/settings";
 
 export type BillingMode = "PAY_PER_REQUEST" | "PROVISIONED";
 
@@ -56,6 +58,14 @@ export interface ChatConfig {
   readonly lambdaMemoryMb: number;
   readonly lambdaTimeoutSeconds: number;
   readonly fanOutConcurrency: number;
+  /** Asynchronous fan-out through SQS. */
+  readonly fanOut: {
+    readonly inlineLimit: number;
+    readonly jobSize: number;
+    readonly batchSize: number;
+    readonly maximumConcurrency: number;
+    readonly timeoutSeconds: number;
+  };
   readonly auth: AuthConfig;
   /** Unset: clients use the API's execute-api URL. */
   readonly domain?: DomainConfig;
@@ -121,6 +131,15 @@ export function readConfig(env: Env = process.env): ChatConfig {
     lambdaMemoryMb: read.integer("CHAT_LAMBDA_MEMORY_MB", 256, 128, 10240),
     lambdaTimeoutSeconds: read.integer("CHAT_LAMBDA_TIMEOUT_SECONDS", 10, 1, MAX_LAMBDA_TIMEOUT_SECONDS),
     fanOutConcurrency: read.integer("CHAT_FANOUT_CONCURRENCY", 25, 1, 500),
+    fanOut: {
+      inlineLimit: read.integer("CHAT_INLINE_FANOUT_LIMIT", DEFAULT_INLINE_FANOUT_LIMIT, 0, 100_000),
+      jobSize: read.integer("CHAT_FANOUT_JOB_SIZE", DEFAULT_RECIPIENTS_PER_JOB, 1, MAX_RECIPIENTS_PER_JOB),
+      // Lambda takes at most 10 SQS messages per batch without a batching window, which would delay fan-out.
+      batchSize: read.integer("CHAT_FANOUT_BATCH_SIZE", 4, 1, 10),
+      maximumConcurrency: read.integer("CHAT_FANOUT_MAX_CONCURRENCY", 10, 2, 1000),
+      // The consumer answers no API Gateway request; Lambda's own limit is 900 s.
+      timeoutSeconds: read.integer("CHAT_FANOUT_TIMEOUT_SECONDS", 60, 10, 900),
+    },
     auth: readAuth(read),
     domain: readDomain(read, region),
     backend: readBackend(env, read, stackName, region),

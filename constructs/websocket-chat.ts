@@ -1,12 +1,21 @@
 import { Construct } from "constructs";
 import { join } from "node:path";
 import { ENV_CALLBACK_URL } from "../handlers/lib/callback-url";
-import { ENV_AUTH_MODE, ENV_FANOUT_CONCURRENCY } from "../handlers/lib/settings";
+import {
+  DEFAULT_INLINE_FANOUT_LIMIT,
+  ENV_AUTH_MODE,
+  ENV_FANOUT_CONCURRENCY,
+  ENV_FANOUT_JOB_SIZE,
+  ENV_FANOUT_QUEUE_URL,
+  ENV_INLINE_FANOUT_LIMIT,
+} from "../handlers/lib/settings";
+import { DEFAULT_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out-job";
 import { ENV_TABLE_NAME } from "../handlers/lib/table-schema";
 import { bundleHandlers } from "./bundle";
 import { BundledFunction } from "./bundled-function";
 import type { AuthConfig, BillingMode } from "./config";
 import { ConnectionsTable } from "./connections-table";
+import { FanOutQueue } from "./fan-out-queue";
 import type { PolicyStatement } from "./policy";
 import { WebsocketApi } from "./websocket-api";
 import { AUTHORIZER_ENTRY, WebsocketAuthorizer } from "./websocket-authorizer";
@@ -36,6 +45,21 @@ export interface WebsocketChatProps {
   readonly handlersDir?: string;
   /** Who may connect. @default { mode: "none" }: anyone */
   readonly auth?: AuthConfig;
+  /** Asynchronous fan-out: when to use the queue, and how its consumer scales. @default see FanOutSettings */
+  readonly fanOut?: FanOutSettings;
+}
+
+export interface FanOutSettings {
+  /** Audiences above this many recipients go to the queue; smaller ones are posted inline. @default DEFAULT_INLINE_FANOUT_LIMIT */
+  readonly inlineLimit?: number;
+  /** Recipients per job (one SQS message), 1–1,000. @default DEFAULT_RECIPIENTS_PER_JOB */
+  readonly jobSize?: number;
+  /** Jobs per consumer invocation, 1–10. @default 4 */
+  readonly batchSize?: number;
+  /** Consumer invocations at once, 2–1,000. @default 10 */
+  readonly maximumConcurrency?: number;
+  /** The consumer's timeout in seconds (it answers no API Gateway request, so 29 s does not bind it). @default 60 */
+  readonly timeoutSeconds?: number;
 }
 
 /** What a route's function may touch; each maps to the narrowest IAM statements below. */
@@ -48,6 +72,8 @@ interface RouteSpec {
   readonly tableActions: readonly string[];
   /** Posts to connections (messages, presence). */
   readonly manageConnections: boolean;
+  /** Hands large audiences to the fan-out queue. @default false */
+  readonly enqueues?: boolean;
 }
 
 /** Removing a gone connection (send-message on a 410, $disconnect): mark it closing, read its items, delete them. */
@@ -60,7 +86,7 @@ export const CHAT_ROUTES: readonly RouteSpec[] = [
   // Removes the connection, then tells its rooms (presence).
   { routeKey: "$disconnect", handler: "disconnect", replies: false, tableActions: REMOVAL_ACTIONS, manageConnections: true },
   { routeKey: "$default", handler: "default", replies: true, tableActions: ["dynamodb:GetItem"], manageConnections: false },
-  { routeKey: "send-message", handler: "send-message", replies: true, tableActions: REMOVAL_ACTIONS, manageConnections: true },
+  { routeKey: "send-message", handler: "send-message", replies: true, tableActions: REMOVAL_ACTIONS, manageConnections: true, enqueues: true },
   // A transaction: check the connection is open, put both membership items; then presence to the room.
   {
     routeKey: "join",
@@ -73,13 +99,23 @@ export const CHAT_ROUTES: readonly RouteSpec[] = [
   { routeKey: "members", handler: "members", replies: true, tableActions: ["dynamodb:GetItem", "dynamodb:Query"], manageConnections: false },
 ];
 
-/** The whole chat backend: the connections table, one function per route, and the WebSocket API. */
+/**
+ * The fan-out queue's consumer: posts jobs' messages (ManageConnections), removes recipients found gone,
+ * and keeps a retried job's progress (GetItem, PutItem, DeleteItem); what it may do on the queue itself
+ * FanOutQueue grants.
+ */
+const FAN_OUT_WORKER = { handler: "fan-out-worker", tableActions: [...REMOVAL_ACTIONS, "dynamodb:PutItem"] } as const;
+
+/** The whole chat backend: the connections table, one function per route, the fan-out queue and its consumer, and the WebSocket API. */
 export class WebsocketChat extends Construct {
   public readonly table: ConnectionsTable;
   public readonly api: WebsocketApi;
   public readonly functions: Readonly<Record<string, BundledFunction>>;
   /** The $connect authorizer, in auth mode `jwt`. */
   public readonly authorizer?: WebsocketAuthorizer;
+  /** The queue large audiences are handed to, and its consumer. */
+  public readonly fanOutQueue: FanOutQueue;
+  public readonly fanOutWorker: BundledFunction;
 
   constructor(scope: Construct, id: string, props: WebsocketChatProps) {
     super(scope, id);
@@ -106,7 +142,10 @@ export class WebsocketChat extends Construct {
 
     const entryOf = (spec: RouteSpec) => join(handlersDir, `${spec.handler}.ts`);
     const auth = props.auth ?? { mode: "none" };
-    bundleHandlers([...CHAT_ROUTES.map(entryOf), ...(auth.mode === "jwt" ? [AUTHORIZER_ENTRY] : [])], { externalAwsSdk: props.externalAwsSdk });
+    const workerEntry = join(handlersDir, `${FAN_OUT_WORKER.handler}.ts`);
+    bundleHandlers([...CHAT_ROUTES.map(entryOf), workerEntry, ...(auth.mode === "jwt" ? [AUTHORIZER_ENTRY] : [])], {
+      externalAwsSdk: props.externalAwsSdk,
+    });
     this.authorizer =
       auth.mode === "jwt"
         ? new WebsocketAuthorizer(this, "authorizer", {
@@ -123,6 +162,28 @@ export class WebsocketChat extends Construct {
           })
         : undefined;
 
+    const fanOut = props.fanOut ?? {};
+    this.fanOutWorker = new BundledFunction(this, FAN_OUT_WORKER.handler, {
+      functionName: `${props.namePrefix}-${FAN_OUT_WORKER.handler}`,
+      entry: workerEntry,
+      memorySize: props.lambdaMemoryMb,
+      timeout: fanOut.timeoutSeconds ?? 60,
+      logRetentionDays: props.logRetentionDays,
+      externalAwsSdk: props.externalAwsSdk,
+      environment: {
+        [ENV_TABLE_NAME]: this.table.table.name,
+        [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? 25),
+        [ENV_CALLBACK_URL]: this.api.callbackUrl,
+      },
+      statements: [{ actions: FAN_OUT_WORKER.tableActions, resources: [this.table.table.arn] }, this.manageConnections()],
+    });
+    this.fanOutQueue = new FanOutQueue(this, "fan-out", {
+      consumer: this.fanOutWorker,
+      queueName: `${props.namePrefix}-fan-out`,
+      batchSize: fanOut.batchSize ?? 4,
+      maximumConcurrency: fanOut.maximumConcurrency ?? 10,
+    });
+
     const functions: Record<string, BundledFunction> = {};
     for (const spec of CHAT_ROUTES) {
       const fn = new BundledFunction(this, spec.handler, {
@@ -138,6 +199,13 @@ export class WebsocketChat extends Construct {
             ? { [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? 25), [ENV_CALLBACK_URL]: this.api.callbackUrl }
             : {}),
           ...(spec.routeKey === "$connect" ? { [ENV_AUTH_MODE]: auth.mode } : {}),
+          ...(spec.enqueues
+            ? {
+                [ENV_FANOUT_QUEUE_URL]: this.fanOutQueue.queue.url,
+                [ENV_INLINE_FANOUT_LIMIT]: String(fanOut.inlineLimit ?? DEFAULT_INLINE_FANOUT_LIMIT),
+                [ENV_FANOUT_JOB_SIZE]: String(fanOut.jobSize ?? DEFAULT_RECIPIENTS_PER_JOB),
+              }
+            : {}),
         },
         statements: this.statementsFor(spec),
       });
@@ -152,12 +220,13 @@ export class WebsocketChat extends Construct {
   private statementsFor(spec: RouteSpec): PolicyStatement[] {
     const statements: PolicyStatement[] = [];
     if (spec.tableActions.length) statements.push({ actions: spec.tableActions, resources: [this.table.table.arn] });
-    if (spec.manageConnections) {
-      statements.push({
-        actions: ["execute-api:ManageConnections"],
-        resources: [`${this.api.connectionsArnPrefix}/POST/@connections/*`],
-      });
-    }
+    if (spec.manageConnections) statements.push(this.manageConnections());
+    if (spec.enqueues) statements.push(...this.fanOutQueue.producerStatements());
     return statements;
+  }
+
+  /** Posting to this stage's connections, and nothing else of the API. */
+  private manageConnections(): PolicyStatement {
+    return { actions: ["execute-api:ManageConnections"], resources: [`${this.api.connectionsArnPrefix}/POST/@connections/*`] };
   }
 }

@@ -42,7 +42,8 @@ export const handler = async (event: SQSEvent, context?: Pick<Context, "getRemai
   const settled = prepared.map(() => new Map<string, boolean>());
   const counts = await fanOut({
     recipients: prepared.flatMap((p, job) => p.recipients.map((recipient) => ({ ...recipient, job }))),
-    post: (recipient) => api.send(new PostToConnectionCommand({ ConnectionId: recipient.connectionId, Data: frames[recipient.job] })),
+    post: (recipient, abortSignal) =>
+      api.send(new PostToConnectionCommand({ ConnectionId: recipient.connectionId, Data: frames[recipient.job] }), { abortSignal }),
     onGone: (recipient) => removeGoneRecipient(store, recipient),
     onOutcome: (recipient, _outcome, retryLater) => settled[recipient.job]!.set(recipient.connectionId, !retryLater),
     onFailure: (recipient, error) => logError(log, error, { recipient: recipient.connectionId, messageId: prepared[recipient.job]!.job?.messageId }),

@@ -58,6 +58,7 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
   if (queue && head.rest) {
     const { queued, incomplete } = await handOff({
       queueUrl: queue.url,
+      jobSize: queue.jobSize,
       messageId: id,
       frame: serialized,
       recipients: concat(head.read, head.rest),
@@ -69,7 +70,7 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
 
   const counts = await fanOut<Addressee>({
     recipients: queue ? head.read : recipients,
-    post: (recipient) => api.send(new PostToConnectionCommand({ ConnectionId: recipient.connectionId, Data: data })),
+    post: (recipient, abortSignal) => api.send(new PostToConnectionCommand({ ConnectionId: recipient.connectionId, Data: data }), { abortSignal }),
     onGone: (recipient) => removeGoneRecipient(store, recipient),
     onFailure: (recipient, error) => logError(log, error, { recipient: recipient.connectionId }),
     onReadFailure: (error) => logError(log, error, { messageId: id, while: "reading recipients" }),

@@ -79,6 +79,15 @@ export function chatAddresses(): string[] {
     "aws_apigatewayv2_stage.chat_websocket_stage",
     "aws_cloudwatch_log_group.chat_websocket_access-logs",
     "aws_cloudwatch_log_group.chat_websocket_execution-logs",
+    "aws_lambda_function.chat_fan-out-worker_function",
+    "aws_iam_role.chat_fan-out-worker_role",
+    "aws_iam_role_policy.chat_fan-out-worker_policy",
+    "aws_cloudwatch_log_group.chat_fan-out-worker_logs",
+    "aws_sqs_queue.chat_fan-out_queue",
+    "aws_sqs_queue.chat_fan-out_dead-letter-queue",
+    "aws_sqs_queue_redrive_allow_policy.chat_fan-out_dead-letter-allow-policy",
+    "aws_iam_role_policy.chat_fan-out_consumer-policy",
+    "aws_lambda_event_source_mapping.chat_fan-out_event-source-mapping",
   ];
   const perRoute = CHAT_ROUTES.flatMap((route) => {
     const id = route.routeKey.replace(/^\$/, "");

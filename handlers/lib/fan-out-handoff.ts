@@ -1,7 +1,7 @@
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { isRetryable } from "./aws-errors";
 import { backoffDelayMs, RetryPolicy, sleep } from "./backoff";
-import { encodeJob, FanOutJob, JobRecipient, MAX_SQS_PAYLOAD_BYTES, RECIPIENTS_PER_JOB } from "./fan-out-job";
+import { encodeJob, FanOutJob, JobRecipient, MAX_SQS_PAYLOAD_BYTES } from "./fan-out-job";
 
 /** SendMessageBatch takes at most 10 entries. */
 const BATCH_ENTRIES = 10;
@@ -25,12 +25,14 @@ export interface HandOffResult {
 }
 
 /**
- * Hands a message's recipients to the fan-out queue as jobs of RECIPIENTS_PER_JOB, read page by page and
+ * Hands a message's recipients to the fan-out queue as jobs of `jobSize`, read page by page and
  * sent as they fill, so no invocation holds a whole audience. Once anything was queued the caller must
  * say `sent` (with `queued`), never an error: those recipients will get the message.
  */
 export async function handOff(options: {
   readonly queueUrl: string;
+  /** Recipients per job (one SQS message). */
+  readonly jobSize: number;
   readonly messageId: string;
   readonly frame: string;
   readonly recipients: AsyncIterable<JobRecipient> | Iterable<JobRecipient>;
@@ -66,7 +68,7 @@ export async function handOff(options: {
         break;
       }
       slice.push(recipient);
-      if (slice.length === RECIPIENTS_PER_JOB) {
+      if (slice.length === options.jobSize) {
         await addJob(slice);
         slice = [];
       }

@@ -23,11 +23,13 @@ export interface FanOutJob {
 }
 
 /**
- * Recipients per job. SQS takes 256 KiB per message and per batch: a full job with a 32 KiB message and
- * 500 recipients with room-sized list keys stays near 100 KiB, so every job fits alone, and with short
- * messages ten fill one SendMessageBatch. Each job is also one consumer's unit of retry.
+ * Recipients per job, by default. SQS takes 256 KiB per message and per batch: a full job with a 32 KiB
+ * message and 500 recipients with room-sized list keys stays near 100 KiB, so every job fits alone, and
+ * with short messages ten fill one SendMessageBatch. Each job is also one consumer's unit of retry.
  */
-export const RECIPIENTS_PER_JOB = 500;
+export const DEFAULT_RECIPIENTS_PER_JOB = 500;
+/** 1,000 recipients of up to ~150 bytes each and a 32 KiB message still fit SQS's 256 KiB. */
+export const MAX_RECIPIENTS_PER_JOB = 1000;
 /** SQS's limit on one message and on one SendMessageBatch. */
 export const MAX_SQS_PAYLOAD_BYTES = 256 * 1024;
 

@@ -23,7 +23,8 @@ export interface FanOutCounts {
 export interface FanOutOptions<R extends Recipient> {
   /** Read lazily: posting starts while later pages of recipients are still being read. */
   readonly recipients: AsyncIterable<R> | Iterable<R>;
-  readonly post: (recipient: R) => Promise<unknown>;
+  /** Posts to one recipient; `signal` aborts the request when its time is up (pass it to the SDK's send). */
+  readonly post: (recipient: R, signal: AbortSignal) => Promise<unknown>;
   /** Removes a recipient that is gone, so later fan-outs stop posting to it. */
   readonly onGone?: (recipient: R) => Promise<unknown>;
   /** Told about every recipient counted as failed, for logging; never stops the fan-out. */
@@ -39,11 +40,12 @@ export interface FanOutOptions<R extends Recipient> {
   readonly concurrency: number;
   /**
    * Milliseconds left before the caller must have answered (Lambda's getRemainingTimeInMillis). No post or
-   * retry starts with less than `reserveMs` left, so the posts in flight can finish and the caller can
-   * still reply `incomplete` instead of being killed mid-way. @default unlimited
+   * retry starts with less than `reserveMs` left, and each post is aborted after less than the reserve,
+   * so the posts in flight end in time and the caller can still reply `incomplete` instead of being killed
+   * mid-way. @default unlimited
    */
   readonly remainingTimeMs?: () => number;
-  /** @default DEFAULT_RESERVE_MS */
+  /** @default a quarter of the time left at the start, between MIN_RESERVE_MS and MAX_RESERVE_MS */
   readonly reserveMs?: number;
   readonly retry?: RetryPolicy;
   readonly sleep?: (ms: number) => Promise<void>;
@@ -64,8 +66,14 @@ export const DEFAULT_POST_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 50
  */
 export const NEW_CONNECTION_GRACE_MS = 30_000;
 
-/** Time kept back for posts in flight (their request timeout) and for replying. */
-export const DEFAULT_RESERVE_MS = POST_TIMEOUT_MS + 500;
+/**
+ * Time kept back for the posts in flight and for replying: enough for a post's full timeout when the
+ * function has time to spare, a quarter of its time when it has little (a short timeout must still post).
+ */
+export const MAX_RESERVE_MS = POST_TIMEOUT_MS + 500;
+export const MIN_RESERVE_MS = 600;
+/** What is left of the reserve once the last post started has timed out: enough to reply. */
+const REPLY_MARGIN_MS = 200;
 
 export type Outcome = "delivered" | "stale" | "failed";
 
@@ -84,7 +92,9 @@ export async function fanOut<R extends Recipient>(options: FanOutOptions<R>): Pr
   let incomplete = false;
   let attempted = 0;
   const inFlight = new Set<Promise<void>>();
-  const outOfTime = () => timeLeft(options) < (options.reserveMs ?? DEFAULT_RESERVE_MS);
+  const reserveMs = options.reserveMs ?? Math.min(MAX_RESERVE_MS, Math.max(MIN_RESERVE_MS, timeLeft(options) / 4));
+  const timing = { reserveMs, postTimeoutMs: Math.floor(Math.min(POST_TIMEOUT_MS, Math.max(100, reserveMs - REPLY_MARGIN_MS))) };
+  const outOfTime = () => timeLeft(options) < reserveMs;
   try {
     for await (const recipient of options.recipients) {
       while (inFlight.size >= options.concurrency) await Promise.race(inFlight);
@@ -93,7 +103,7 @@ export async function fanOut<R extends Recipient>(options: FanOutOptions<R>): Pr
         break;
       }
       attempted += 1;
-      const task: Promise<void> = deliver(recipient, options)
+      const task: Promise<void> = deliver(recipient, options, timing)
         .then(({ outcome, retryLater }) => {
           counts[outcome] += 1;
           options.onOutcome?.(recipient, outcome, retryLater);
@@ -112,8 +122,13 @@ export async function fanOut<R extends Recipient>(options: FanOutOptions<R>): Pr
 }
 
 /** Never rejects: every way a recipient can end is an outcome. */
-async function deliver<R extends Recipient>(recipient: R, options: FanOutOptions<R>): Promise<{ outcome: Outcome; retryLater: boolean }> {
-  const error = await postWithRetry(recipient, options);
+interface Timing {
+  readonly reserveMs: number;
+  readonly postTimeoutMs: number;
+}
+
+async function deliver<R extends Recipient>(recipient: R, options: FanOutOptions<R>, timing: Timing): Promise<{ outcome: Outcome; retryLater: boolean }> {
+  const error = await postWithRetry(recipient, options, timing);
   if (error === undefined) return { outcome: "delivered", retryLater: false };
   const opening = isGone(error) && isOpening(recipient, options);
   if (!isGone(error) || opening) return { outcome: failed(recipient, error, options), retryLater: opening || isRetryable(error) };
@@ -127,18 +142,18 @@ async function deliver<R extends Recipient>(recipient: R, options: FanOutOptions
 }
 
 /** Resolves with the last error, or undefined once a post succeeds. */
-async function postWithRetry<R extends Recipient>(recipient: R, options: FanOutOptions<R>): Promise<unknown> {
+async function postWithRetry<R extends Recipient>(recipient: R, options: FanOutOptions<R>, timing: Timing): Promise<unknown> {
   const policy = options.retry ?? DEFAULT_POST_RETRY;
   const wait = options.sleep ?? sleep;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await options.post(recipient);
+      await options.post(recipient, AbortSignal.timeout(timing.postTimeoutMs));
       return undefined;
     } catch (error) {
       const again = isRetryable(error) || (isGone(error) && isOpening(recipient, options));
       if (!again || attempt >= policy.maxAttempts) return error;
       const delay = backoffDelayMs(attempt, policy);
-      if (timeLeft(options) - delay < (options.reserveMs ?? DEFAULT_RESERVE_MS)) return error;
+      if (timeLeft(options) - delay < timing.reserveMs) return error;
       await wait(delay);
     }
   }

@@ -30,7 +30,7 @@ export async function announcePresence(
   const api = managementApi(context.requestContext);
   return fanOut({
     recipients: othersIn(store, change.room, change.connectionId),
-    post: (member) => api.send(new PostToConnectionCommand({ ConnectionId: member.connectionId, Data: data })),
+    post: (member, abortSignal) => api.send(new PostToConnectionCommand({ ConnectionId: member.connectionId, Data: data }), { abortSignal }),
     onFailure: (member, error) => logError(context.log, error, { recipient: member.connectionId, room: change.room }),
     onReadFailure: (error) => logError(context.log, error, { room: change.room }),
     concurrency: fanOutConcurrency(),

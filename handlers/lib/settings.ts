@@ -1,3 +1,4 @@
+import { DEFAULT_RECIPIENTS_PER_JOB, MAX_RECIPIENTS_PER_JOB } from "./fan-out-job";
 import { ENV_TABLE_NAME } from "./table-schema";
 
 /** Optional: how many posts one fan-out keeps in flight. */
@@ -42,14 +43,19 @@ export const ENV_INLINE_FANOUT_LIMIT = "INLINE_FANOUT_LIMIT";
 export const DEFAULT_INLINE_FANOUT_LIMIT = 2000;
 const MAX_INLINE_FANOUT_LIMIT = 100_000;
 
+/** Recipients per fan-out job (one SQS message). */
+export const ENV_FANOUT_JOB_SIZE = "FANOUT_JOB_SIZE";
+
 /** Where and above how many recipients send-message hands a message to the queue; undefined without a queue. */
-export function fanOutQueue(env: Env = process.env): { readonly url: string; readonly inlineLimit: number } | undefined {
+export function fanOutQueue(env: Env = process.env): { readonly url: string; readonly inlineLimit: number; readonly jobSize: number } | undefined {
   const url = env[ENV_FANOUT_QUEUE_URL];
   if (!url) return undefined;
   const limit = env[ENV_INLINE_FANOUT_LIMIT];
+  const jobSize = env[ENV_FANOUT_JOB_SIZE];
   return {
     url,
     inlineLimit: limit === undefined || limit === "" ? DEFAULT_INLINE_FANOUT_LIMIT : integerSetting(ENV_INLINE_FANOUT_LIMIT, limit, MAX_INLINE_FANOUT_LIMIT, 0),
+    jobSize: jobSize === undefined || jobSize === "" ? DEFAULT_RECIPIENTS_PER_JOB : integerSetting(ENV_FANOUT_JOB_SIZE, jobSize, MAX_RECIPIENTS_PER_JOB),
   };
 }
 
