@@ -199,9 +199,14 @@ describe("functions", () => {
     }
   });
 
-  test("the functions get the table's name, the fan-out concurrency and the auth mode where they use them", () => {
+  test("the functions get the table's name, the fan-out concurrency, the auth mode and the metrics settings where they use them", () => {
     const tableName = ref("aws_dynamodb_table", resources(tf, "aws_dynamodb_table")[0][0], "name");
-    expect(functionOfRoute("send-message")[1].environment.variables).toEqual({ TABLE_NAME: tableName, FANOUT_CONCURRENCY: "25" });
+    expect(functionOfRoute("send-message")[1].environment.variables).toEqual({
+      TABLE_NAME: tableName,
+      FANOUT_CONCURRENCY: "25",
+      METRICS_NAMESPACE: "WebsocketChat",
+      METRICS_SERVICE: "chat",
+    });
     expect(functionOfRoute("$connect")[1].environment.variables).toEqual({ TABLE_NAME: tableName, AUTH_MODE: "none" });
     expect(functionOfRoute("members")[1].environment.variables).toEqual({ TABLE_NAME: tableName });
   });

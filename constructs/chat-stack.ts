@@ -39,6 +39,7 @@ export class ChatStack extends TerraformStack {
       fanOutConcurrency: config.fanOutConcurrency,
       manageApiGatewayAccount: config.manageApiGatewayAccount,
       auth: config.auth,
+      observability: config.observability,
       externalAwsSdk: options.externalAwsSdk,
     });
 

@@ -1,10 +1,13 @@
 import { Construct } from "constructs";
 import { join } from "node:path";
 import { ENV_AUTH_MODE, ENV_FANOUT_CONCURRENCY } from "../handlers/lib/settings";
+import { ENV_METRICS_NAMESPACE, ENV_METRICS_SERVICE } from "../handlers/lib/metric-names";
 import { ENV_TABLE_NAME } from "../handlers/lib/table-schema";
 import { bundleHandlers } from "./bundle";
 import { BundledFunction } from "./bundled-function";
-import type { AuthConfig, BillingMode } from "./config";
+import { ChatAlarms } from "./chat-alarms";
+import { ChatDashboard } from "./chat-dashboard";
+import type { AuthConfig, BillingMode, ObservabilityConfig } from "./config";
 import { ConnectionsTable } from "./connections-table";
 import type { PolicyStatement } from "./policy";
 import { WebsocketApi } from "./websocket-api";
@@ -38,7 +41,15 @@ export interface WebsocketChatProps {
   readonly handlersDir?: string;
   /** Who may connect. @default { mode: "none" }: anyone */
   readonly auth?: AuthConfig;
+  /**
+   * Metrics namespace, log level, alarm thresholds and the alarms' email.
+   * @default namespace "WebsocketChat", log level INFO, chat-alarms.ts's DEFAULT_THRESHOLDS, no email
+   */
+  readonly observability?: Partial<ObservabilityConfig>;
 }
+
+/** The handlers that publish metrics (handlers/lib/metrics.ts); the others only log. */
+const METRIC_PUBLISHERS = new Set(["send-message"]);
 
 /** What a route's function may touch; each maps to the narrowest IAM statements below. */
 interface RouteSpec {
@@ -82,12 +93,18 @@ export class WebsocketChat extends Construct {
   public readonly functions: Readonly<Record<string, BundledFunction>>;
   /** The $connect authorizer, in auth mode `jwt`. */
   public readonly authorizer?: WebsocketAuthorizer;
+  public readonly alarms: ChatAlarms;
+  public readonly dashboard: ChatDashboard;
 
   constructor(scope: Construct, id: string, props: WebsocketChatProps) {
     super(scope, id);
     const stageName = props.stageName ?? "prod";
     const handlersDir = props.handlersDir ?? join(__dirname, "..", "handlers");
     const timeout = props.lambdaTimeoutSeconds ?? 10;
+    const metricsNamespace = props.observability?.metricsNamespace ?? "WebsocketChat";
+    const logLevel = props.observability?.logLevel;
+    // The stack's name prefix tells stacks apart that share a namespace.
+    const metricsEnvironment = { [ENV_METRICS_NAMESPACE]: metricsNamespace, [ENV_METRICS_SERVICE]: props.namePrefix };
 
     this.table = new ConnectionsTable(this, "connections", {
       tableName: `${props.namePrefix}-connections`,
@@ -124,6 +141,8 @@ export class WebsocketChat extends Construct {
             timeout,
             logRetentionDays: props.logRetentionDays,
             externalAwsSdk: props.externalAwsSdk,
+            logLevel,
+            metricsEnvironment,
           })
         : undefined;
 
@@ -136,7 +155,9 @@ export class WebsocketChat extends Construct {
         timeout,
         logRetentionDays: props.logRetentionDays,
         externalAwsSdk: props.externalAwsSdk,
+        logLevel,
         environment: {
+          ...(METRIC_PUBLISHERS.has(spec.handler) ? metricsEnvironment : {}),
           ...(spec.tableActions.length ? { [ENV_TABLE_NAME]: this.table.table.name } : {}),
           ...(spec.manageConnections ? { [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? 25) } : {}),
           ...(spec.routeKey === "$connect" ? { [ENV_AUTH_MODE]: auth.mode } : {}),
@@ -148,6 +169,27 @@ export class WebsocketChat extends Construct {
       this.api.addRoute({ routeKey: spec.routeKey, handler: fn.function, replies: spec.replies, timeoutSeconds: timeout, authorizer });
     }
     this.functions = functions;
+
+    // The fan-out queue's dead-letter queue, when the stack has one, is passed as deadLetterQueueName to both.
+    const observed = { ...functions, ...(this.authorizer ? { authorizer: this.authorizer.function } : {}) };
+    this.alarms = new ChatAlarms(this, "alarms", {
+      namePrefix: props.namePrefix,
+      functions: observed,
+      api: this.api,
+      metricsNamespace,
+      service: props.namePrefix,
+      thresholds: props.observability?.thresholds,
+      alarmEmail: props.observability?.alarmEmail,
+    });
+    this.dashboard = new ChatDashboard(this, "dashboard", {
+      dashboardName: `${props.namePrefix}-chat`,
+      region: props.region,
+      functions: observed,
+      api: this.api,
+      metricsNamespace,
+      service: props.namePrefix,
+      alarms: this.alarms.alarms,
+    });
   }
 
   /** Exactly the actions the route's handler calls, each on only the resources it calls them on. */
