@@ -88,7 +88,7 @@ export const handler = async (event: SQSEvent, context?: Pick<Context, "getRemai
     }
   }
   const durationMs = firstPostAt === undefined ? undefined : Math.round(performance.now() - firstPostAt);
-  publishFanOut({ path: "queue", counts, durationMs }, { requestId: context?.awsRequestId });
+  await publishFanOut({ path: "queue", counts, durationMs }, { requestId: context?.awsRequestId });
   logInfo(log, { jobs: event.Records.length, ...counts, retrying, jobsRetried: batchItemFailures.length });
   return { batchItemFailures };
 };

@@ -65,7 +65,7 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
       remainingTimeMs,
       onFailure: (error) => logError(log, error, { messageId: id, while: "handing off to the fan-out queue" }),
     });
-    publishFanOut({ path: "queue", target: target.kind, message: true, queued, incomplete }, { requestId: awsRequestId, connectionId });
+    await publishFanOut({ path: "queue", target: target.kind, message: true, queued, incomplete }, { requestId: awsRequestId, connectionId });
     return { type: "sent", id, delivered: 0, stale: 0, failed: 0, incomplete, queued };
   }
 
@@ -84,7 +84,7 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
     remainingTimeMs,
   });
   const durationMs = firstPostAt === undefined ? undefined : Math.round(performance.now() - firstPostAt);
-  publishFanOut({ path: "inline", target: target.kind, message: true, counts, durationMs }, { requestId: awsRequestId, connectionId });
+  await publishFanOut({ path: "inline", target: target.kind, message: true, counts, durationMs }, { requestId: awsRequestId, connectionId });
   return { type: "sent", id, ...counts };
 });
 

@@ -33,9 +33,9 @@ export function authorizerHandler(makeVerifier: VerifierFactory): (event: Websoc
   let nameClaim = "";
   return async (event, context) => {
     const log = { route: "authorizer", connectionId: event.requestContext?.connectionId, apiRequestId: event.requestContext?.requestId };
-    const denied = (reason: string, detail: string) => {
+    const denied = async (reason: string, detail: string) => {
       logInfo(log, { decision: "deny", reason, detail });
-      publishDenial(reason, { requestId: context?.awsRequestId, connectionId: log.connectionId });
+      await publishDenial(reason, { requestId: context?.awsRequestId, connectionId: log.connectionId });
       return deny(event.methodArn);
     };
     const token = event.queryStringParameters?.[TOKEN_QUERY_PARAMETER];

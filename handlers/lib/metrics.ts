@@ -44,8 +44,12 @@ export interface FanOutFigures {
   readonly durationMs?: number;
 }
 
-/** Publishes one fan-out's figures. Never throws: a metric must not cost anyone their reply. */
-export function publishFanOut(figures: FanOutFigures, context: MetricsContext): void {
+/**
+ * Publishes one fan-out's figures. Never fails: a metric must not cost anyone their reply. Asynchronous by
+ * contract, though Powertools writes at once: a publisher that flushes later (aws-embedded-metrics, in the
+ * benchmark) must be awaited before the reply, or Lambda freezes the environment with the line unwritten.
+ */
+export async function publishFanOut(figures: FanOutFigures, context: MetricsContext): Promise<void> {
   publish(context, (metrics) => {
     // Dimension sets: the service alone (alarms, totals), by path, and by target when known.
     metrics.addDimensions({});
@@ -64,7 +68,7 @@ export function publishFanOut(figures: FanOutFigures, context: MetricsContext): 
 }
 
 /** Counts one token the authorizer denied, by reason (a handful of error codes). */
-export function publishDenial(reason: string, context: MetricsContext): void {
+export async function publishDenial(reason: string, context: MetricsContext): Promise<void> {
   publish(context, (metrics) => {
     metrics.addDimensions({});
     metrics.addDimensions({ [REASON_DIMENSION]: reason });
