@@ -20,6 +20,11 @@ describe("readConfig", () => {
       auth: { mode: "none" },
       domain: undefined,
       backend: { kind: "local" },
+      observability: {
+        metricsNamespace: "WebsocketChat",
+        logLevel: "INFO",
+        thresholds: { functionErrors: 1, functionThrottles: 1, deadLetterMessages: 1, apiExecutionErrors: 1, apiIntegrationErrors: 20, failedDeliveries: 10 },
+      },
     });
   });
 
@@ -192,6 +197,44 @@ describe("authentication", () => {
       );
     },
   );
+
+  test("the observability settings are read from their environment variables", () => {
+    expect(
+      readConfig({
+        CHAT_METRICS_NAMESPACE: "Team/Chat Prod",
+        CHAT_ALARM_EMAIL: "oncall@example.com",
+        CHAT_LOG_LEVEL: "DEBUG",
+        CHAT_ALARM_FUNCTION_ERRORS: "2",
+        CHAT_ALARM_FUNCTION_THROTTLES: "3",
+        CHAT_ALARM_DLQ_MESSAGES: "4",
+        CHAT_ALARM_API_EXECUTION_ERRORS: "5",
+        CHAT_ALARM_API_INTEGRATION_ERRORS: "6",
+        CHAT_ALARM_FAILED_DELIVERIES: "7",
+      }).observability,
+    ).toEqual({
+      metricsNamespace: "Team/Chat Prod",
+      alarmEmail: "oncall@example.com",
+      logLevel: "DEBUG",
+      thresholds: { functionErrors: 2, functionThrottles: 3, deadLetterMessages: 4, apiExecutionErrors: 5, apiIntegrationErrors: 6, failedDeliveries: 7 },
+    });
+  });
+
+  test.each([
+    ["CHAT_METRICS_NAMESPACE", "AWS/Lambda", /CHAT_METRICS_NAMESPACE="AWS\/Lambda" is invalid: expected 1-255 letters.*not starting with AWS\//],
+    ["CHAT_METRICS_NAMESPACE", "chat!", /CHAT_METRICS_NAMESPACE="chat!" is invalid/],
+    ["CHAT_ALARM_EMAIL", "oncall", /CHAT_ALARM_EMAIL="oncall" is invalid: expected an email address/],
+    ["CHAT_LOG_LEVEL", "verbose", /CHAT_LOG_LEVEL="verbose" is invalid: expected one of TRACE, DEBUG, INFO/],
+    ["CHAT_ALARM_FAILED_DELIVERIES", "0", /CHAT_ALARM_FAILED_DELIVERIES="0" is invalid: expected an integer from 1/],
+    ["CHAT_ALARM_FUNCTION_ERRORS", "1.5", /CHAT_ALARM_FUNCTION_ERRORS="1.5" is invalid: expected an integer/],
+  ])("%s=%s fails with a message naming the variable and what it allows", (name, value, message) => {
+    expect(() => readConfig({ [name]: value })).toThrow(message);
+  });
+
+  test.each(["WARN", "ERROR", "FATAL"])("CHAT_LOG_LEVEL=%s is refused, saying Lambda would drop the metrics with it", (level) => {
+    expect(() => readConfig({ CHAT_LOG_LEVEL: level })).toThrow(
+      new RegExp(`CHAT_LOG_LEVEL="${level}" is invalid: expected one of TRACE, DEBUG, INFO\\. Lambda files the metrics' EMF lines as INFO`),
+    );
+  });
 
   test("anonymous mode warns that anyone can connect; jwt mode does not", () => {
     expect(configWarnings(readConfig({}))).toEqual([expect.stringMatching(/^CHAT_AUTH=none: anyone who knows the URL can connect/)]);

@@ -48,7 +48,7 @@ beforeAll(async () => {
 beforeEach(() => {
   logged = [];
   for (const method of ["log", "info", "warn", "error"] as const) {
-    jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void logged.push(args.map(String).join(" ")));
+    jest.spyOn(console, method).mockImplementation((...args: unknown[]) => void logged.push(args.map((arg) => JSON.stringify(arg)).join(" ")));
   }
 });
 
@@ -150,6 +150,27 @@ describe("a bad token gets an explicit Deny (403), and nothing of it is logged",
   });
 });
 
+test("a denial is counted in the metrics by reason, with nothing of the token in the document", async () => {
+  process.env.METRICS_NAMESPACE = "ChatTest";
+  const written: string[] = [];
+  jest.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  });
+  try {
+    const token = await issuer.sign({ sub: "user-1", iat: nowSeconds() - 3600, exp: nowSeconds() - 60 });
+    await handler(event({ token }), { awsRequestId: "req-1" });
+
+    const docs = written.join("").split("\n").filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line));
+    expect(docs).toHaveLength(1);
+    expect(docs[0]).toMatchObject({ AuthorizerDenials: 1, Reason: "ERR_JWT_EXPIRED", requestId: "req-1" });
+    expect(docs[0]._aws.CloudWatchMetrics[0].Dimensions).toEqual([["service"], ["service", "Reason"]]);
+    for (const part of token.split(".")) expect(written.join("")).not.toContain(part);
+  } finally {
+    delete process.env.METRICS_NAMESPACE;
+  }
+});
+
 describe("faults", () => {
   test("an event without a token fails with Unauthorized, which API Gateway answers with 401", async () => {
     await expect(handler(event({}))).rejects.toThrow(/^Unauthorized$/);
@@ -167,7 +188,7 @@ describe("faults", () => {
     try {
       const { token } = await issuer.mint("alice");
       await expect(container(event({ token }))).rejects.toThrow();
-      expect(logged.join("\n")).toMatch(/"level":"error","route":"authorizer"/);
+      expect(logged.join("\n")).toMatch(/"route":"authorizer".*"errorType"/);
       for (const line of logged) expect(line).not.toContain(token.split(".")[2]!);
     } finally {
       process.env[ENV_JWT_JWKS_URL] = saved;

@@ -99,7 +99,7 @@ describe("$connect", () => {
     expect(await dynamo.allKeys()).toEqual([]);
   });
 
-  test("connect answers 500 and logs one line of JSON when the table cannot be written", async () => {
+  test("connect answers 500 and logs one structured line when the table cannot be written", async () => {
     const logged = jest.spyOn(console, "error").mockImplementation(() => undefined);
     process.env.TABLE_NAME = "no-such-table";
 
@@ -107,13 +107,12 @@ describe("$connect", () => {
 
     expect(result.statusCode).toBe(500);
     expect(logged).toHaveBeenCalledTimes(1);
-    expect(JSON.parse(String(logged.mock.calls[0][0]))).toMatchObject({
-      level: "error",
+    expect(logged.mock.calls[0][0]).toMatchObject({
       route: "$connect",
       connectionId: "alice",
-      requestId: expect.any(String),
-      error: "ResourceNotFoundException",
-      message: expect.any(String),
+      apiRequestId: expect.any(String),
+      errorType: "ResourceNotFoundException",
+      errorMessage: expect.any(String),
     });
   });
 });

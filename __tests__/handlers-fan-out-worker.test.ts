@@ -53,7 +53,7 @@ function record(messageId: string, recipients: JobRecipient[], receiveCount = 1,
 }
 
 const event = (...records: SQSRecord[]): SQSEvent => ({ Records: records });
-const quietly = () => jest.spyOn(console, "log").mockImplementation(() => undefined);
+const quietly = () => jest.spyOn(console, "info").mockImplementation(() => undefined);
 const silenceErrors = () => jest.spyOn(console, "error").mockImplementation(() => undefined);
 
 test("every recipient of every job in the batch gets its job's message, and no job is retried", async () => {
@@ -160,7 +160,6 @@ test("it logs one line of counts per batch, never a message body", async () => {
   await handler(event(record("m1", to("bob", "carol"))));
 
   expect(logged).toHaveBeenCalledTimes(1);
-  const line = String(logged.mock.calls[0]![0]);
-  expect(JSON.parse(line)).toMatchObject({ level: "info", route: "fan-out-worker", jobs: 1, delivered: 2, stale: 0, failed: 0, retrying: 0 });
-  expect(line).not.toContain("hello");
+  expect(logged.mock.calls[0]![0]).toMatchObject({ route: "fan-out-worker", jobs: 1, delivered: 2, stale: 0, failed: 0, retrying: 0 });
+  expect(JSON.stringify(logged.mock.calls)).not.toContain("hello");
 });

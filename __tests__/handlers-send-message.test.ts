@@ -454,7 +454,7 @@ describe("failing posts", () => {
     expect(Date.now() - started).toBeLessThan(POST_TIMEOUT_MS + 2000);
     expect(postedTo().filter((id) => id === "bob")).toHaveLength(1);
     // Aborted by the fan-out's own per-post deadline (the SDK's request timeout is the same length, as a backstop).
-    expect(JSON.parse(String(logged.mock.calls[0][0]))).toMatchObject({ recipient: "bob", error: expect.stringMatching(/^(AbortError|TimeoutError)$/) });
+    expect(logged.mock.calls[0][0]).toMatchObject({ recipient: "bob", errorType: expect.stringMatching(/^(AbortError|TimeoutError)$/) });
   }, 15_000);
 
   test("a post throttled on every attempt is counted failed while the others are delivered", async () => {
@@ -467,7 +467,7 @@ describe("failing posts", () => {
     expect(replyFrame(result)).toEqual(sent({ delivered: 1, failed: 1 }));
     expect(postedTo().filter((id) => id === "bob")).toHaveLength(DEFAULT_POST_RETRY.maxAttempts);
     expect(api.received("carol")).toHaveLength(1);
-    expect(JSON.parse(String(logged.mock.calls[0][0]))).toMatchObject({ error: "LimitExceededException", recipient: "bob" });
+    expect(logged.mock.calls[0][0]).toMatchObject({ errorType: "LimitExceededException", recipient: "bob" });
   });
 
   test("a post that fails for another reason is not retried, is logged, and does not stop the others", async () => {
@@ -480,15 +480,17 @@ describe("failing posts", () => {
     expect(replyFrame(result)).toEqual(sent({ delivered: 2, failed: 1 }));
     expect(postedTo().filter((id) => id === "bob")).toHaveLength(1);
     expect(logged).toHaveBeenCalledTimes(1);
-    expect(JSON.parse(String(logged.mock.calls[0][0]))).toEqual({
-      level: "error",
-      route: "send-message",
-      connectionId: "alice",
-      requestId: expect.any(String),
-      recipient: "bob",
-      error: "ForbiddenException",
-      message: "Forbidden",
-    });
+    // One object per line: Lambda's JSON log format adds the timestamp, the level and its request id.
+    expect(logged.mock.calls[0]).toEqual([
+      {
+        route: "send-message",
+        connectionId: "alice",
+        apiRequestId: expect.any(String),
+        recipient: "bob",
+        errorType: "ForbiddenException",
+        errorMessage: "Forbidden",
+      },
+    ]);
   });
 });
 
@@ -528,7 +530,7 @@ describe("server faults", () => {
     expect(result.statusCode).toBe(500);
     expect(replyFrame(result)).toEqual({ type: "error", code: "INTERNAL", message: "Internal error, please retry", action: "send-message", requestId: "r9" });
     expect(logged).toHaveBeenCalledTimes(1);
-    expect(JSON.parse(String(logged.mock.calls[0][0]))).toMatchObject({ level: "error", route: "send-message", connectionId: "alice", error: "ResourceNotFoundException" });
+    expect(logged.mock.calls[0][0]).toMatchObject({ route: "send-message", connectionId: "alice", errorType: "ResourceNotFoundException" });
   });
 
   test("an invalid FANOUT_CONCURRENCY replies INTERNAL before anything is sent", async () => {
@@ -538,6 +540,6 @@ describe("server faults", () => {
 
     expect(replyFrame(await send("alice", { message: "hello!" }))).toMatchObject({ code: "INTERNAL" });
     expect(api.requests).toEqual([]);
-    expect(JSON.parse(String(logged.mock.calls[0][0])).message).toMatch(/FANOUT_CONCURRENCY/);
+    expect(logged.mock.calls[0][0].errorMessage).toMatch(/FANOUT_CONCURRENCY/);
   });
 });

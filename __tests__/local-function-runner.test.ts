@@ -36,6 +36,7 @@ function model(bundleDir: string): FunctionModel {
     memoryMb: 128,
     environment: {},
     logGroupName: "/aws/lambda/probe",
+    logging: { format: "Text" },
     role: { address: "aws_iam_role.probe", name: "probe", arn: "arn:aws:iam::000000000000:role/probe" },
     policies: [],
   };

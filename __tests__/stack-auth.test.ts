@@ -71,6 +71,8 @@ describe("auth mode jwt", () => {
       JWT_AUDIENCE: JWT_ENV.CHAT_JWT_AUDIENCE,
       JWT_JWKS_URL: `${JWT_ENV.CHAT_JWT_ISSUER}/.well-known/jwks.json`,
       JWT_NAME_CLAIM: "name",
+      METRICS_NAMESPACE: "WebsocketChat",
+      METRICS_SERVICE: "chat",
     });
   });
 

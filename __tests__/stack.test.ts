@@ -203,7 +203,7 @@ describe("functions", () => {
     }
   });
 
-  test("the functions get the table's name, the fan-out concurrency, the callback URL and the auth mode where they use them", () => {
+  test("the functions get the table's name, the fan-out settings, the callback URL, the auth mode and the metrics settings where they use them", () => {
     const tableName = ref("aws_dynamodb_table", resources(tf, "aws_dynamodb_table")[0][0], "name");
     expect(functionOfRoute("send-message")[1].environment.variables).toEqual({
       TABLE_NAME: tableName,
@@ -212,8 +212,16 @@ describe("functions", () => {
       FANOUT_QUEUE_URL: ref("aws_sqs_queue", resourceWhere(tf, "aws_sqs_queue", "name", "chat-fan-out")[0], "url"),
       INLINE_FANOUT_LIMIT: "2000",
       FANOUT_JOB_SIZE: "500",
+      METRICS_NAMESPACE: "WebsocketChat",
+      METRICS_SERVICE: "chat",
     });
-    expect(workerFunction()[1].environment.variables).toEqual({ TABLE_NAME: tableName, FANOUT_CONCURRENCY: "25", CALLBACK_URL: tf.output.callback_url.value });
+    expect(workerFunction()[1].environment.variables).toEqual({
+      TABLE_NAME: tableName,
+      FANOUT_CONCURRENCY: "25",
+      CALLBACK_URL: tf.output.callback_url.value,
+      METRICS_NAMESPACE: "WebsocketChat",
+      METRICS_SERVICE: "chat",
+    });
     expect(functionOfRoute("$connect")[1].environment.variables).toEqual({ TABLE_NAME: tableName, AUTH_MODE: "none" });
     expect(functionOfRoute("members")[1].environment.variables).toEqual({ TABLE_NAME: tableName });
   });

@@ -3,12 +3,12 @@
  * run, checked against its budget. Prints one table per figure and writes them to bench/results.md.
  *
  *   npm run bench                                 every figure (about 6 minutes); exits 1 if a budget is missed
- *   npm run bench -- --only synth,bundles         a subset: synth, synth-command, tests, bundles, fan-out, throttling, capacity, authorizer
+ *   npm run bench -- --only synth,bundles         a subset: synth, synth-command, tests, bundles, fan-out, throttling, capacity, authorizer, metrics
  *   npm run bench -- --skip tests                 everything but some
  *   npm run bench -- --quick                      fewer runs and smaller sizes, for development
  * Only a full run (every figure, not quick) rewrites bench/results.md; the others just print.
  *
- * Each figure lives in its own file (synth.ts, synth-command.ts, tests.ts, bundles.ts, fan-out.ts, capacity.ts, authorizer.ts) and returns
+ * Each figure lives in its own file (synth.ts, synth-command.ts, tests.ts, bundles.ts, fan-out.ts, capacity.ts, authorizer.ts, metrics.ts) and returns
  * a table; bench/lib holds the helpers they share (stats, formatting, child processes).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -19,6 +19,7 @@ import { benchAuthorizer } from "./authorizer";
 import { benchBundles } from "./bundles";
 import { benchCapacity } from "./capacity";
 import { benchFanOut, benchThrottling } from "./fan-out";
+import { benchMetrics } from "./metrics";
 import { ms } from "./lib/format";
 import { type FigureResult, missedBudgets, renderFigure } from "./lib/table";
 import { benchSynth } from "./synth";
@@ -41,6 +42,7 @@ const FIGURES: Record<string, (mode: Mode) => Promise<FigureResult>> = {
   throttling: ({ quick }) => benchThrottling({ ...(quick ? QUICK_FAN_OUT : FAN_OUT), repeats: 1, failureRate: 0.1 }),
   capacity: ({ quick }) => benchCapacity(quick ? { connections: 1000, pairs: 100, seconds: 3 } : { connections: 5000, pairs: 100, seconds: 10 }),
   authorizer: ({ quick }) => benchAuthorizer({ coldStarts: quick ? 3 : 10, warmRuns: quick ? 100 : 500 }),
+  metrics: ({ quick }) => benchMetrics({ coldStarts: quick ? 3 : 15 }),
 };
 
 async function main(): Promise<number> {

@@ -6,6 +6,7 @@ import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { BUNDLE_FILE, bundleHandler } from "./bundle";
+import type { LogLevel } from "./config";
 import { policyDocument, type PolicyStatement } from "./policy";
 
 export interface BundledFunctionProps {
@@ -25,6 +26,11 @@ export interface BundledFunctionProps {
   readonly statements: readonly PolicyStatement[];
   /** Leave the AWS SDK out of the bundle (see bundle.ts). @default false */
   readonly externalAwsSdk?: boolean;
+  /**
+   * Lambda's application log level (JSON log format): console calls below it are dropped by the runtime.
+   * The platform's own lines (START, END, REPORT) are kept at INFO, or DEBUG when this is finer. @default "INFO"
+   */
+  readonly logLevel?: LogLevel;
 }
 
 /**
@@ -88,7 +94,15 @@ export class BundledFunction extends Construct {
       memorySize: props.memorySize ?? 256,
       timeout: props.timeout ?? 10,
       environment: { variables: { ...props.environment } },
-      loggingConfig: { logFormat: "Text", logGroup: this.logGroup.name },
+      // Lambda's JSON format wraps each console call in {timestamp, level, requestId, message}, so every line
+      // carries the invocation's request id without code of ours, and Logs Insights reads the fields.
+      // https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-logformat.html
+      loggingConfig: {
+        logFormat: "JSON",
+        applicationLogLevel: props.logLevel ?? "INFO",
+        systemLogLevel: props.logLevel === "TRACE" || props.logLevel === "DEBUG" ? "DEBUG" : "INFO",
+        logGroup: this.logGroup.name,
+      },
       dependsOn: [this.logGroup, policy],
     });
   }

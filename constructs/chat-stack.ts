@@ -29,6 +29,7 @@ export class ChatStack extends TerraformStack {
 
     this.chat = new WebsocketChat(this, "chat", {
       namePrefix: config.namePrefix,
+      region: config.region,
       stageName: config.stageName,
       logRetentionDays: config.logRetentionDays,
       throttlingBurstLimit: config.throttlingBurstLimit,
@@ -41,6 +42,7 @@ export class ChatStack extends TerraformStack {
       fanOutConcurrency: config.fanOutConcurrency,
       fanOut: config.fanOut,
       auth: config.auth,
+      observability: config.observability,
       externalAwsSdk: options.externalAwsSdk,
     });
 

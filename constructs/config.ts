@@ -70,6 +70,42 @@ export interface ChatConfig {
   /** Unset: clients use the API's execute-api URL. */
   readonly domain?: DomainConfig;
   readonly backend: BackendConfig;
+  readonly observability: ObservabilityConfig;
+}
+
+/**
+ * Lambda's application log levels that keep the metrics: the EMF lines the metrics are made of carry no
+ * level, so Lambda files them as INFO and drops them at WARN and above
+ * (https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-log-level.html).
+ */
+export const LOG_LEVELS = ["TRACE", "DEBUG", "INFO"] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/** When an alarm fires: each is "this many or more in one 5-minute period". */
+export interface AlarmThresholds {
+  /** Lambda Errors of one function. */
+  readonly functionErrors: number;
+  /** Lambda Throttles of one function. */
+  readonly functionThrottles: number;
+  /** Messages visible in the fan-out dead-letter queue. */
+  readonly deadLetterMessages: number;
+  /** API Gateway ExecutionError of the stage: a function could not be called or did not answer. */
+  readonly apiExecutionErrors: number;
+  /** API Gateway IntegrationError of the stage: a 4XX/5XX from a function (rejected frames included). */
+  readonly apiIntegrationErrors: number;
+  /** Recipients counted `failed` by fan-outs. */
+  readonly failedDeliveries: number;
+}
+
+/** Metrics, alarms, the dashboard and the functions' logs. */
+export interface ObservabilityConfig {
+  /** CloudWatch namespace of the handlers' metrics. */
+  readonly metricsNamespace: string;
+  /** Where alarms send notifications (an SNS topic with an email subscription); none without. */
+  readonly alarmEmail?: string;
+  /** Lambda's application log level for every function. */
+  readonly logLevel: LogLevel;
+  readonly thresholds: AlarmThresholds;
 }
 
 /** Thrown for a setting that cannot be used; its message names the variable and the allowed values. */
@@ -143,6 +179,39 @@ export function readConfig(env: Env = process.env): ChatConfig {
     auth: readAuth(read),
     domain: readDomain(read, region),
     backend: readBackend(env, read, stackName, region),
+    observability: readObservability(read),
+  };
+}
+
+/** CloudWatch's namespace rules (PutMetricData), minus the `AWS/` prefix reserved for AWS's own. */
+const METRICS_NAMESPACE = /^(?!AWS\/)(?=.*\S)[0-9A-Za-z.\-_/#: ]{1,255}$/;
+
+function readObservability(read: Reader): ObservabilityConfig {
+  const logLevel = read.oneOf("CHAT_LOG_LEVEL", "INFO", [...LOG_LEVELS, "WARN", "ERROR", "FATAL"] as const);
+  if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
+    throw new ConfigError(
+      `CHAT_LOG_LEVEL=${JSON.stringify(logLevel)} is invalid: expected one of ${LOG_LEVELS.join(", ")}. ` +
+        "Lambda files the metrics' EMF lines as INFO, so at WARN and above it would drop every metric, and the alarms built on them would never fire",
+    );
+  }
+  const alarmEmail = read.matching("CHAT_ALARM_EMAIL", "", /^$|^[^\s@]+@[^\s@]+\.[^\s@]+$/, "an email address such as oncall@example.com");
+  return {
+    metricsNamespace: read.matching(
+      "CHAT_METRICS_NAMESPACE",
+      "WebsocketChat",
+      METRICS_NAMESPACE,
+      "1-255 letters, digits, spaces or . - _ / # :, not starting with AWS/",
+    ),
+    ...(alarmEmail ? { alarmEmail } : {}),
+    logLevel: logLevel as LogLevel,
+    thresholds: {
+      functionErrors: read.integer("CHAT_ALARM_FUNCTION_ERRORS", 1, 1, 100_000),
+      functionThrottles: read.integer("CHAT_ALARM_FUNCTION_THROTTLES", 1, 1, 100_000),
+      deadLetterMessages: read.integer("CHAT_ALARM_DLQ_MESSAGES", 1, 1, 100_000),
+      apiExecutionErrors: read.integer("CHAT_ALARM_API_EXECUTION_ERRORS", 1, 1, 100_000),
+      apiIntegrationErrors: read.integer("CHAT_ALARM_API_INTEGRATION_ERRORS", 20, 1, 100_000),
+      failedDeliveries: read.integer("CHAT_ALARM_FAILED_DELIVERIES", 10, 1, 100_000),
+    },
   };
 }
 

@@ -5,6 +5,7 @@ import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/auth-settings";
 import { TOKEN_QUERY_PARAMETER } from "../handlers/lib/authorizer-handler";
 import { BundledFunction } from "./bundled-function";
+import type { LogLevel } from "./config";
 import type { WebsocketApi } from "./websocket-api";
 
 /** The authorizer's entry file, for callers that bundle every handler of a stack in one run. */
@@ -31,6 +32,10 @@ export interface WebsocketAuthorizerProps {
   readonly logRetentionDays?: number;
   /** Leave the AWS SDK out of the bundle (the authorizer uses none; kept for symmetry). @default false */
   readonly externalAwsSdk?: boolean;
+  /** Lambda's application log level. @default "INFO" */
+  readonly logLevel?: LogLevel;
+  /** Where its denials are counted (handlers/lib/metric-names.ts). @default none: nothing is published */
+  readonly metricsEnvironment?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -56,7 +61,9 @@ export class WebsocketAuthorizer extends Construct {
       timeout: props.timeout,
       logRetentionDays: props.logRetentionDays,
       externalAwsSdk: props.externalAwsSdk,
+      logLevel: props.logLevel,
       environment: {
+        ...props.metricsEnvironment,
         [ENV_JWT_ISSUER]: props.issuer,
         [ENV_JWT_AUDIENCE]: props.audience,
         [ENV_JWT_JWKS_URL]: props.jwksUrl,

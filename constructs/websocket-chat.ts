@@ -10,10 +10,13 @@ import {
   ENV_INLINE_FANOUT_LIMIT,
 } from "../handlers/lib/settings";
 import { DEFAULT_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out-job";
+import { ENV_METRICS_NAMESPACE, ENV_METRICS_SERVICE } from "../handlers/lib/metric-names";
 import { ENV_TABLE_NAME } from "../handlers/lib/table-schema";
 import { bundleHandlers } from "./bundle";
 import { BundledFunction } from "./bundled-function";
-import type { AuthConfig, BillingMode } from "./config";
+import { ChatAlarms } from "./chat-alarms";
+import { ChatDashboard } from "./chat-dashboard";
+import type { AuthConfig, BillingMode, ObservabilityConfig } from "./config";
 import { ConnectionsTable } from "./connections-table";
 import { FanOutQueue } from "./fan-out-queue";
 import type { PolicyStatement } from "./policy";
@@ -23,6 +26,8 @@ import { AUTHORIZER_ENTRY, WebsocketAuthorizer } from "./websocket-authorizer";
 export interface WebsocketChatProps {
   /** Prefix of every resource name. */
   readonly namePrefix: string;
+  /** The stack's region, where the dashboard's metrics live. */
+  readonly region: string;
   /** @default "prod" */
   readonly stageName?: string;
   /** @default 30 */
@@ -45,6 +50,11 @@ export interface WebsocketChatProps {
   readonly handlersDir?: string;
   /** Who may connect. @default { mode: "none" }: anyone */
   readonly auth?: AuthConfig;
+  /**
+   * Metrics namespace, log level, alarm thresholds and the alarms' email.
+   * @default namespace "WebsocketChat", log level INFO, chat-alarms.ts's DEFAULT_THRESHOLDS, no email
+   */
+  readonly observability?: Partial<ObservabilityConfig>;
   /** Asynchronous fan-out: when to use the queue, and how its consumer scales. @default see FanOutSettings */
   readonly fanOut?: FanOutSettings;
 }
@@ -61,6 +71,9 @@ export interface FanOutSettings {
   /** The consumer's timeout in seconds (it answers no API Gateway request, so 29 s does not bind it). @default 60 */
   readonly timeoutSeconds?: number;
 }
+
+/** The handlers that publish metrics (handlers/lib/metrics.ts); the others only log. */
+const METRIC_PUBLISHERS = new Set(["send-message"]);
 
 /** What a route's function may touch; each maps to the narrowest IAM statements below. */
 interface RouteSpec {
@@ -116,12 +129,18 @@ export class WebsocketChat extends Construct {
   /** The queue large audiences are handed to, and its consumer. */
   public readonly fanOutQueue: FanOutQueue;
   public readonly fanOutWorker: BundledFunction;
+  public readonly alarms: ChatAlarms;
+  public readonly dashboard: ChatDashboard;
 
   constructor(scope: Construct, id: string, props: WebsocketChatProps) {
     super(scope, id);
     const stageName = props.stageName ?? "prod";
     const handlersDir = props.handlersDir ?? join(__dirname, "..", "handlers");
     const timeout = props.lambdaTimeoutSeconds ?? 10;
+    const metricsNamespace = props.observability?.metricsNamespace ?? "WebsocketChat";
+    const logLevel = props.observability?.logLevel;
+    // The stack's name prefix tells stacks apart that share a namespace.
+    const metricsEnvironment = { [ENV_METRICS_NAMESPACE]: metricsNamespace, [ENV_METRICS_SERVICE]: props.namePrefix };
 
     this.table = new ConnectionsTable(this, "connections", {
       tableName: `${props.namePrefix}-connections`,
@@ -159,6 +178,8 @@ export class WebsocketChat extends Construct {
             timeout,
             logRetentionDays: props.logRetentionDays,
             externalAwsSdk: props.externalAwsSdk,
+            logLevel,
+            metricsEnvironment,
           })
         : undefined;
 
@@ -170,7 +191,9 @@ export class WebsocketChat extends Construct {
       timeout: fanOut.timeoutSeconds ?? 60,
       logRetentionDays: props.logRetentionDays,
       externalAwsSdk: props.externalAwsSdk,
+      logLevel,
       environment: {
+        ...metricsEnvironment,
         [ENV_TABLE_NAME]: this.table.table.name,
         [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? 25),
         [ENV_CALLBACK_URL]: this.api.callbackUrl,
@@ -193,7 +216,9 @@ export class WebsocketChat extends Construct {
         timeout,
         logRetentionDays: props.logRetentionDays,
         externalAwsSdk: props.externalAwsSdk,
+        logLevel,
         environment: {
+          ...(METRIC_PUBLISHERS.has(spec.handler) ? metricsEnvironment : {}),
           ...(spec.tableActions.length ? { [ENV_TABLE_NAME]: this.table.table.name } : {}),
           ...(spec.manageConnections
             ? { [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? 25), [ENV_CALLBACK_URL]: this.api.callbackUrl }
@@ -214,6 +239,33 @@ export class WebsocketChat extends Construct {
       this.api.addRoute({ routeKey: spec.routeKey, handler: fn.function, replies: spec.replies, timeoutSeconds: timeout, authorizer });
     }
     this.functions = functions;
+
+    const observed = {
+      ...functions,
+      [FAN_OUT_WORKER.handler]: this.fanOutWorker,
+      ...(this.authorizer ? { authorizer: this.authorizer.function } : {}),
+    };
+    const deadLetterQueueName = this.fanOutQueue.deadLetterQueue.name;
+    this.alarms = new ChatAlarms(this, "alarms", {
+      namePrefix: props.namePrefix,
+      functions: observed,
+      api: this.api,
+      metricsNamespace,
+      service: props.namePrefix,
+      thresholds: props.observability?.thresholds,
+      alarmEmail: props.observability?.alarmEmail,
+      deadLetterQueueName,
+    });
+    this.dashboard = new ChatDashboard(this, "dashboard", {
+      dashboardName: `${props.namePrefix}-chat`,
+      region: props.region,
+      functions: observed,
+      api: this.api,
+      metricsNamespace,
+      service: props.namePrefix,
+      alarms: this.alarms.alarms,
+      deadLetterQueueName,
+    });
   }
 
   /** Exactly the actions the route's handler calls, each on only the resources it calls them on. */

@@ -6,7 +6,8 @@ import { connectionStore } from "./lib/connection-store";
 import { fanOut } from "./lib/fan-out";
 import { decodeJob, encodeJob, FanOutJob, JobRecipient } from "./lib/fan-out-job";
 import { removeGoneRecipient } from "./lib/gone-recipients";
-import { logError } from "./lib/log";
+import { logError, logInfo } from "./lib/log";
+import { publishFanOut } from "./lib/metrics";
 import { fanOutConcurrency, tableSettings } from "./lib/settings";
 import { keys, TTL_ATTRIBUTE } from "./lib/table-schema";
 
@@ -29,8 +30,9 @@ interface Prepared {
  * the deadline); those are recorded first, so SQS's retry posts to them alone and never again to anyone
  * already reached. A job that exhausts its receives goes to the dead-letter queue whole, ready to redrive.
  */
-export const handler = async (event: SQSEvent, context?: Pick<Context, "getRemainingTimeInMillis">): Promise<SQSBatchResponse> => {
-  const log = { route: ROUTE, requestId: (context as { awsRequestId?: string } | undefined)?.awsRequestId };
+export const handler = async (event: SQSEvent, context?: Pick<Context, "getRemainingTimeInMillis"> & Partial<Pick<Context, "awsRequestId">>): Promise<SQSBatchResponse> => {
+  // Lambda's JSON log format adds the invocation's request id to every line.
+  const log = { route: ROUTE };
   const store = connectionStore();
   const table = tableSettings().tableName;
   const api = managementApi();
@@ -40,10 +42,14 @@ export const handler = async (event: SQSEvent, context?: Pick<Context, "getRemai
   const frames = prepared.map((p) => (p.job ? Buffer.from(p.job.frame, "utf8") : Buffer.alloc(0)));
   // Whether each recipient of each job is settled (reached, gone, or failed for good) or worth another try.
   const settled = prepared.map(() => new Map<string, boolean>());
+  // Fan-out duration, per batch: from the first post to the last answer.
+  let firstPostAt: number | undefined;
   const counts = await fanOut({
     recipients: prepared.flatMap((p, job) => p.recipients.map((recipient) => ({ ...recipient, job }))),
-    post: (recipient, abortSignal) =>
-      api.send(new PostToConnectionCommand({ ConnectionId: recipient.connectionId, Data: frames[recipient.job] }), { abortSignal }),
+    post: (recipient, abortSignal) => {
+      firstPostAt ??= performance.now();
+      return api.send(new PostToConnectionCommand({ ConnectionId: recipient.connectionId, Data: frames[recipient.job] }), { abortSignal });
+    },
     onGone: (recipient) => removeGoneRecipient(store, recipient),
     onOutcome: (recipient, _outcome, retryLater) => settled[recipient.job]!.set(recipient.connectionId, !retryLater),
     onFailure: (recipient, error) => logError(log, error, { recipient: recipient.connectionId, messageId: prepared[recipient.job]!.job?.messageId }),
@@ -81,7 +87,9 @@ export const handler = async (event: SQSEvent, context?: Pick<Context, "getRemai
       batchItemFailures.push({ itemIdentifier: record.messageId });
     }
   }
-  console.log(JSON.stringify({ level: "info", ...log, jobs: event.Records.length, ...counts, retrying, jobsRetried: batchItemFailures.length }));
+  const durationMs = firstPostAt === undefined ? undefined : Math.round(performance.now() - firstPostAt);
+  await publishFanOut({ path: "queue", counts, durationMs }, { requestId: context?.awsRequestId });
+  logInfo(log, { jobs: event.Records.length, ...counts, retrying, jobsRetried: batchItemFailures.length });
   return { batchItemFailures };
 };
 

@@ -8,6 +8,7 @@ import { removeGoneRecipient } from "./lib/gone-recipients";
 import { ErrorFrame, MessageFrame, notConnected } from "./lib/frames";
 import { logError } from "./lib/log";
 import { messageId } from "./lib/message-id";
+import { publishFanOut } from "./lib/metrics";
 import { clientRoute } from "./lib/route-result";
 import { fanOutConcurrency, fanOutQueue } from "./lib/settings";
 
@@ -21,7 +22,7 @@ const ACTION = "send-message";
  * retry), with `failed` and `incomplete` saying what did not happen. An audience larger than the inline
  * limit is handed to the fan-out queue instead, and `sent` says how many recipients were `queued`.
  */
-export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, requestId, log, remainingTimeMs }) => {
+export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, requestId, log, awsRequestId, remainingTimeMs }) => {
   const request = validateSendMessage(frame, ACTION);
   if (!request.ok) return request.error;
   const { message, target } = request.value;
@@ -65,18 +66,26 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
       remainingTimeMs,
       onFailure: (error) => logError(log, error, { messageId: id, while: "handing off to the fan-out queue" }),
     });
+    await publishFanOut({ path: "queue", target: target.kind, message: true, queued, incomplete }, { requestId: awsRequestId, connectionId });
     return { type: "sent", id, delivered: 0, stale: 0, failed: 0, incomplete, queued };
   }
 
+  // Fan-out duration: from the first post to the last answer (fanOut returns once every post is answered).
+  let firstPostAt: number | undefined;
   const counts = await fanOut<Addressee>({
     recipients: queue ? head.read : recipients,
-    post: (recipient, abortSignal) => api.send(new PostToConnectionCommand({ ConnectionId: recipient.connectionId, Data: data }), { abortSignal }),
+    post: (recipient, abortSignal) => {
+      firstPostAt ??= performance.now();
+      return api.send(new PostToConnectionCommand({ ConnectionId: recipient.connectionId, Data: data }), { abortSignal });
+    },
     onGone: (recipient) => removeGoneRecipient(store, recipient),
     onFailure: (recipient, error) => logError(log, error, { recipient: recipient.connectionId }),
     onReadFailure: (error) => logError(log, error, { messageId: id, while: "reading recipients" }),
     concurrency,
     remainingTimeMs,
   });
+  const durationMs = firstPostAt === undefined ? undefined : Math.round(performance.now() - firstPostAt);
+  await publishFanOut({ path: "inline", target: target.kind, message: true, counts, durationMs }, { requestId: awsRequestId, connectionId });
   return { type: "sent", id, ...counts };
 });
 

@@ -22,6 +22,9 @@ import { loadStackModel, type StackModel } from "./terraform/stack-model";
 import { closeServer, listen } from "./http/servers";
 import { serveStatic } from "./http/static-files";
 import { LocalIssuer } from "./identity-provider/local-issuer";
+import { LocalObservability } from "./observability/local-observability";
+import { METRICS_PATH } from "./observability/metrics-page";
+import { loadObservabilityModel } from "./observability/observability-model";
 
 /** Where the runtime listens, known before the stack is read. */
 export interface RuntimeAddress {
@@ -97,6 +100,10 @@ export interface LocalRuntime {
   readonly model: StackModel;
   /** The local issuer, when the runtime runs one. */
   readonly issuer?: LocalIssuer;
+  /** The local metrics page: the stack's dashboard and alarms on this run's figures. */
+  readonly metricsUrl: string;
+  /** This run's metrics (EMF lines, Lambda's and API Gateway's), its alarms and dashboards. */
+  readonly observability: LocalObservability;
   /** The IAM-checked DynamoDB endpoint the functions use. */
   readonly dynamodbEndpoint: string;
   /** The IAM-checked SQS endpoint (`AWS_ENDPOINT_URL_SQS`): the runtime's own port. */
@@ -146,6 +153,10 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const managementUrl = `http://${host}:${port}/${stage}`;
     const sqsEndpoint = `http://${host}:${port}`;
     const identities = new IdentityRegistry(model);
+    const observability = new LocalObservability({
+      model: loadObservabilityModel({ stackDir, endpoint: { host, port } }),
+      api: { id: model.api.id, stage },
+    });
 
     const db: LocalDynamoDb = await startLocalDynamoDb({
       tables: model.tables,
@@ -179,7 +190,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       let existing = runners.get(name);
       if (!existing) {
         const fn = model.functions.find((f) => f.name === name)!;
-        existing = new FunctionRunner(fn, environments.get(name)!, log, { maxEnvironments: options.environmentsPerFunction });
+        existing = new FunctionRunner(fn, environments.get(name)!, log, { maxEnvironments: options.environmentsPerFunction, observer: observability.functions });
         // One asked for while stopping answers every invocation with a failure.
         if (runnersStopped) void existing.stop();
         runners.set(name, existing);
@@ -204,6 +215,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       idleTimeoutMs: options.idleTimeoutMs,
       maxConnectionMs: options.maxConnectionMs,
       log,
+      observer: observability.gateway,
     });
     const managementOptions = {
       scope: { region: model.region, account: model.account, apiId: model.api.id, stage },
@@ -214,12 +226,14 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       failureRate: options.managementFailureRate,
       ...(options.accountThrottle === false ? {} : { throttle: new TokenBucket({ ...accountRateLimit(model.region), ...options.accountThrottle }) }),
       log,
+      onPost: observability.gateway.messageOut,
     };
     const webDir = options.webDir ?? join(PROJECT_DIR, "web");
 
     handlers = {
       request: (req, res) => {
         if (issuer?.handle(req, res)) return;
+        if (observability.handle(req, res)) return;
         if (isSqsRequest(req)) {
           return void sqs.handle(req, res).catch((error: unknown) => {
             log(`SQS error: ${(error as Error).stack ?? String(error)}`);
@@ -254,6 +268,8 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       region: model.region,
       model,
       ...(issuer ? { issuer } : {}),
+      metricsUrl: `http://${host}:${port}${METRICS_PATH}`,
+      observability,
       dynamodbEndpoint: db.endpoint,
       sqsEndpoint,
       adminCredentials: identities.admin.credentials,

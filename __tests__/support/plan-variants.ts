@@ -61,7 +61,13 @@ export const PLAN_VARIANTS: readonly PlanVariant[] = [
       "aws_iam_role_policy.chat_authorizer_function_policy",
       "aws_cloudwatch_log_group.chat_authorizer_function_logs",
       "aws_lambda_permission.chat_authorizer_permission",
+      ...functionAlarms("authorizer"),
     ],
+  },
+  {
+    name: "alarm_email",
+    env: { CHAT_ALARM_EMAIL: "oncall@example.com" },
+    adds: ["aws_sns_topic.chat_alarms_topic", "aws_sns_topic_subscription.chat_alarms_email"],
   },
   {
     name: "account",
@@ -71,7 +77,12 @@ export const PLAN_VARIANTS: readonly PlanVariant[] = [
   },
 ];
 
-/** What the chat stack plans with default settings: the shared pieces and, per route, its seven or eight. */
+/** A function's errors and throttles alarms. */
+function functionAlarms(name: string): string[] {
+  return [`aws_cloudwatch_metric_alarm.chat_alarms_${name}-errors`, `aws_cloudwatch_metric_alarm.chat_alarms_${name}-throttles`];
+}
+
+/** What the chat stack plans with default settings: the shared pieces and, per route, its nine or ten. */
 export function chatAddresses(): string[] {
   const shared = [
     "aws_dynamodb_table.chat_connections_table",
@@ -88,6 +99,12 @@ export function chatAddresses(): string[] {
     "aws_sqs_queue_redrive_allow_policy.chat_fan-out_dead-letter-allow-policy",
     "aws_iam_role_policy.chat_fan-out_consumer-policy",
     "aws_lambda_event_source_mapping.chat_fan-out_event-source-mapping",
+    "aws_cloudwatch_dashboard.chat_dashboard",
+    "aws_cloudwatch_metric_alarm.chat_alarms_api-execution-errors",
+    "aws_cloudwatch_metric_alarm.chat_alarms_api-integration-errors",
+    "aws_cloudwatch_metric_alarm.chat_alarms_failed-deliveries",
+    "aws_cloudwatch_metric_alarm.chat_alarms_dead-letter-queue",
+    ...functionAlarms("fan-out-worker"),
   ];
   const perRoute = CHAT_ROUTES.flatMap((route) => {
     const id = route.routeKey.replace(/^\$/, "");
@@ -100,6 +117,7 @@ export function chatAddresses(): string[] {
       `aws_iam_role.chat_${route.handler}_role`,
       `aws_iam_role_policy.chat_${route.handler}_policy`,
       `aws_cloudwatch_log_group.chat_${route.handler}_logs`,
+      ...functionAlarms(route.handler),
     ];
   });
   return [...shared, ...perRoute];

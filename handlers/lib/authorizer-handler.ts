@@ -1,6 +1,7 @@
 import { authSettings } from "./auth-settings";
 import { allow, deny, type AuthorizerResult } from "./authorizer-response";
-import { logError } from "./log";
+import { logError, logInfo } from "./log";
+import { publishDenial } from "./metrics";
 import { userOf } from "./token-user";
 import { InvalidTokenError, type VerifierFactory, type VerifyToken } from "./token-verifier";
 
@@ -14,6 +15,11 @@ export interface WebsocketAuthorizerEvent {
   readonly requestContext?: { readonly connectionId?: string; readonly requestId?: string };
 }
 
+/** What the authorizer reads of Lambda's context; tests may leave it out. */
+export interface AuthorizerContext {
+  readonly awsRequestId?: string;
+}
+
 /**
  * The $connect authorizer: verifies the token in `?token=` and lets the connection in as the token's
  * user, or answers an explicit Deny (403) for a token that is not good. The verifier is made on the first
@@ -22,11 +28,16 @@ export interface WebsocketAuthorizerEvent {
  * A fault on our side (the issuer's keys cannot be fetched) is thrown, so API Gateway refuses the
  * connection with 500 rather than telling the client its token is bad. The token is never logged.
  */
-export function authorizerHandler(makeVerifier: VerifierFactory): (event: WebsocketAuthorizerEvent) => Promise<AuthorizerResult> {
+export function authorizerHandler(makeVerifier: VerifierFactory): (event: WebsocketAuthorizerEvent, context?: AuthorizerContext) => Promise<AuthorizerResult> {
   let verify: VerifyToken | undefined;
   let nameClaim = "";
-  return async (event) => {
-    const log = { route: "authorizer", connectionId: event.requestContext?.connectionId, requestId: event.requestContext?.requestId };
+  return async (event, context) => {
+    const log = { route: "authorizer", connectionId: event.requestContext?.connectionId, apiRequestId: event.requestContext?.requestId };
+    const denied = async (reason: string, detail: string) => {
+      logInfo(log, { decision: "deny", reason, detail });
+      await publishDenial(reason, { requestId: context?.awsRequestId, connectionId: log.connectionId });
+      return deny(event.methodArn);
+    };
     const token = event.queryStringParameters?.[TOKEN_QUERY_PARAMETER];
     // API Gateway answers 401 itself when the identity source is missing, so this only happens when the
     // stack's identity source and this handler disagree. "Unauthorized" is the error API Gateway maps to 401.
@@ -44,13 +55,9 @@ export function authorizerHandler(makeVerifier: VerifierFactory): (event: Websoc
         logError(log, error);
         throw error;
       }
-      console.log(JSON.stringify({ level: "info", ...log, decision: "deny", reason: error.reason, message: error.message }));
-      return deny(event.methodArn);
+      return denied(error.reason, error.message);
     }
-    if (!user) {
-      console.log(JSON.stringify({ level: "info", ...log, decision: "deny", reason: "NO_SUBJECT", message: 'the token has no usable "sub" claim' }));
-      return deny(event.methodArn);
-    }
+    if (!user) return denied("NO_SUBJECT", 'the token has no usable "sub" claim');
     return allow(event.methodArn, user);
   };
 }

@@ -10,7 +10,10 @@ export interface RouteResult {
 }
 
 /** Lambda passes a context; tests may leave it out. */
-export type RouteHandler = (event: APIGatewayProxyWebsocketEventV2, context?: Pick<Context, "getRemainingTimeInMillis">) => Promise<RouteResult>;
+export type RouteHandler = (event: APIGatewayProxyWebsocketEventV2, context?: LambdaContext) => Promise<RouteResult>;
+
+/** The parts of Lambda's context the routes read. */
+export type LambdaContext = Pick<Context, "getRemainingTimeInMillis"> & Partial<Pick<Context, "awsRequestId">>;
 
 /** Everything a client route needs about the frame it is answering. */
 export interface ClientRequest {
@@ -20,6 +23,8 @@ export interface ClientRequest {
   readonly frame: ClientFrame;
   readonly requestId?: string;
   readonly log: LogContext;
+  /** Lambda's request id of the invocation (what its JSON log lines carry as `requestId`). */
+  readonly awsRequestId?: string;
   /** Milliseconds before Lambda stops the function. */
   readonly remainingTimeMs: () => number;
 }
@@ -57,6 +62,7 @@ export function clientRoute(
         frame,
         requestId: requestId.value,
         log,
+        awsRequestId: context?.awsRequestId,
         remainingTimeMs: () => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY,
       });
       return reply(answer, requestId.value);
@@ -87,5 +93,5 @@ export function lifecycleRoute(
 }
 
 function logContext(route: string, event: APIGatewayProxyWebsocketEventV2): LogContext {
-  return { route, connectionId: event.requestContext?.connectionId, requestId: event.requestContext?.requestId };
+  return { route, connectionId: event.requestContext?.connectionId, apiRequestId: event.requestContext?.requestId };
 }

@@ -18,6 +18,13 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Worker } from "node:worker_threads";
 import type { FunctionModel } from "../terraform/stack-model";
+import { renderFunctionLine } from "./function-output";
+
+/** Told what functions print and how their invocations end (local/observability turns both into metrics). */
+export interface FunctionObserver {
+  line(functionName: string, line: string): void;
+  invocation(functionName: string, invocation: Invocation): void;
+}
 
 export interface Credentials {
   readonly accessKeyId: string;
@@ -53,6 +60,7 @@ export function lambdaEnvironment(fn: FunctionModel, options: FunctionEnvironmen
     AWS_LAMBDA_LOG_GROUP_NAME: fn.logGroupName,
     AWS_LAMBDA_LOG_STREAM_NAME: logStreamName(),
     AWS_LAMBDA_INITIALIZATION_TYPE: "on-demand",
+    ...(fn.logging.format === "JSON" ? { AWS_LAMBDA_LOG_FORMAT: "JSON", AWS_LAMBDA_LOG_LEVEL: fn.logging.applicationLogLevel ?? "INFO" } : {}),
     AWS_EXECUTION_ENV: `AWS_Lambda_${fn.runtime}`,
     LAMBDA_TASK_ROOT: fn.bundleDir,
     _HANDLER: fn.handler,
@@ -109,6 +117,8 @@ interface Sandbox {
 const WORKER_FILE = join(__dirname, "function-worker.js");
 
 export interface RunnerOptions {
+  /** Told of every invocation's outcome and every line the function prints (local/observability). */
+  readonly observer?: FunctionObserver;
   /** Execution environments a function may have at once. @default the machine's cores less one, at least 1 */
   readonly maxEnvironments?: number;
 }
@@ -119,6 +129,8 @@ export class FunctionRunner {
   private stopped = false;
   private readonly maxEnvironments: number;
 
+  private readonly observer?: FunctionObserver;
+
   constructor(
     readonly fn: FunctionModel,
     private readonly environment: Readonly<Record<string, string>>,
@@ -126,10 +138,21 @@ export class FunctionRunner {
     options: RunnerOptions = {},
   ) {
     this.maxEnvironments = Math.max(1, options.maxEnvironments ?? availableParallelism() - 1);
+    this.observer = options.observer;
   }
 
   /** Invokes the handler; never rejects: every way an invocation can end is an Invocation. */
   invoke(event: unknown): Promise<Invocation> {
+    const invocation = this.run(event);
+    const observer = this.observer;
+    if (!observer) return invocation;
+    return invocation.then((outcome) => {
+      observer.invocation(this.fn.name, outcome);
+      return outcome;
+    });
+  }
+
+  private run(event: unknown): Promise<Invocation> {
     const requestId = randomUUID();
     const startedAt = Date.now();
     if (this.stopped) {
@@ -190,7 +213,10 @@ export class FunctionRunner {
     const sandbox: Sandbox = { worker, pending: new Map(), retired: false, terminating: false };
     this.sandboxes.add(sandbox);
     for (const stream of [worker.stdout, worker.stderr]) {
-      createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => this.log(`[${this.fn.name}] ${line}`));
+      createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
+        this.observer?.line(this.fn.name, line);
+        this.log(renderFunctionLine(this.fn.name, line));
+      });
     }
     worker.on("message", (message: WorkerMessage) => this.onMessage(sandbox, message));
     worker.on("error", (error) => {

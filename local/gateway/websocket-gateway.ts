@@ -34,6 +34,18 @@ const MESSAGE_TOO_BIG = 1009;
 /** How long a closing client gets to answer the close frame before the socket is dropped. */
 const CLOSE_GRACE_MS = 1000;
 
+/** Told what API Gateway counts in its CloudWatch metrics (local/observability records them). */
+export interface GatewayObserver {
+  /** An integration call and how it ended (ConnectCount, IntegrationError, ExecutionError, IntegrationLatency). */
+  integration(routeKey: string, result: IntegrationResult): void;
+  /** A frame from a client (MessageCount). */
+  messageIn(): void;
+  /** A frame to a client (MessageCount). */
+  messageOut(): void;
+  /** A 4XX API Gateway answered before any integration ran (ClientError). */
+  clientError(): void;
+}
+
 export interface GatewayOptions {
   readonly model: StackModel;
   readonly runner: (functionName: string) => FunctionRunner;
@@ -44,6 +56,7 @@ export interface GatewayOptions {
   /** @default DEFAULT_MAX_CONNECTION_MS */
   readonly maxConnectionMs?: number;
   readonly log: (line: string) => void;
+  readonly observer?: GatewayObserver;
 }
 
 export class WebSocketGateway {
@@ -129,6 +142,7 @@ export class WebSocketGateway {
         const decision = await authorizeConnect(authorizer, () => this.options.runner(authorizer.functionName), event);
         const outcome = decision.allowed ? "allowed" : `${decision.status} (${decision.detail})`;
         this.options.log(`authorizer ${authorizer.name} ${connection.connectionId} ${outcome} ${decision.durationMs}ms`);
+        if (!decision.allowed && decision.status < 500) this.options.observer?.clientError();
         if (!decision.allowed) return rejectHandshake(socket, decision.status, { message: decision.message, connectionId: connection.connectionId, requestId: event.requestContext.requestId });
         connection = { ...connection, authorizer: requestAuthorizer(decision) };
         event.requestContext.authorizer = requestAuthorizer(decision);
@@ -204,7 +218,9 @@ export class WebSocketGateway {
     const route = this.routes.get(routeKey);
     const event = messageEvent(this.api, connection, routeKey, data, isBinary);
     const { requestId } = event.requestContext;
+    this.options.observer?.messageIn();
     if (!route) {
+      this.options.observer?.clientError();
       this.options.log(`route (none) ${connection.connectionId} 403 0ms: no route matches and there is no $default route`);
       return send(connection, JSON.stringify({ message: "Forbidden", connectionId: connection.connectionId, requestId }));
     }
@@ -212,9 +228,11 @@ export class WebSocketGateway {
     this.logInvocation(routeKey, connection.connectionId, result);
     if (result.kind !== "response") {
       const message = result.kind === "timeout" ? ENDPOINT_TIMED_OUT : INTERNAL_SERVER_ERROR;
+      this.options.observer?.messageOut();
       return send(connection, JSON.stringify({ message, connectionId: connection.connectionId, requestId }));
     }
     if (route.hasRouteResponse && result.body !== undefined) {
+      this.options.observer?.messageOut();
       send(connection, result.isBase64Encoded ? Buffer.from(result.body, "base64") : result.body);
     }
   }
@@ -271,6 +289,7 @@ export class WebSocketGateway {
   }
 
   private logInvocation(routeKey: string, connectionId: string, result: IntegrationResult): void {
+    this.options.observer?.integration(routeKey, result);
     const status = result.kind === "response" ? String(result.statusCode) : result.kind === "timeout" ? "504" : "500";
     const detail = result.kind === "response" ? "" : ` (${result.kind === "timeout" ? ENDPOINT_TIMED_OUT : INTERNAL_SERVER_ERROR}: ${result.detail})`;
     this.options.log(`route ${routeKey} ${connectionId} ${status} ${result.durationMs}ms${detail}`);

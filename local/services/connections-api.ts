@@ -34,6 +34,8 @@ export interface ManagementApiOptions {
   /** The account's API Gateway throttle every call draws from; none means unlimited. */
   readonly throttle?: TokenBucket;
   readonly log: (line: string) => void;
+  /** Told about every frame posted to a client (API Gateway's MessageCount counts them). */
+  readonly onPost?: () => void;
 }
 
 /** Whether a request is for a management API (`/<stage>/@connections/...`), of this stage or another. */
@@ -112,6 +114,7 @@ export async function handleManagementRequest(req: IncomingMessage, res: ServerR
       // API Gateway delivers the Data as one text frame, which counts as activity for the idle timeout.
       connection.socket.send(body, { binary: false });
       connection.markActive();
+      options.onPost?.();
       return respond(res, 200);
     case "GET":
       return respond(res, 200, {

@@ -67,6 +67,11 @@ export interface FunctionModel {
   readonly memoryMb: number;
   readonly environment: Readonly<Record<string, string>>;
   readonly logGroupName: string;
+  /**
+   * `logging_config`: JSON, with an application log level, or Text. Lambda hands them to the runtime as
+   * AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL, and its console follows them.
+   */
+  readonly logging: { readonly format: "JSON" | "Text"; readonly applicationLogLevel?: string };
   readonly role: { readonly address: string; readonly name: string; readonly arn: string };
   /** Every identity policy of the role: inline policies, role policies and attached customer-managed policies. */
   readonly policies: readonly Policy[];
@@ -136,6 +141,9 @@ const UNDERSTOOD_TYPES = new Set([
   "aws_cloudwatch_log_group",
   "aws_api_gateway_account",
   ...SQS_RESOURCE_TYPES,
+  // Evaluated and drawn by local/observability from the same JSON.
+  "aws_cloudwatch_metric_alarm",
+  "aws_cloudwatch_dashboard",
 ]);
 
 /**
@@ -359,7 +367,8 @@ function functionModel(doc: TerraformDocument, block: TerraformBlock): FunctionM
   const environment = Object.fromEntries(
     Object.entries((variables as Record<string, unknown> | undefined) ?? {}).map(([key, value]) => [key, String(value)]),
   );
-  const logGroup = blockList(arg("logging_config"))[0]?.log_group;
+  const logging = blockList(arg("logging_config"))[0];
+  const logGroup = logging?.log_group;
 
   return {
     address: block.address,
@@ -374,6 +383,10 @@ function functionModel(doc: TerraformDocument, block: TerraformBlock): FunctionM
     memoryMb: Number(doc.attribute(block.address, "memory_size")),
     environment,
     logGroupName: typeof logGroup === "string" ? logGroup : `/aws/lambda/${name}`,
+    logging:
+      logging?.log_format === "JSON"
+        ? { format: "JSON", applicationLogLevel: String(logging.application_log_level ?? "INFO") }
+        : { format: "Text" },
     ...roleOf(doc, String(arg("role")), fail),
   };
 }

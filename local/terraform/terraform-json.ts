@@ -211,6 +211,10 @@ const COMPUTED: Readonly<Record<string, ComputedAttributes>> = {
     arn: () => `arn:aws:logs:${r.region}:${r.account}:log-group:${str(r.arg("name"))}`,
   }),
   aws_api_gateway_account: () => ({ id: () => "api-gateway-account" }),
+  aws_cloudwatch_metric_alarm: (r) => ({
+    id: () => r.arg("alarm_name"),
+    arn: () => `arn:aws:cloudwatch:${r.region}:${r.account}:alarm:${str(r.arg("alarm_name"))}`,
+  }),
   ...SQS_COMPUTED,
   "data.archive_file": (r) => {
     const digest = (algorithm: string, encoding: "hex" | "base64") => () => archiveSourceDigest(r, algorithm, encoding);

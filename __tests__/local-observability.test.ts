@@ -1,0 +1,133 @@
+/**
+ * The pieces of local/observability on their own: reading EMF as CloudWatch does, CloudWatch's statistics,
+ * alarm evaluation over periods, and how the runtime prints a function's lines.
+ */
+import { renderFunctionLine } from "../local/functions/function-output";
+import { evaluateAlarm } from "../local/observability/alarm-evaluation";
+import { parseEmf } from "../local/observability/emf";
+import { MetricStore, statisticOf } from "../local/observability/metric-store";
+import type { AlarmModel } from "../local/observability/observability-model";
+
+const emf = (doc: Record<string, unknown>) => JSON.stringify({ _aws: { Timestamp: 1_000, CloudWatchMetrics: [{ Namespace: "Chat", Dimensions: [["service"], ["service", "Path"]], Metrics: [{ Name: "Sent", Unit: "Count" }] }] }, service: "chat", Path: "inline", ...doc });
+
+describe("EMF", () => {
+  test("each dimension set of a document is a datapoint of its own, with the values at the top level", () => {
+    expect(parseEmf(emf({ Sent: 3 }))).toEqual([
+      { namespace: "Chat", name: "Sent", dimensions: { service: "chat" }, unit: "Count", values: [3], timestamp: 1_000 },
+      { namespace: "Chat", name: "Sent", dimensions: { service: "chat", Path: "inline" }, unit: "Count", values: [3], timestamp: 1_000 },
+    ]);
+  });
+
+  test("an array of values is that many samples", () => {
+    expect(parseEmf(emf({ Sent: [1, 2, 5] }))![0]!.values).toEqual([1, 2, 5]);
+  });
+
+  test("a metric without a numeric value and a dimension set naming a missing dimension are skipped, as CloudWatch rejects them", () => {
+    expect(parseEmf(emf({ Sent: "three" }))).toEqual([]);
+    expect(parseEmf(emf({ Sent: 1, Path: undefined }))!.map((p) => p.dimensions)).toEqual([{ service: "chat" }]);
+  });
+
+  test("lines that are not EMF documents yield nothing", () => {
+    for (const line of ["hello", '{"level":"INFO","message":"x"}', '{"_aws": 1}', "{not json"]) expect(parseEmf(line)).toBeUndefined();
+  });
+});
+
+describe("statistics", () => {
+  test.each([
+    ["Sum", 15],
+    ["SampleCount", 5],
+    ["Average", 3],
+    ["Minimum", 1],
+    ["Maximum", 5],
+    ["p50", 3],
+    ["p99", 5],
+    ["p20", 1],
+  ])("%s of 1..5 is %d", (stat, expected) => {
+    expect(statisticOf([5, 1, 4, 2, 3], stat)).toBe(expected);
+  });
+
+  test("no samples and unknown statistics have no value", () => {
+    expect(statisticOf([], "Sum")).toBeUndefined();
+    expect(statisticOf([1], "tm99")).toBeUndefined();
+  });
+
+  test("a metric is its namespace, name and exact dimensions: other dimension sets do not count", () => {
+    const store = new MetricStore(60_000, () => 10_000);
+    for (const point of parseEmf(emf({ Sent: 2 })) ?? []) store.record({ ...point, timestamp: 9_000 });
+    expect(store.statistic({ namespace: "Chat", name: "Sent", dimensions: { service: "chat" } }, "Sum", 0, 10_000)).toBe(2);
+    expect(store.statistic({ namespace: "Chat", name: "Sent", dimensions: {} }, "Sum", 0, 10_000)).toBeUndefined();
+  });
+});
+
+describe("alarm evaluation", () => {
+  const metric = { namespace: "AWS/Lambda", name: "Errors", dimensions: { FunctionName: "f" } };
+  const alarm = (overrides: Partial<AlarmModel> = {}): AlarmModel => ({
+    address: "aws_cloudwatch_metric_alarm.a",
+    name: "a",
+    metric,
+    statistic: "Sum",
+    periodSeconds: 60,
+    evaluationPeriods: 3,
+    datapointsToAlarm: 2,
+    threshold: 1,
+    comparison: "GreaterThanOrEqualToThreshold",
+    treatMissingData: "notBreaching",
+    alarmActions: 0,
+    ...overrides,
+  });
+  const now = 1_000_000;
+  const storeWith = (errorsPerMinuteAgo: Record<number, number>) => {
+    const store = new MetricStore(3_600_000, () => now);
+    store.produces("AWS/Lambda", "Errors");
+    for (const [minutesAgo, value] of Object.entries(errorsPerMinuteAgo)) {
+      store.record({ ...metric, values: [value], timestamp: now - Number(minutesAgo) * 60_000 - 30_000 });
+    }
+    return store;
+  };
+
+  test("fires when enough of the evaluated periods breach", () => {
+    expect(evaluateAlarm(alarm(), storeWith({ 0: 1, 2: 3 }), now)).toMatchObject({ state: "ALARM", value: 1 });
+  });
+
+  test("stays OK when fewer periods breach than datapoints_to_alarm", () => {
+    expect(evaluateAlarm(alarm(), storeWith({ 0: 1, 1: 0 }), now)).toMatchObject({ state: "OK", value: 1 });
+  });
+
+  test("treats missing periods as the alarm says", () => {
+    expect(evaluateAlarm(alarm(), storeWith({ 0: 1 }), now).state).toBe("OK");
+    expect(evaluateAlarm(alarm({ treatMissingData: "breaching" }), storeWith({ 0: 1 }), now).state).toBe("ALARM");
+    expect(evaluateAlarm(alarm({ treatMissingData: "missing" }), storeWith({}), now).state).toBe("INSUFFICIENT_DATA");
+  });
+
+  test("an alarm on a metric the runtime never produces is not evaluated, and says why", () => {
+    expect(evaluateAlarm(alarm({ metric: { ...metric, name: "Throttles" } }), storeWith({}), now)).toEqual({
+      state: "NOT_EVALUATED",
+      reason: "not evaluated locally: the local runtime never throttles a function",
+    });
+    expect(evaluateAlarm(alarm({ metric: undefined, unreadable: "it uses metric math" }), storeWith({}), now).reason).toMatch(/metric math/);
+  });
+});
+
+describe("a function's output as the runtime prints it", () => {
+  const id = "8f14e45f-ceea-467f-a0e6-fab3d0e7e2b1";
+
+  test("a JSON log line shows its level, request id and message", () => {
+    const line = JSON.stringify({ timestamp: "2026-01-01T00:00:00.000Z", level: "ERROR", requestId: id, message: { route: "join", errorType: "X" } });
+    expect(renderFunctionLine("chat-join", line)).toBe(`[chat-join] ERROR ${id} {"route":"join","errorType":"X"}`);
+  });
+
+  test("an Error logged alone shows its type and message", () => {
+    const line = JSON.stringify({ timestamp: "2026-01-01T00:00:00.000Z", level: "ERROR", requestId: id, message: "boom", errorType: "Error", errorMessage: "boom" });
+    expect(renderFunctionLine("f", line)).toBe(`[f] ERROR ${id} boom (Error: boom)`);
+  });
+
+  test("a text log line shows the same way", () => {
+    expect(renderFunctionLine("f", `2026-01-01T00:00:00.000Z\t${id}\tINFO\thello`)).toBe(`[f] INFO ${id} hello`);
+  });
+
+  test("an EMF document is shown unchanged, and anything else as printed", () => {
+    const doc = emf({ Sent: 1 });
+    expect(renderFunctionLine("f", doc)).toBe(`[f] EMF ${doc}`);
+    expect(renderFunctionLine("f", "plain")).toBe("[f] plain");
+  });
+});

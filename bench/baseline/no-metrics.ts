@@ -1,0 +1,9 @@
+/**
+ * handlers/lib/metrics.ts's interface publishing nothing: what send-message costs without metrics, the
+ * floor the benchmark measures both metrics libraries against (bench/metrics.ts).
+ */
+import type { FanOutFigures, MetricsContext } from "../../handlers/lib/metrics";
+
+export async function publishFanOut(_figures: FanOutFigures, _context: MetricsContext): Promise<void> {}
+
+export async function publishDenial(_reason: string, _context: MetricsContext): Promise<void> {}

@@ -1,0 +1,70 @@
+/**
+ * Whether an alarm would fire on the local figures, evaluated as CloudWatch does for a single-metric alarm:
+ * the statistic over each of the last `evaluation_periods` periods (the latest ending now), each compared
+ * with the threshold, missing periods treated as `treat_missing_data` says, ALARM when at least
+ * `datapoints_to_alarm` of them breach.
+ * https://docs.aws.amazon.com/AmazonCloudWatch/latest/monitoring/AlarmThatSendsEmail.html#alarm-evaluation
+ * An alarm on a metric the runtime never produces (Lambda throttles, SQS) is not evaluated, and says why.
+ */
+import { isKnownStatistic, type MetricStore } from "./metric-store";
+import type { AlarmModel } from "./observability-model";
+
+export type LocalAlarmState = "OK" | "ALARM" | "INSUFFICIENT_DATA" | "NOT_EVALUATED";
+
+export interface AlarmEvaluation {
+  readonly state: LocalAlarmState;
+  /** The statistic of the latest period, when it has data. */
+  readonly value?: number;
+  /** Why it is in that state, in words. */
+  readonly reason: string;
+}
+
+/** Why the runtime has no figures for some AWS metrics an alarm may use. */
+const UNPRODUCED: Readonly<Record<string, string>> = {
+  "AWS/Lambda Throttles": "the local runtime never throttles a function",
+  "AWS/SQS ApproximateNumberOfMessagesVisible": "the local runtime publishes no SQS metrics",
+};
+
+const COMPARISONS: Readonly<Record<string, (value: number, threshold: number) => boolean>> = {
+  GreaterThanOrEqualToThreshold: (v, t) => v >= t,
+  GreaterThanThreshold: (v, t) => v > t,
+  LessThanThreshold: (v, t) => v < t,
+  LessThanOrEqualToThreshold: (v, t) => v <= t,
+};
+
+export function evaluateAlarm(alarm: AlarmModel, store: MetricStore, now: number): AlarmEvaluation {
+  const notEvaluated = (why: string): AlarmEvaluation => ({ state: "NOT_EVALUATED", reason: `not evaluated locally: ${why}` });
+  if (alarm.unreadable || !alarm.metric || !alarm.statistic) return notEvaluated(alarm.unreadable ?? "it names no metric");
+  const { namespace, name } = alarm.metric;
+  if (!store.isProduced(namespace, name)) return notEvaluated(UNPRODUCED[`${namespace} ${name}`] ?? `the local runtime does not produce ${namespace} ${name}`);
+  const compare = COMPARISONS[alarm.comparison];
+  if (!compare) return notEvaluated(`comparison ${alarm.comparison} is for anomaly detection`);
+  if (!isKnownStatistic(alarm.statistic)) return notEvaluated(`statistic ${alarm.statistic} is not computed locally`);
+
+  const periodMs = alarm.periodSeconds * 1000;
+  const values = Array.from({ length: alarm.evaluationPeriods }, (_, i) => store.statistic(alarm.metric!, alarm.statistic!, now - (i + 1) * periodMs, now - i * periodMs + 1));
+  let breaching = 0;
+  let present = 0;
+  for (const value of values) {
+    if (value !== undefined) {
+      present += 1;
+      if (compare(value, alarm.threshold)) breaching += 1;
+    } else if (alarm.treatMissingData === "breaching") {
+      breaching += 1;
+    }
+  }
+  const latest = values[0];
+  const window = `${alarm.evaluationPeriods} × ${alarm.periodSeconds} s`;
+  const shown = latest === undefined ? "no data" : `${alarm.statistic} ${format(latest)}`;
+  if (breaching >= alarm.datapointsToAlarm) {
+    return { state: "ALARM", ...(latest !== undefined ? { value: latest } : {}), reason: `${breaching} of ${alarm.evaluationPeriods} periods breach ${alarm.comparison} ${alarm.threshold} (${shown}, ${window})` };
+  }
+  if (present === 0 && alarm.treatMissingData === "missing") {
+    return { state: "INSUFFICIENT_DATA", reason: `no data in the last ${window}` };
+  }
+  return { state: "OK", ...(latest !== undefined ? { value: latest } : {}), reason: `${shown}; fires at ${alarm.comparison} ${alarm.threshold} (${window})` };
+}
+
+function format(value: number): string {
+  return Number.isInteger(value) ? String(value) : value.toFixed(1);
+}

@@ -1,0 +1,166 @@
+/**
+ * The same picture locally as CloudWatch gives on AWS: the metrics the functions print as EMF, Lambda's and
+ * API Gateway's own metrics as this runtime observes them, the stack's dashboards drawn with those figures,
+ * and its alarms evaluated against them. Served at /_local/metrics (page) and /_local/metrics.json (data).
+ */
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { FunctionObserver, Invocation } from "../functions/function-runner";
+import type { GatewayObserver } from "../gateway/websocket-gateway";
+import type { IntegrationResult } from "../gateway/integration";
+import { evaluateAlarm, type AlarmEvaluation } from "./alarm-evaluation";
+import { parseEmf } from "./emf";
+import { MetricStore, type MetricId } from "./metric-store";
+import { servePage } from "./metrics-page";
+import type { AlarmModel, ObservabilityModel, SeriesModel } from "./observability-model";
+
+/** Points of the local charts: 10 s, so a chat shows up at once (the dashboard's own period is a minute). */
+export const LOCAL_PERIOD_SECONDS = 10;
+export const DEFAULT_WINDOW_SECONDS = 10 * 60;
+
+export interface SeriesSnapshot {
+  readonly label: string;
+  readonly metric: MetricId;
+  readonly stat: string;
+  /** False when the runtime has no figures for this metric; `reason` says why. */
+  readonly produced: boolean;
+  readonly reason?: string;
+  /** The statistic over the whole window: a total for Sum, a percentile over every sample for pNN. */
+  readonly total?: number;
+  /** The statistic per period, oldest first; null where there were no samples. */
+  readonly points: ReadonlyArray<number | null>;
+}
+
+export type WidgetSnapshot =
+  | { readonly kind: "metric"; readonly title: string; readonly series: readonly SeriesSnapshot[] }
+  | { readonly kind: "alarm"; readonly title: string; readonly alarms: readonly string[] }
+  | { readonly kind: "other"; readonly title: string; readonly type: string };
+
+export interface AlarmSnapshot extends AlarmEvaluation {
+  readonly name: string;
+  readonly description?: string;
+  readonly metric?: MetricId;
+  readonly statistic?: string;
+  readonly threshold: number;
+  readonly comparison: string;
+  readonly periodSeconds: number;
+  readonly evaluationPeriods: number;
+  readonly alarmActions: number;
+}
+
+export interface MetricsSnapshot {
+  readonly generatedAt: number;
+  readonly windowSeconds: number;
+  readonly periodSeconds: number;
+  readonly dashboards: ReadonlyArray<{ readonly name: string; readonly unreadable?: string; readonly widgets: readonly WidgetSnapshot[] }>;
+  readonly alarms: readonly AlarmSnapshot[];
+}
+
+export interface LocalObservabilityOptions {
+  readonly model: ObservabilityModel;
+  /** The API Gateway metrics' dimensions. */
+  readonly api: { readonly id: string; readonly stage: string };
+  readonly now?: () => number;
+}
+
+export class LocalObservability {
+  readonly store: MetricStore;
+  private readonly now: () => number;
+
+  constructor(private readonly options: LocalObservabilityOptions) {
+    this.now = options.now ?? Date.now;
+    this.store = new MetricStore(undefined, this.now);
+    for (const name of ["Invocations", "Errors", "Duration"]) this.store.produces("AWS/Lambda", name);
+    for (const name of ["ConnectCount", "MessageCount", "IntegrationError", "ExecutionError", "ClientError", "IntegrationLatency"]) {
+      this.store.produces("AWS/ApiGateway", name);
+    }
+  }
+
+  /** What the function runners report: EMF lines become metrics, invocations Lambda's metrics. */
+  readonly functions: FunctionObserver = {
+    line: (_functionName, line) => {
+      for (const point of parseEmf(line) ?? []) this.store.record(point);
+    },
+    invocation: (functionName, invocation: Invocation) => {
+      // Lambda publishes per function and for all functions together.
+      const sets: Array<Record<string, string>> = [{ FunctionName: functionName }, {}];
+      for (const dimensions of sets) {
+        this.store.add({ namespace: "AWS/Lambda", name: "Invocations", dimensions }, 1, "Count");
+        this.store.add({ namespace: "AWS/Lambda", name: "Errors", dimensions }, invocation.ok ? 0 : 1, "Count");
+        this.store.add({ namespace: "AWS/Lambda", name: "Duration", dimensions }, invocation.durationMs, "Milliseconds");
+      }
+    },
+  };
+
+  /** What the gateway reports, as API Gateway counts it for a WebSocket API's stage. */
+  readonly gateway: GatewayObserver = {
+    integration: (routeKey: string, result: IntegrationResult) => {
+      if (routeKey === "$connect") this.api("ConnectCount", 1);
+      this.api("IntegrationError", result.kind === "response" && result.statusCode >= 400 ? 1 : 0);
+      this.api("ExecutionError", result.kind === "response" ? 0 : 1);
+      if (result.kind === "response") this.api("IntegrationLatency", result.durationMs, "Milliseconds");
+    },
+    messageIn: () => this.api("MessageCount", 1),
+    messageOut: () => this.api("MessageCount", 1),
+    clientError: () => this.api("ClientError", 1),
+  };
+
+  private api(name: string, value: number, unit = "Count"): void {
+    const sets: Array<Record<string, string>> = [{ ApiId: this.options.api.id, Stage: this.options.api.stage }, { ApiId: this.options.api.id }];
+    for (const dimensions of sets) {
+      this.store.add({ namespace: "AWS/ApiGateway", name, dimensions }, value, unit);
+    }
+  }
+
+  evaluate(alarm: AlarmModel): AlarmEvaluation {
+    return evaluateAlarm(alarm, this.store, this.now());
+  }
+
+  snapshot(windowSeconds = DEFAULT_WINDOW_SECONDS, periodSeconds = LOCAL_PERIOD_SECONDS): MetricsSnapshot {
+    const now = this.now();
+    const periods = Math.max(1, Math.ceil(windowSeconds / periodSeconds));
+    const from = now - periods * periodSeconds * 1000;
+    const series = (model: SeriesModel): SeriesSnapshot => {
+      const { metric, stat, label } = model;
+      if (!this.store.isProduced(metric.namespace, metric.name)) {
+        return { label, metric, stat, produced: false, reason: `the local runtime does not produce ${metric.namespace} ${metric.name}`, points: [] };
+      }
+      const points = Array.from({ length: periods }, (_, i) => {
+        const start = from + i * periodSeconds * 1000;
+        return this.store.statistic(metric, stat, start, start + periodSeconds * 1000) ?? null;
+      });
+      const total = this.store.statistic(metric, stat, from, now + 1);
+      return { label, metric, stat, produced: true, ...(total !== undefined ? { total } : {}), points };
+    };
+    return {
+      generatedAt: now,
+      windowSeconds: periods * periodSeconds,
+      periodSeconds,
+      dashboards: this.options.model.dashboards.map((dashboard) => ({
+        name: dashboard.name,
+        ...(dashboard.unreadable ? { unreadable: dashboard.unreadable } : {}),
+        widgets: dashboard.widgets.map((widget): WidgetSnapshot => {
+          if (widget.kind === "metric") return { kind: "metric", title: widget.title, series: widget.series.map(series) };
+          if (widget.kind === "alarm") return { kind: "alarm", title: widget.title, alarms: widget.alarmNames };
+          return widget;
+        }),
+      })),
+      alarms: this.options.model.alarms.map((alarm) => ({
+        name: alarm.name,
+        ...(alarm.description ? { description: alarm.description } : {}),
+        ...(alarm.metric ? { metric: alarm.metric } : {}),
+        ...(alarm.statistic ? { statistic: alarm.statistic } : {}),
+        threshold: alarm.threshold,
+        comparison: alarm.comparison,
+        periodSeconds: alarm.periodSeconds,
+        evaluationPeriods: alarm.evaluationPeriods,
+        alarmActions: alarm.alarmActions,
+        ...this.evaluate(alarm),
+      })),
+    };
+  }
+
+  /** Serves the page and its data under /_local/metrics; false for any other path. */
+  handle(req: IncomingMessage, res: ServerResponse): boolean {
+    return servePage(req, res, (window) => this.snapshot(window));
+  }
+}
