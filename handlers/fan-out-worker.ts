@@ -1,4 +1,3 @@
-import { PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DeleteCommand, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
 import { dynamoDb, managementApi } from "./lib/clients";
@@ -48,7 +47,7 @@ export const handler = async (event: SQSEvent, context?: Pick<Context, "getRemai
     recipients: prepared.flatMap((p, job) => p.recipients.map((recipient) => ({ ...recipient, job }))),
     post: (recipient, abortSignal) => {
       firstPostAt ??= performance.now();
-      return api.send(new PostToConnectionCommand({ ConnectionId: recipient.connectionId, Data: frames[recipient.job] }), { abortSignal });
+      return api.post(recipient.connectionId, frames[recipient.job]!, abortSignal);
     },
     onGone: (recipient) => removeGoneRecipient(store, recipient),
     onOutcome: (recipient, _outcome, retryLater) => settled[recipient.job]!.set(recipient.connectionId, !retryLater),

@@ -1,4 +1,3 @@
-import { PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { notAMember, Target, unknownRecipient, validateSendMessage } from "./lib/client-frames";
 import { managementApi } from "./lib/clients";
 import { ConnectionStore, connectionStore, ListedRecipient } from "./lib/connection-store";
@@ -76,7 +75,7 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
     recipients: queue ? head.read : recipients,
     post: (recipient, abortSignal) => {
       firstPostAt ??= performance.now();
-      return api.send(new PostToConnectionCommand({ ConnectionId: recipient.connectionId, Data: data }), { abortSignal });
+      return api.post(recipient.connectionId, data, abortSignal);
     },
     onGone: (recipient) => removeGoneRecipient(store, recipient),
     onFailure: (recipient, error) => logError(log, error, { recipient: recipient.connectionId }),

@@ -1,8 +1,6 @@
-import { GoneException } from "@aws-sdk/client-apigatewaymanagementapi";
-
 /**
  * SDK v3 errors carry the service's error name and `$metadata.httpStatusCode`; there is no `statusCode`
- * field as in SDK v2.
+ * field as in SDK v2. The @connections poster (connections-api.ts) raises errors of the same shape.
  */
 interface SdkErrorShape {
   readonly name?: unknown;
@@ -29,7 +27,7 @@ const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
 
 /** The connection is closed, or not open yet: API Gateway answers a post to it with 410 GoneException. */
 export function isGone(error: unknown): boolean {
-  return error instanceof GoneException || shape(error).name === "GoneException";
+  return shape(error).name === "GoneException";
 }
 
 /** Refused by a rate limit: nothing was done, so trying again later is safe. */

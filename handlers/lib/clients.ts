@@ -1,7 +1,7 @@
-import { ApiGatewayManagementApiClient } from "@aws-sdk/client-apigatewaymanagementapi";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
 import { ENV_CALLBACK_URL } from "./callback-url";
+import { ConnectionsApi, connectionsApi } from "./connections-api";
 
 /**
  * SDK clients live as long as the container, so warm invocations reuse their connections. They are
@@ -9,7 +9,7 @@ import { ENV_CALLBACK_URL } from "./callback-url";
  * after loading a handler.
  */
 let documentClient: DynamoDBDocumentClient | undefined;
-const managementClients = new Map<string, ApiGatewayManagementApiClient>();
+const managementClients = new Map<string, ConnectionsApi>();
 
 /** The SDK reads the endpoint (AWS_ENDPOINT_URL_DYNAMODB when set), region and credentials itself. */
 export function dynamoDb(): DynamoDBDocumentClient {
@@ -42,20 +42,16 @@ export function managementApiEndpoint(context?: CallbackContext): string {
 export const POST_TIMEOUT_MS = 3_000;
 
 /**
- * One client per endpoint (one API and stage per function in practice). `maxAttempts: 1` because the
- * fan-out owns the retry policy: SDK retries on top of it would multiply the attempts per recipient, and
- * the SDK's shared retry quota would run dry when many posts are throttled at once. The request timeout
- * must be told to throw: by default the SDK only logs a warning and keeps waiting.
+ * One client per endpoint (one API and stage per function in practice), keeping its connections open.
+ * It makes one attempt per call because the fan-out owns the retry policy: retries underneath would
+ * multiply the attempts per recipient. A post times out after POST_TIMEOUT_MS unless the caller's signal
+ * says sooner; opening a connection may take a second.
  */
-export function managementApi(context?: CallbackContext): ApiGatewayManagementApiClient {
+export function managementApi(context?: CallbackContext): ConnectionsApi {
   const endpoint = managementApiEndpoint(context);
   let client = managementClients.get(endpoint);
   if (!client) {
-    client = new ApiGatewayManagementApiClient({
-      endpoint,
-      maxAttempts: 1,
-      requestHandler: { requestTimeout: POST_TIMEOUT_MS, connectionTimeout: 1_000, throwOnRequestTimeout: true },
-    });
+    client = connectionsApi(endpoint, { requestTimeoutMs: POST_TIMEOUT_MS, connectionTimeoutMs: 1_000 });
     managementClients.set(endpoint, client);
   }
   return client;

@@ -1,4 +1,3 @@
-import { PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import type { APIGatewayEventWebsocketRequestContextV2 } from "aws-lambda";
 import { managementApi } from "./clients";
 import type { ConnectionStore } from "./connection-store";
@@ -30,7 +29,7 @@ export async function announcePresence(
   const api = managementApi(context.requestContext);
   return fanOut({
     recipients: othersIn(store, change.room, change.connectionId),
-    post: (member, abortSignal) => api.send(new PostToConnectionCommand({ ConnectionId: member.connectionId, Data: data }), { abortSignal }),
+    post: (member, abortSignal) => api.post(member.connectionId, data, abortSignal),
     onFailure: (member, error) => logError(context.log, error, { recipient: member.connectionId, room: change.room }),
     onReadFailure: (error) => logError(context.log, error, { room: change.room }),
     concurrency: fanOutConcurrency(),
