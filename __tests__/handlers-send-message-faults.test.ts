@@ -1,4 +1,4 @@
-import { DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { mockClient } from "aws-sdk-client-mock";
 import { handler } from "../handlers/send-message";
 import { keys } from "../handlers/lib/table-schema";
@@ -83,6 +83,35 @@ test("every read that decides the recipients is strongly consistent", async () =
   expect(dynamo.commandCalls(QueryCommand).map((call) => call.args[0].input.ConsistentRead)).not.toContain(undefined);
   expect(dynamo.commandCalls(QueryCommand).every((call) => call.args[0].input.ConsistentRead === true && !call.args[0].input.IndexName)).toBe(true);
   expect(dynamo.commandCalls(GetCommand).every((call) => call.args[0].input.ConsistentRead === true)).toBe(true);
+});
+
+test("the sender's record and a direct recipient's or a room membership are read together, strongly consistent", async () => {
+  dynamo.on(BatchGetCommand).resolves({ Responses: { connections: [] } });
+
+  await handler(frameEvent("alice", { action: "send-message", to: "bob", message: "hi" }));
+  await handler(frameEvent("alice", { action: "send-message", room: "lobby", message: "hi" }));
+
+  const reads = dynamo.commandCalls(BatchGetCommand).map((call) => call.args[0].input.RequestItems!.connections!);
+  expect(reads).toEqual([
+    { Keys: [keys.connection("alice"), keys.connection("bob")], ConsistentRead: true },
+    { Keys: [keys.connection("alice"), keys.membership("alice", "lobby")], ConsistentRead: true },
+  ]);
+});
+
+test("a direct recipient DynamoDB left unprocessed is read again, not refused as unknown", async () => {
+  const alice = { ...keys.connection("alice"), connectedAt: longAgo, user: { id: "alice", name: "alice", verified: false } };
+  const bob = { ...keys.connection("bob"), connectedAt: longAgo, user: { id: "bob", name: "bob", verified: false } };
+  dynamo.on(GetCommand, { Key: keys.connection("bob") }).resolves({});
+  dynamo
+    .on(BatchGetCommand)
+    .resolvesOnce({ Responses: { connections: [alice] }, UnprocessedKeys: { connections: { Keys: [keys.connection("bob")], ConsistentRead: true } } })
+    .resolves({ Responses: { connections: [bob] } });
+
+  const result = await handler(frameEvent("alice", { action: "send-message", to: "bob", message: "hi" }));
+
+  expect(replyFrame(result)).toMatchObject({ type: "sent", delivered: 1 });
+  expect(api.received("bob")).toHaveLength(1);
+  expect(dynamo.commandCalls(BatchGetCommand)[1]!.args[0].input.RequestItems).toEqual({ connections: { Keys: [keys.connection("bob")], ConsistentRead: true } });
 });
 
 test("a gone recipient whose removal fails is counted failed and logged, and the others still get the message", async () => {

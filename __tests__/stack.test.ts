@@ -272,7 +272,8 @@ describe("least privilege", () => {
     $connect: () => [["dynamodb:PutItem", table()]],
     $disconnect: () => [...removal(), ["execute-api:ManageConnections", connections()]],
     $default: () => [["dynamodb:GetItem", table()]],
-    "send-message": () => [...removal(), ["execute-api:ManageConnections", connections()], ["sqs:SendMessage", queue()]],
+    // The sender's record and the target's (a room membership, a direct recipient) in one BatchGetItem.
+    "send-message": () => [...removal(), ["dynamodb:BatchGetItem", table()], ["execute-api:ManageConnections", connections()], ["sqs:SendMessage", queue()]],
     join: () => [
       ["dynamodb:GetItem", table()],
       ["dynamodb:ConditionCheckItem", table()],

@@ -99,7 +99,15 @@ export const CHAT_ROUTES: readonly RouteSpec[] = [
   // Removes the connection, then tells its rooms (presence).
   { routeKey: "$disconnect", handler: "disconnect", replies: false, tableActions: REMOVAL_ACTIONS, manageConnections: true },
   { routeKey: "$default", handler: "default", replies: true, tableActions: ["dynamodb:GetItem"], manageConnections: false },
-  { routeKey: "send-message", handler: "send-message", replies: true, tableActions: REMOVAL_ACTIONS, manageConnections: true, enqueues: true },
+  // The sender's record with the target's (a room membership, a direct recipient) in one BatchGetItem, then as removal.
+  {
+    routeKey: "send-message",
+    handler: "send-message",
+    replies: true,
+    tableActions: [...REMOVAL_ACTIONS, "dynamodb:BatchGetItem"],
+    manageConnections: true,
+    enqueues: true,
+  },
   // A transaction: check the connection is open, put both membership items; then presence to the room.
   {
     routeKey: "join",

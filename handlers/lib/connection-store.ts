@@ -1,4 +1,5 @@
 import {
+  BatchGetCommand,
   BatchWriteCommand,
   DeleteCommand,
   DynamoDBDocumentClient,
@@ -27,7 +28,9 @@ import { storedUser, User } from "./user";
 
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_WRITE_LIMIT = 25;
-/** UnprocessedItems come back when a partition is throttled; back off and resend only those. */
+/** BatchGetItem takes at most 100 keys. */
+const BATCH_GET_LIMIT = 100;
+/** UnprocessedItems (UnprocessedKeys) come back when a partition is throttled; back off and resend only those. */
 const UNPROCESSED_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 1000 };
 
 /** An open connection, as its own record says. */
@@ -90,14 +93,34 @@ export class ConnectionStore {
   /** The connection's record if it is open: not missing, not being removed, not past its TTL. */
   async connection(connectionId: string): Promise<ConnectionRecord | undefined> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.connection(connectionId), ConsistentRead: true }));
-    if (!Item || Item.closing === true || isExpired(Item, this.now())) return undefined;
-    return { connectionId, connectedAt: Number(Item.connectedAt), user: storedUser(Item.user, connectionId) };
+    return this.openRecord(connectionId, Item);
+  }
+
+  private openRecord(connectionId: string, item: Item | undefined): ConnectionRecord | undefined {
+    if (!item || item.closing === true || isExpired(item, this.now())) return undefined;
+    return { connectionId, connectedAt: Number(item.connectedAt), user: storedUser(item.user, connectionId) };
   }
 
   /** Strongly consistent, so a send right after a join sees the membership. */
   async isMember(connectionId: string, room: string): Promise<boolean> {
     const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.membership(connectionId, room), ConsistentRead: true }));
     return Item !== undefined && !isExpired(Item, this.now());
+  }
+
+  /**
+   * The records of several connections (undefined for each one not open), read together: one strongly
+   * consistent BatchGetItem is one signed call where a GetItem each would be several.
+   */
+  async connections(connectionIds: readonly string[]): Promise<Array<ConnectionRecord | undefined>> {
+    const items = await this.items(connectionIds.map((id) => keys.connection(id)));
+    return connectionIds.map((id, i) => this.openRecord(id, items[i]));
+  }
+
+  /** A connection's record (if open) and whether it is a member of the room, in one strongly consistent read. */
+  async connectionAndMembership(connectionId: string, room: string): Promise<{ connection?: ConnectionRecord; member: boolean }> {
+    const [record, membership] = await this.items([keys.connection(connectionId), keys.membership(connectionId, room)]);
+    const connection = this.openRecord(connectionId, record);
+    return { ...(connection ? { connection } : {}), member: membership !== undefined && !isExpired(membership, this.now()) };
   }
 
   /**
@@ -256,6 +279,32 @@ export class ConnectionStore {
       yield Items.filter((item) => !isExpired(item, now));
       start = LastEvaluatedKey;
     } while (start !== undefined);
+  }
+
+  /**
+   * Items by key (undefined where there is none), strongly consistent, in BatchGetItem calls of up to 100
+   * keys; a key given twice is read once (BatchGetItem refuses duplicates). Keys DynamoDB leaves unprocessed
+   * (a throttled partition) are read again with backoff.
+   */
+  private async items(wanted: readonly Key[]): Promise<Array<Item | undefined>> {
+    const id = (key: Record<string, unknown>) => `${String(key[PARTITION_KEY])}\0${String(key[SORT_KEY])}`;
+    const found = new Map<string, Item>();
+    const distinct = [...new Map(wanted.map((key) => [id(key), key])).values()];
+    for (let start = 0; start < distinct.length; start += BATCH_GET_LIMIT) {
+      let pending: Key[] = distinct.slice(start, start + BATCH_GET_LIMIT);
+      for (let attempt = 1; pending.length > 0; attempt += 1) {
+        if (attempt > 1) await sleep(backoffDelayMs(attempt - 1, UNPROCESSED_RETRY));
+        const { Responses, UnprocessedKeys } = await this.db.send(
+          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
+        );
+        for (const item of Responses?.[this.table] ?? []) found.set(id(item), item);
+        pending = (UnprocessedKeys?.[this.table]?.Keys ?? []).map((key) => keyOf(key));
+        if (pending.length > 0 && attempt >= UNPROCESSED_RETRY.maxAttempts) {
+          throw new Error(`${pending.length} reads still unprocessed after ${attempt} BatchGetItem attempts`);
+        }
+      }
+    }
+    return wanted.map((key) => found.get(id(key)));
   }
 
   private async deleteAll(all: readonly Key[]): Promise<void> {
