@@ -67,6 +67,7 @@ export class LocalObservability {
   private readonly now: () => number;
 
   constructor(private readonly options: LocalObservabilityOptions) {
+    this.apiDimensions = [{ ApiId: options.api.id, Stage: options.api.stage }, { ApiId: options.api.id }];
     this.now = options.now ?? Date.now;
     this.store = new MetricStore(undefined, this.now);
     for (const name of ["Invocations", "Errors", "Duration"]) this.store.produces("AWS/Lambda", name);
@@ -82,8 +83,7 @@ export class LocalObservability {
     },
     invocation: (functionName, invocation: Invocation) => {
       // Lambda publishes per function and for all functions together.
-      const sets: Array<Record<string, string>> = [{ FunctionName: functionName }, {}];
-      for (const dimensions of sets) {
+      for (const dimensions of this.lambdaDimensions(functionName)) {
         this.store.add({ namespace: "AWS/Lambda", name: "Invocations", dimensions }, 1, "Count");
         this.store.add({ namespace: "AWS/Lambda", name: "Errors", dimensions }, invocation.ok ? 0 : 1, "Count");
         this.store.add({ namespace: "AWS/Lambda", name: "Duration", dimensions }, invocation.durationMs, "Milliseconds");
@@ -104,9 +104,18 @@ export class LocalObservability {
     clientError: () => this.api("ClientError", 1),
   };
 
+  /** API Gateway publishes per API and stage and per API. Made once: these run for every frame and post. */
+  private readonly apiDimensions: ReadonlyArray<Record<string, string>>;
+  private readonly functionDimensions = new Map<string, ReadonlyArray<Record<string, string>>>();
+
+  private lambdaDimensions(functionName: string): ReadonlyArray<Record<string, string>> {
+    let sets = this.functionDimensions.get(functionName);
+    if (!sets) this.functionDimensions.set(functionName, (sets = [{ FunctionName: functionName }, {}]));
+    return sets;
+  }
+
   private api(name: string, value: number, unit = "Count"): void {
-    const sets: Array<Record<string, string>> = [{ ApiId: this.options.api.id, Stage: this.options.api.stage }, { ApiId: this.options.api.id }];
-    for (const dimensions of sets) {
+    for (const dimensions of this.apiDimensions) {
       this.store.add({ namespace: "AWS/ApiGateway", name, dimensions }, value, unit);
     }
   }
