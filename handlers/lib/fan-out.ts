@@ -92,12 +92,16 @@ export async function fanOut<R extends Recipient>(options: FanOutOptions<R>): Pr
   let incomplete = false;
   let attempted = 0;
   const inFlight = new Set<Promise<void>>();
+  // Woken when a post ends and frees a slot. One waiter (this loop), so no Promise.race over every post in
+  // flight, which would add a reaction to each of them for every recipient.
+  let slotFreed: (() => void) | undefined;
+  const freeSlot = () => new Promise<void>((resolve) => (slotFreed = resolve));
   const reserveMs = options.reserveMs ?? Math.min(MAX_RESERVE_MS, Math.max(MIN_RESERVE_MS, timeLeft(options) / 4));
   const timing = { reserveMs, postTimeoutMs: Math.floor(Math.min(POST_TIMEOUT_MS, Math.max(100, reserveMs - REPLY_MARGIN_MS))) };
   const outOfTime = () => timeLeft(options) < reserveMs;
   try {
     for await (const recipient of options.recipients) {
-      while (inFlight.size >= options.concurrency) await Promise.race(inFlight);
+      while (inFlight.size >= options.concurrency) await freeSlot();
       if (outOfTime()) {
         incomplete = true;
         break;
@@ -106,9 +110,18 @@ export async function fanOut<R extends Recipient>(options: FanOutOptions<R>): Pr
       const task: Promise<void> = deliver(recipient, options, timing)
         .then(({ outcome, retryLater }) => {
           counts[outcome] += 1;
-          options.onOutcome?.(recipient, outcome, retryLater);
+          try {
+            options.onOutcome?.(recipient, outcome, retryLater);
+          } catch {
+            // A broken observer must not stop the fan-out (nothing awaits this task but the loop's end).
+          }
         })
-        .finally(() => inFlight.delete(task));
+        .finally(() => {
+          inFlight.delete(task);
+          const wake = slotFreed;
+          slotFreed = undefined;
+          wake?.();
+        });
       inFlight.add(task);
     }
   } catch (readError) {
