@@ -19,7 +19,9 @@ import { benchAuthorizer } from "./authorizer";
 import { benchBundles } from "./bundles";
 import { benchCapacity } from "./capacity";
 import { benchFanOut, benchThrottling } from "./fan-out";
+import { benchFanOutFaults, benchFanOutScale, type FanOutScaleOptions } from "./fan-out-scale";
 import { benchMetrics } from "./metrics";
+import { benchPostCpu } from "./post-cpu";
 import { ms } from "./lib/format";
 import { type FigureResult, missedBudgets, renderFigure } from "./lib/table";
 import { benchSynth } from "./synth";
@@ -32,6 +34,10 @@ interface Mode {
 
 const FAN_OUT = { sizes: [1000, 5000], latenciesMs: [0, 20], repeats: 3 };
 const QUICK_FAN_OUT = { sizes: [200, 1000], latenciesMs: [0, 20], repeats: 1 };
+/** Fan-out at scale: 20 ms per post against an account rate this machine sustains (the CPU is not the bound). */
+const SCALE: FanOutScaleOptions = { sizes: [10_000, 18_000], latencyMs: 20, accountRate: 2000 };
+/** Both sizes above the inline limit, so the queue path is what is measured. */
+const QUICK_SCALE: FanOutScaleOptions = { ...SCALE, sizes: [2500, 5000] };
 
 const FIGURES: Record<string, (mode: Mode) => Promise<FigureResult>> = {
   synth: ({ quick }) => benchSynth({ runs: quick ? 2 : 5 }),
@@ -40,6 +46,9 @@ const FIGURES: Record<string, (mode: Mode) => Promise<FigureResult>> = {
   bundles: ({ quick }) => benchBundles({ coldStarts: quick ? 3 : 10 }),
   "fan-out": ({ quick }) => benchFanOut(quick ? QUICK_FAN_OUT : FAN_OUT),
   throttling: ({ quick }) => benchThrottling({ ...(quick ? QUICK_FAN_OUT : FAN_OUT), repeats: 1, failureRate: 0.1 }),
+  "fan-out-scale": ({ quick }) => benchFanOutScale(quick ? QUICK_SCALE : SCALE),
+  "fan-out-faults": ({ quick }) => benchFanOutFaults(quick ? QUICK_SCALE : SCALE),
+  "post-cpu": ({ quick }) => benchPostCpu(quick ? { posts: 5000, runs: 1 } : { posts: 20_000, runs: 3 }),
   capacity: ({ quick }) => benchCapacity(quick ? { connections: 1000, pairs: 100, seconds: 3 } : { connections: 5000, pairs: 100, seconds: 10 }),
   authorizer: ({ quick }) => benchAuthorizer({ coldStarts: quick ? 3 : 10, warmRuns: quick ? 100 : 500 }),
   metrics: ({ quick }) => benchMetrics({ coldStarts: quick ? 3 : 15 }),

@@ -6,14 +6,19 @@
  */
 import { readFileSync } from "node:fs";
 import { startLocalRuntime } from "../../local/runtime";
-import type { ParentMessage, ServerSpec } from "./server-process";
+import type { ParentMessage, RuntimeEndpoints, ServerSpec } from "./server-process";
 import { startWsRelay } from "./ws-relay";
 
 const HOST = "127.0.0.1";
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? "{}") as ServerSpec;
-  const server = spec.kind === "relay" ? await startWsRelay(HOST) : await startRuntime(spec);
+  const patterns = spec.kind === "runtime" ? (spec.countLines ?? []).map((source) => new RegExp(source)) : [];
+  const counts = patterns.map(() => 0);
+  const countLine = (line: string) => {
+    for (let i = 0; i < patterns.length; i += 1) if (patterns[i]!.test(line)) counts[i] += 1;
+  };
+  const server = spec.kind === "relay" ? await startWsRelay(HOST) : await startRuntime(spec, countLine);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;
@@ -24,24 +29,35 @@ async function main(): Promise<void> {
   process.on("message", (message: ParentMessage) => {
     if (message.type === "rss") process.send?.({ type: "rss", bytes: process.memoryUsage().rss });
     if (message.type === "cpu") process.send?.({ type: "cpu", ...cpuTime() });
+    if (message.type === "counts") process.send?.({ type: "counts", counts });
     if (message.type === "stop") void stop();
   });
   process.on("disconnect", () => void stop());
-  process.send?.({ type: "ready", wsUrl: server.wsUrl });
+  process.send?.({ type: "ready", wsUrl: server.wsUrl, ...("endpoints" in server && { endpoints: server.endpoints }) });
 }
 
-async function startRuntime(spec: Extract<ServerSpec, { kind: "runtime" }>): Promise<{ wsUrl: string; stop(): Promise<void> }> {
+async function startRuntime(
+  spec: Extract<ServerSpec, { kind: "runtime" }>,
+  countLine: (line: string) => void,
+): Promise<{ wsUrl: string; endpoints: RuntimeEndpoints; stop(): Promise<void> }> {
   const runtime = await startLocalRuntime({
     stackDir: spec.stackDir,
     host: HOST,
     port: 0,
     managementLatencyMs: spec.managementLatencyMs,
     managementFailureRate: spec.managementFailureRate,
-    // The baseline logs every failed post; thousands of lines would only slow the figure down.
-    log: () => undefined,
+    ...(spec.accountThrottle && { accountThrottle: spec.accountThrottle }),
+    // Counted, not printed: the baseline logs every failed post, and thousands of lines would only slow the figure down.
+    log: countLine,
   });
   return {
     wsUrl: runtime.wsUrl,
+    endpoints: {
+      region: runtime.region,
+      sqsEndpoint: runtime.sqsEndpoint,
+      adminCredentials: runtime.adminCredentials,
+      queues: runtime.model.queues.map((queue) => ({ name: queue.name, url: queue.url })),
+    },
     // Dropping the connections skips thousands of $disconnect runs: the tables are in memory and go anyway.
     stop: () => runtime.stop({ abandonConnections: true }),
   };

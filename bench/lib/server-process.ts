@@ -8,10 +8,22 @@ export type ServerSpec =
       readonly stackDir: string;
       readonly managementLatencyMs?: number;
       readonly managementFailureRate?: number;
+      /** API Gateway's account throttle on @connections. @default the region's quota */
+      readonly accountThrottle?: { readonly ratePerSecond: number; readonly burst: number };
+      /** Regular expressions (sources) of runtime log lines to count; `counts()` answers how many matched. */
+      readonly countLines?: readonly string[];
     }
   | { readonly kind: "relay" };
 
-export type ParentMessage = { readonly type: "rss" } | { readonly type: "cpu" } | { readonly type: "stop" };
+export type ParentMessage = { readonly type: "rss" } | { readonly type: "cpu" } | { readonly type: "counts" } | { readonly type: "stop" };
+
+/** Where a runtime's AWS endpoints are, for a figure that calls them itself (SQS queue depths). */
+export interface RuntimeEndpoints {
+  readonly region: string;
+  readonly sqsEndpoint: string;
+  readonly adminCredentials: { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+  readonly queues: ReadonlyArray<{ readonly name: string; readonly url: string }>;
+}
 
 /** CPU time the server process has used so far, in ms: all its threads, and its main thread when known (Linux). */
 export interface CpuTime {
@@ -20,9 +32,10 @@ export interface CpuTime {
 }
 
 type ChildMessage =
-  | { readonly type: "ready"; readonly wsUrl: string }
+  | { readonly type: "ready"; readonly wsUrl: string; readonly endpoints?: RuntimeEndpoints }
   | { readonly type: "failed"; readonly message: string }
   | { readonly type: "rss"; readonly bytes: number }
+  | { readonly type: "counts"; readonly counts: readonly number[] }
   | ({ readonly type: "cpu" } & CpuTime);
 
 const CHILD = join(__dirname, "server-child.ts");
@@ -32,6 +45,8 @@ export class ServerProcess {
   private constructor(
     private readonly child: ChildProcess,
     readonly wsUrl: string,
+    /** A runtime's AWS endpoints and admin credentials; undefined for the relay. */
+    readonly endpoints?: RuntimeEndpoints,
   ) {}
 
   static start(spec: ServerSpec, timeoutMs = 60_000): Promise<ServerProcess> {
@@ -51,7 +66,7 @@ export class ServerProcess {
         if (message.type === "ready") {
           clearTimeout(timer);
           child.removeAllListeners("exit");
-          resolve(new ServerProcess(child, message.wsUrl));
+          resolve(new ServerProcess(child, message.wsUrl, message.endpoints));
         } else if (message.type === "failed") {
           clearTimeout(timer);
           reject(new Error(`the ${spec.kind} failed to start: ${message.message}`));
@@ -71,7 +86,12 @@ export class ServerProcess {
     return { processMs, ...(mainThreadMs === undefined ? {} : { mainThreadMs }) };
   }
 
-  private ask<T extends "rss" | "cpu">(type: T): Promise<Extract<ChildMessage, { type: T }>> {
+  /** How many runtime log lines matched each of the spec's `countLines`, so far. */
+  async counts(): Promise<readonly number[]> {
+    return (await this.ask("counts")).counts;
+  }
+
+  private ask<T extends "rss" | "cpu" | "counts">(type: T): Promise<Extract<ChildMessage, { type: T }>> {
     return new Promise((resolve) => {
       const listener = (message: ChildMessage) => {
         if (message.type !== type) return;
