@@ -16,7 +16,7 @@ describe("readConfig", () => {
       lambdaMemoryMb: 256,
       lambdaTimeoutSeconds: 10,
       fanOutConcurrency: 25,
-      fanOut: { inlineLimit: 2000, jobSize: 500, batchSize: 4, maximumConcurrency: 10, timeoutSeconds: 60 },
+      fanOut: { inlineLimit: 1000, jobSize: 500, batchSize: 1, maximumConcurrency: 10, timeoutSeconds: 60 },
       auth: { mode: "none" },
       domain: undefined,
       backend: { kind: "local" },

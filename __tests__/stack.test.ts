@@ -210,7 +210,7 @@ describe("functions", () => {
       FANOUT_CONCURRENCY: "25",
       CALLBACK_URL: tf.output.callback_url.value,
       FANOUT_QUEUE_URL: ref("aws_sqs_queue", resourceWhere(tf, "aws_sqs_queue", "name", "chat-fan-out")[0], "url"),
-      INLINE_FANOUT_LIMIT: "2000",
+      INLINE_FANOUT_LIMIT: "1000",
       FANOUT_JOB_SIZE: "500",
       METRICS_NAMESPACE: "WebsocketChat",
       METRICS_SERVICE: "chat",
@@ -354,7 +354,7 @@ describe("fan-out queue", () => {
     expect(mapping).toMatchObject({
       event_source_arn: ref("aws_sqs_queue", queueName, "arn"),
       function_name: ref("aws_lambda_function", workerFunction()[0], "arn"),
-      batch_size: 4,
+      batch_size: 1,
       scaling_config: { maximum_concurrency: 10 },
       function_response_types: ["ReportBatchItemFailures"],
     });

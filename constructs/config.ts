@@ -5,6 +5,23 @@
 import { DEFAULT_RECIPIENTS_PER_JOB, MAX_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out-job";
 import { DEFAULT_INLINE_FANOUT_LIMIT } from "../handlers/lib/settings";
 
+/**
+ * Fan-out jobs per consumer invocation (README "Fan-out at scale"). One: a consumer invocation is CPU-bound
+ * on AWS (~470 posts a second at 256 MB, `npm run bench -- --only post-cpu`), so how many run at once is
+ * what makes a broadcast fast, and batches of 4 jobs left half the allowed consumers idle for 10,000
+ * recipients (5 invocations of 2,000 instead of 20 of 500 spread over all 10). Locally, where consumers share
+ * one thread, one job per batch cost at most ~6% (`fan-out-scale`); on AWS it halves mid-size broadcasts.
+ */
+export const DEFAULT_FANOUT_BATCH_SIZE = 1;
+/**
+ * Consumer invocations at once. Each posts ~470 a second at 256 MB, so 10 use about half of the account's
+ * 10,000 @connections requests a second (shared with every API of the account and region): a 100,000-recipient
+ * broadcast takes ~21 s, and the rest of the account keeps its share. More consumers, or more memory
+ * (CHAT_LAMBDA_MEMORY_MB: CPU grows with it, so the cost per post stays the same), go faster until the
+ * account's rate is reached; beyond it they only buy 429s.
+ */
+export const DEFAULT_FANOUT_MAX_CONCURRENCY = 10;
+
 export type BillingMode = "PAY_PER_REQUEST" | "PROVISIONED";
 
 export type BackendConfig =
@@ -171,8 +188,8 @@ export function readConfig(env: Env = process.env): ChatConfig {
       inlineLimit: read.integer("CHAT_INLINE_FANOUT_LIMIT", DEFAULT_INLINE_FANOUT_LIMIT, 0, 100_000),
       jobSize: read.integer("CHAT_FANOUT_JOB_SIZE", DEFAULT_RECIPIENTS_PER_JOB, 1, MAX_RECIPIENTS_PER_JOB),
       // Lambda takes at most 10 SQS messages per batch without a batching window, which would delay fan-out.
-      batchSize: read.integer("CHAT_FANOUT_BATCH_SIZE", 4, 1, 10),
-      maximumConcurrency: read.integer("CHAT_FANOUT_MAX_CONCURRENCY", 10, 2, 1000),
+      batchSize: read.integer("CHAT_FANOUT_BATCH_SIZE", DEFAULT_FANOUT_BATCH_SIZE, 1, 10),
+      maximumConcurrency: read.integer("CHAT_FANOUT_MAX_CONCURRENCY", DEFAULT_FANOUT_MAX_CONCURRENCY, 2, 1000),
       // The consumer answers no API Gateway request; Lambda's own limit is 900 s.
       timeoutSeconds: read.integer("CHAT_FANOUT_TIMEOUT_SECONDS", 60, 10, 900),
     },

@@ -16,7 +16,7 @@ import { bundleHandlers } from "./bundle";
 import { BundledFunction } from "./bundled-function";
 import { ChatAlarms } from "./chat-alarms";
 import { ChatDashboard } from "./chat-dashboard";
-import type { AuthConfig, BillingMode, ObservabilityConfig } from "./config";
+import { type AuthConfig, type BillingMode, DEFAULT_FANOUT_BATCH_SIZE, DEFAULT_FANOUT_MAX_CONCURRENCY, type ObservabilityConfig } from "./config";
 import { ConnectionsTable } from "./connections-table";
 import { FanOutQueue } from "./fan-out-queue";
 import type { PolicyStatement } from "./policy";
@@ -60,13 +60,13 @@ export interface WebsocketChatProps {
 }
 
 export interface FanOutSettings {
-  /** Audiences above this many recipients go to the queue; smaller ones are posted inline. @default DEFAULT_INLINE_FANOUT_LIMIT */
+  /** Audiences above this many recipients go to the queue; smaller ones are posted inline. @default DEFAULT_INLINE_FANOUT_LIMIT (1,000) */
   readonly inlineLimit?: number;
-  /** Recipients per job (one SQS message), 1–1,000. @default DEFAULT_RECIPIENTS_PER_JOB */
+  /** Recipients per job (one SQS message), 1–1,000. @default DEFAULT_RECIPIENTS_PER_JOB (500) */
   readonly jobSize?: number;
-  /** Jobs per consumer invocation, 1–10. @default 4 */
+  /** Jobs per consumer invocation, 1–10. @default DEFAULT_FANOUT_BATCH_SIZE (1) */
   readonly batchSize?: number;
-  /** Consumer invocations at once, 2–1,000. @default 10 */
+  /** Consumer invocations at once, 2–1,000. @default DEFAULT_FANOUT_MAX_CONCURRENCY (10) */
   readonly maximumConcurrency?: number;
   /** The consumer's timeout in seconds (it answers no API Gateway request, so 29 s does not bind it). @default 60 */
   readonly timeoutSeconds?: number;
@@ -211,8 +211,8 @@ export class WebsocketChat extends Construct {
     this.fanOutQueue = new FanOutQueue(this, "fan-out", {
       consumer: this.fanOutWorker,
       queueName: `${props.namePrefix}-fan-out`,
-      batchSize: fanOut.batchSize ?? 4,
-      maximumConcurrency: fanOut.maximumConcurrency ?? 10,
+      batchSize: fanOut.batchSize ?? DEFAULT_FANOUT_BATCH_SIZE,
+      maximumConcurrency: fanOut.maximumConcurrency ?? DEFAULT_FANOUT_MAX_CONCURRENCY,
     });
 
     const functions: Record<string, BundledFunction> = {};
