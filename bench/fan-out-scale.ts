@@ -1,4 +1,5 @@
 import { GetQueueAttributesCommand, SQSClient } from "@aws-sdk/client-sqs";
+import { readFileSync } from "node:fs";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { readConfig } from "../constructs/config";
@@ -71,7 +72,8 @@ const WARM_UP_RECIPIENTS = 20;
  * rate emulated, measured where it lands: real WebSocket connections (each with its $connect) that count
  * the frames they receive by message id.
  */
-export async function benchFanOutScale(options: FanOutScaleOptions): Promise<FigureResult> {
+export async function benchFanOutScale(requested: FanOutScaleOptions): Promise<FigureResult> {
+  const options = withinFileLimit(requested);
   const stacks = await scaleStacks(options.env);
   const queue = await run({ stackDir: stacks.queue, failureRate: 0, stallMs: 15_000 }, options);
   const inline = await run({ stackDir: stacks.inline, failureRate: 0, stallMs: 3_000 }, options);
@@ -134,13 +136,15 @@ export async function benchFanOutScale(options: FanOutScaleOptions): Promise<Fig
     rows,
     notes: [
       ...commonNotes(options, shape),
+      ...extrapolation(options, queue),
       "Ideal = the greater of N ÷ the account rate and N × latency ÷ the posts in flight (queue: consumers × posts each; inline: one function's). Budgets apply to the queue path; the inline path is expected to stop when send-message's 10 s run out, replying `sent` with `incomplete`, and the row shows what it reached by then.",
     ],
   };
 }
 
 /** Figure 8: the queue path again, with 10% of posts answered 429, and with a consumer that fails one batch in ten. */
-export async function benchFanOutFaults(options: FanOutScaleOptions): Promise<FigureResult> {
+export async function benchFanOutFaults(requested: FanOutScaleOptions): Promise<FigureResult> {
+  const options = withinFileLimit(requested);
   const stacks = await scaleStacks(options.env);
   const throttled = await run({ stackDir: stacks.queue, failureRate: 0.1, stallMs: 15_000 }, options);
   const failing = await run({ stackDir: stacks.failing, failureRate: 0, stallMs: stacks.failingVisibilityMs + 15_000 }, options);
@@ -214,8 +218,54 @@ function fanOutShape(env: Readonly<Record<string, string>> = {}): FanOutShape {
   };
 }
 
-function commonNotes(options: FanOutScaleOptions, shape: FanOutShape): string[] {
+/** Where the largest size asked for could not be measured: what the measured ones say it would take. */
+function extrapolation(options: ReturnType<typeof withinFileLimit>, queue: readonly SizeResult[]): string[] {
+  if (!options.lowered || queue.length === 0) return [];
+  const largest = queue[queue.length - 1]!;
+  const ratio = lastReceipt(largest.broadcast) / ((largest.size / options.accountRate) * 1000);
+  const estimate = (options.lowered.from / options.accountRate) * 1000 * ratio;
   return [
+    `The queue path is bound by the account's rate, so its time grows with N: at ${count(largest.size)} it took ${ratio.toFixed(2)}× N ÷ rate, which for ${count(options.lowered.from)} would be about ${ms(estimate)} (an estimate, not a measurement). Opening ${count(options.lowered.from)} connections at the rate measured (${count((largest.opened / largest.openMs) * 1000)}/s) would take ~${ms((options.lowered.from / largest.opened) * largest.openMs)} and ~${bytes(options.lowered.from * largest.serverRssPerConnection)} of the runtime's memory.`,
+  ];
+}
+
+/** Sockets the runtime and the receivers need beside the recipients' (functions' keep-alive connections, dynalite, IPC). */
+const FILE_HEADROOM = 1500;
+/** Recipients per receivers process, well within any process's file limit. */
+const PER_RECEIVERS_PROCESS = 10_000;
+
+/**
+ * The runtime holds one socket per connection in one process, so the largest audience is bounded by the
+ * process's open-file limit (`ulimit -Hn`; raising it needs CAP_SYS_RESOURCE). Sizes above it are lowered
+ * to it, and the figure says so.
+ */
+function withinFileLimit(options: FanOutScaleOptions): FanOutScaleOptions & { readonly lowered?: { readonly from: number; readonly fileLimit: number } } {
+  const fileLimit = openFileLimit();
+  const largest = Math.floor((fileLimit - FILE_HEADROOM) / 1000) * 1000;
+  const sizes = [...new Set(options.sizes.map((size) => Math.min(size, largest)))];
+  const receiverProcesses = options.receiverProcesses ?? Math.max(2, Math.ceil(Math.max(...sizes) / PER_RECEIVERS_PROCESS));
+  const requested = Math.max(...options.sizes);
+  return { ...options, sizes, receiverProcesses, ...(requested > largest && { lowered: { from: requested, fileLimit } }) };
+}
+
+/** The hard limit on open files of this process (and so of the runtime it starts), from /proc on Linux. */
+function openFileLimit(): number {
+  try {
+    const line = readFileSync("/proc/self/limits", "utf8").split("\n").find((l) => l.startsWith("Max open files"));
+    const hard = line?.trim().split(/\s{2,}/)[2];
+    return hard === undefined || hard === "unlimited" ? Number.POSITIVE_INFINITY : Number(hard);
+  } catch {
+    return Number.POSITIVE_INFINITY;
+  }
+}
+
+function commonNotes(options: FanOutScaleOptions & { readonly lowered?: { readonly from: number; readonly fileLimit: number } }, shape: FanOutShape): string[] {
+  return [
+    ...(options.lowered
+      ? [
+          `${count(options.lowered.from)} recipients were asked for; the runtime holds a socket per connection in one process, and a process may open at most ${count(options.lowered.fileLimit)} files here (the hard limit, which only CAP_SYS_RESOURCE can raise), so ${count(Math.max(...options.sizes))} is the largest audience measured.`,
+        ]
+      : []),
     `The runtime (a child process) adds ${options.latencyMs} ms to every @connections call and enforces an account rate of ${count(options.accountRate)} posts/s (a token bucket of ${count(options.accountRate / 2)}, AWS's burst-to-rate proportion): a rate this 2-core machine sustains, so the rate and not the CPU bounds the queue path, as AWS's 10,000/s does there. The stack is the shipped one (inline limit ${count(shape.inlineLimit)}, jobs of ${shape.jobSize}, batches of ${shape.batchSize}, at most ${shape.maximumConcurrency} consumer invocations, ${shape.fanOutConcurrency} posts in flight each)${options.env && Object.keys(options.env).length ? ` with ${Object.entries(options.env).map(([k, v]) => `${k}=${v}`).join(", ")}` : ""}.`,
     `Recipients are real WebSocket connections, each opened with the stack's own $connect, in ${options.receiverProcesses ?? 2} child processes that only count frames: "reached" is the connections that received the message (by its text), deduplicated by message id, counted where it arrived; the sender is one more connection in this process. Times are from the sender's frame.`,
   ];
