@@ -2,24 +2,16 @@ import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { handler } from "../handlers/fan-out-worker";
 import { encodeJob, JobRecipient } from "../handlers/lib/fan-out-job";
 import { keys } from "../handlers/lib/table-schema";
-import { LocalDynamo } from "./support/dynalite";
-import { FakeManagementApi } from "./support/management-api";
+import type { LocalDynamo } from "./support/dynalite";
+import { handlerWorld } from "./support/handler-world";
+import type { FakeManagementApi } from "./support/management-api";
 
+const world = handlerWorld();
 let dynamo: LocalDynamo;
 let api: FakeManagementApi;
-
-beforeAll(async () => {
-  [dynamo, api] = await Promise.all([LocalDynamo.start(), FakeManagementApi.start()]);
-  process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = api.endpoint("prod");
-});
-
-afterAll(async () => {
-  await Promise.all([dynamo.stop(), api.stop()]);
-});
+beforeAll(() => ({ dynamo, api } = world));
 
 beforeEach(async () => {
-  await dynamo.freshTable();
-  api.reset();
   delete process.env.FANOUT_CONCURRENCY;
 });
 

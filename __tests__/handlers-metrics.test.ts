@@ -9,12 +9,15 @@ import { handler as fanOutWorker } from "../handlers/fan-out-worker";
 import { encodeJob } from "../handlers/lib/fan-out-job";
 import { ENV_METRICS_NAMESPACE, ENV_METRICS_SERVICE } from "../handlers/lib/metric-names";
 import { keys } from "../handlers/lib/table-schema";
-import { LocalDynamo } from "./support/dynalite";
+import type { LocalDynamo } from "./support/dynalite";
 import { frameEvent, replyFrame } from "./support/events";
-import { FakeManagementApi } from "./support/management-api";
+import { handlerWorld } from "./support/handler-world";
+import type { FakeManagementApi } from "./support/management-api";
 
+const world = handlerWorld();
 let dynamo: LocalDynamo;
 let api: FakeManagementApi;
+beforeAll(() => ({ dynamo, api } = world));
 let stdout: string[];
 
 interface EmfDocument {
@@ -22,18 +25,7 @@ interface EmfDocument {
   [key: string]: unknown;
 }
 
-beforeAll(async () => {
-  [dynamo, api] = await Promise.all([LocalDynamo.start(), FakeManagementApi.start()]);
-  process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = api.endpoint("prod");
-});
-
-afterAll(async () => {
-  await Promise.all([dynamo.stop(), api.stop()]);
-});
-
 beforeEach(async () => {
-  await dynamo.freshTable();
-  api.reset();
   process.env[ENV_METRICS_NAMESPACE] = "ChatTest";
   process.env[ENV_METRICS_SERVICE] = "chat-test";
   stdout = [];

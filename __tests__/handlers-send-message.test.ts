@@ -2,25 +2,17 @@ import { handler } from "../handlers/send-message";
 import { POST_TIMEOUT_MS } from "../handlers/lib/clients";
 import { DEFAULT_POST_RETRY } from "../handlers/lib/fan-out";
 import { keys, TTL_ATTRIBUTE } from "../handlers/lib/table-schema";
-import { LocalDynamo } from "./support/dynalite";
+import type { LocalDynamo } from "./support/dynalite";
 import { frameEvent, replyFrame, websocketEvent } from "./support/events";
-import { FakeManagementApi } from "./support/management-api";
+import { handlerWorld } from "./support/handler-world";
+import type { FakeManagementApi } from "./support/management-api";
 
+const world = handlerWorld();
 let dynamo: LocalDynamo;
 let api: FakeManagementApi;
-
-beforeAll(async () => {
-  [dynamo, api] = await Promise.all([LocalDynamo.start(), FakeManagementApi.start()]);
-  process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = api.endpoint("prod");
-});
-
-afterAll(async () => {
-  await Promise.all([dynamo.stop(), api.stop()]);
-});
+beforeAll(() => ({ dynamo, api } = world));
 
 beforeEach(async () => {
-  await dynamo.freshTable();
-  api.reset();
   delete process.env.DYNAMODB_PAGE_SIZE;
   delete process.env.FANOUT_CONCURRENCY;
 });

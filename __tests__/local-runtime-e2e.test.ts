@@ -60,8 +60,8 @@ afterEach(async () => {
   const closing = clients.splice(0);
   for (const client of closing) client.socket.terminate();
   // Each test starts with the connections of the earlier ones closed and their items gone.
-  await waitFor(async () => runtime.openConnections().length === 0 && (await tableItems(runtime)).length === 0, 10_000, "connections to be cleaned up");
-});
+  await waitFor(async () => runtime.openConnections().length === 0 && (await tableItems(runtime)).length === 0, 30_000, "connections to be cleaned up");
+}, 40_000);
 
 afterAll(async () => {
   await runtime?.stop();

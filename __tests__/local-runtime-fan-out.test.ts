@@ -181,7 +181,10 @@ test("a job that exhausts its receives lands in the dead-letter queue with the m
   const sent = await sender!.request({ action: "send-message", message: "nobody can take it" }, 10_000);
 
   expect(sent).toMatchObject({ queued: 4 });
-  await waitFor(async () => (await visibleIn(runtime, "chat-fan-out-dlq")) === 2, 30_000, "both jobs in the dead-letter queue");
+  await waitFor(async () => (await visibleIn(runtime, "chat-fan-out-dlq")) === 2, 60_000, "both jobs in the dead-letter queue");
+  // The synthesized dead-letter alarm fires on the local figures, as it would page on AWS.
+  const metrics = (await (await fetch(new URL("_local/metrics.json", runtime.httpUrl))).json()) as { alarms: Array<{ name: string; state: string }> };
+  expect(metrics.alarms.find((alarm) => alarm.name === "chat-fan-out-dead-letters")).toMatchObject({ state: "ALARM" });
   const sqs = sqsOf(runtime);
   try {
     const url = runtime.model.queues.find((q) => q.name === "chat-fan-out-dlq")!.url;
@@ -196,4 +199,4 @@ test("a job that exhausts its receives lands in the dead-letter queue with the m
   } finally {
     sqs.destroy();
   }
-}, 60_000);
+}, 90_000);

@@ -386,34 +386,6 @@ describe("with short idle and maximum connection times", () => {
     await waitFor(() => events("DISCONNECT", id).some((e) => e.requestContext.disconnectStatusCode === 1001), 5000, "$disconnect 1001");
   });
 
-  test("posts through @connections keep a silent client connected past the idle timeout, as on AWS", async () => {
-    const client = await TestClient.connect(shortLived.wsUrl);
-    clients.push(client);
-    const id = (await client.exchange<Echo>({ action: "join" })).event.requestContext.connectionId;
-    const api = new ApiGatewayManagementApiClient({ endpoint: shortLived.managementUrl, region: shortLived.region, credentials: shortLived.adminCredentials });
-    try {
-      for (let i = 0; i < 6; i += 1) {
-        await new Promise((resolve) => setTimeout(resolve, 200));
-        await api.send(new PostToConnectionCommand({ ConnectionId: id, Data: Buffer.from(`keep-alive ${i}`) }));
-      }
-      // 1.2 s after its last own frame, more than twice the idle timeout, and still open.
-      expect(client.socket.readyState).toBe(client.socket.OPEN);
-    } finally {
-      api.destroy();
-    }
-  });
-
-  test("pings alone do not keep a connection open: it is closed at the idle timeout, not the maximum duration", async () => {
-    const client = await TestClient.connect(shortLived.wsUrl);
-    clients.push(client);
-    const opened = Date.now();
-    const pinging = setInterval(() => client.socket.ping(), 100);
-    const closed = await client.closed;
-    clearInterval(pinging);
-    expect(closed).toEqual({ code: 1001, reason: "Going away" });
-    expect(Date.now() - opened).toBeLessThan(1200);
-  });
-
   test("a busy connection is still closed with 1001 at the maximum duration", async () => {
     const client = await TestClient.connect(shortLived.wsUrl);
     clients.push(client);
@@ -424,6 +396,49 @@ describe("with short idle and maximum connection times", () => {
     expect(closed.code).toBe(1001);
     expect(Date.now() - opened).toBeGreaterThanOrEqual(1400);
   });
+});
+
+describe("what resets the idle timeout", () => {
+  // Timeouts roomy enough that a loaded machine's pauses (hundreds of milliseconds) cannot decide a test.
+  const IDLE_MS = 1_500;
+  let idleRuntime: LocalRuntime;
+
+  beforeAll(async () => {
+    idleRuntime = await startLocalRuntime({ stackDir: probeStack, port: 0, idleTimeoutMs: IDLE_MS, maxConnectionMs: 60_000, log: logs.log });
+  });
+
+  afterAll(async () => {
+    await idleRuntime?.stop();
+  });
+
+  test("posts through @connections keep a silent client connected past the idle timeout, as on AWS", async () => {
+    const client = await TestClient.connect(idleRuntime.wsUrl);
+    clients.push(client);
+    const id = (await client.exchange<Echo>({ action: "join" })).event.requestContext.connectionId;
+    const api = new ApiGatewayManagementApiClient({ endpoint: idleRuntime.managementUrl, region: idleRuntime.region, credentials: idleRuntime.adminCredentials });
+    try {
+      const started = Date.now();
+      for (let i = 0; Date.now() - started < 2.5 * IDLE_MS; i += 1) {
+        await new Promise((resolve) => setTimeout(resolve, IDLE_MS / 5));
+        await api.send(new PostToConnectionCommand({ ConnectionId: id, Data: Buffer.from(`keep-alive ${i}`) }));
+      }
+      // Two and a half idle timeouts after its last own frame, and still open.
+      expect(client.socket.readyState).toBe(client.socket.OPEN);
+    } finally {
+      api.destroy();
+    }
+  }, 20_000);
+
+  test("pings alone do not keep a connection open: it is closed at the idle timeout, long before the maximum duration", async () => {
+    const client = await TestClient.connect(idleRuntime.wsUrl);
+    clients.push(client);
+    const opened = Date.now();
+    const pinging = setInterval(() => client.socket.ping(), IDLE_MS / 10);
+    const closed = await client.closed;
+    clearInterval(pinging);
+    expect(closed).toEqual({ code: 1001, reason: "Going away" });
+    expect(Date.now() - opened).toBeLessThan(4 * IDLE_MS);
+  }, 20_000);
 });
 
 describe("a variant with no $default route, and join's invoke permission scoped to another route", () => {

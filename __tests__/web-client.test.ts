@@ -307,7 +307,7 @@ describeInBrowser("web client in Chromium", () => {
       await joinRoom(outsider.page, "lobby");
       await member(a.page, "lobby", outsider.userId).waitFor();
       await member(b.page, "lobby", outsider.userId).waitFor();
-      expect(await member(outsider.page, "lobby", a.userId).count()).toBe(1);
+      await member(outsider.page, "lobby", a.userId).waitFor();
       await outsider.page.locator('[data-room="lobby"] [data-testid="leave-button"]').click();
       await outsider.page.locator('[data-testid="room"][data-room="lobby"]').waitFor({ state: "detached" });
       await member(a.page, "lobby", outsider.userId).waitFor({ state: "detached" });

@@ -70,7 +70,7 @@ export class TestClient {
    * frames of one connection are independent invocations and come back in any order (and presence or
    * messages may arrive in between). A requestId the caller did not choose is left out of the result.
    */
-  async request<T = any>(frame: unknown, timeoutMs = 5000): Promise<T> {
+  async request<T = any>(frame: unknown, timeoutMs = 15_000): Promise<T> {
     if (typeof frame !== "object" || frame === null) {
       this.send(frame);
       return this.nextJson<T>(timeoutMs);

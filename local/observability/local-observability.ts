@@ -62,9 +62,14 @@ export interface LocalObservabilityOptions {
   readonly now?: () => number;
 }
 
+/** How often the local queues' sizes are recorded: the local page's points are 10 s apart. */
+const QUEUE_SAMPLE_MS = 10_000;
+
 export class LocalObservability {
   readonly store: MetricStore;
   private readonly now: () => number;
+  /** Gauges read again whenever the figures are looked at, so the page is never a sample behind. */
+  private readonly samplers = new Set<() => void>();
 
   constructor(private readonly options: LocalObservabilityOptions) {
     this.apiDimensions = [{ ApiId: options.api.id, Stage: options.api.stage }, { ApiId: options.api.id }];
@@ -114,6 +119,31 @@ export class LocalObservability {
     return sets;
   }
 
+  /**
+   * SQS's queue metrics for the stack's queues, which CloudWatch samples once a minute and the runtime
+   * every `intervalMs`, so the dead-letter queue's alarm is evaluated locally too.
+   */
+  sampleQueues(read: () => ReadonlyArray<{ readonly name: string; readonly visible: number; readonly inFlight: number }>, intervalMs = QUEUE_SAMPLE_MS): { stop(): void } {
+    this.store.produces("AWS/SQS", "ApproximateNumberOfMessagesVisible");
+    this.store.produces("AWS/SQS", "ApproximateNumberOfMessagesNotVisible");
+    const sample = () => {
+      for (const queue of read()) {
+        const dimensions = { QueueName: queue.name };
+        this.store.add({ namespace: "AWS/SQS", name: "ApproximateNumberOfMessagesVisible", dimensions }, queue.visible, "Count");
+        this.store.add({ namespace: "AWS/SQS", name: "ApproximateNumberOfMessagesNotVisible", dimensions }, queue.inFlight, "Count");
+      }
+    };
+    sample();
+    this.samplers.add(sample);
+    const timer = setInterval(sample, intervalMs).unref();
+    return {
+      stop: () => {
+        clearInterval(timer);
+        this.samplers.delete(sample);
+      },
+    };
+  }
+
   private api(name: string, value: number, unit = "Count"): void {
     for (const dimensions of this.apiDimensions) {
       this.store.add({ namespace: "AWS/ApiGateway", name, dimensions }, value, unit);
@@ -125,6 +155,7 @@ export class LocalObservability {
   }
 
   snapshot(windowSeconds = DEFAULT_WINDOW_SECONDS, periodSeconds = LOCAL_PERIOD_SECONDS): MetricsSnapshot {
+    for (const sample of this.samplers) sample();
     const now = this.now();
     const periods = Math.max(1, Math.ceil(windowSeconds / periodSeconds));
     const from = now - periods * periodSeconds * 1000;
