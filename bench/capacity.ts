@@ -3,7 +3,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { ClientPool } from "./lib/clients";
 import { bytes, count, ms } from "./lib/format";
 import { type CpuTime, type ServerSpec, ServerProcess } from "./lib/server-process";
-import { synthesizedStacks } from "./lib/stacks";
+import { shippedStack } from "./lib/stacks";
 import { percentile } from "./lib/stats";
 import type { FigureResult } from "./lib/table";
 
@@ -32,7 +32,7 @@ interface Capacity {
  * per idle connection, then direct messages between pairs of clients while those connections stay open.
  */
 export async function benchCapacity(options: CapacityOptions): Promise<FigureResult> {
-  const { ours: stackDir } = await synthesizedStacks();
+  const stackDir = await shippedStack();
   const ours = await measure({ kind: "runtime", stackDir }, options);
   const relay = await measure({ kind: "relay" }, options);
   const share = ours.messagesPerSecond / relay.messagesPerSecond;
