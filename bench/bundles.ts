@@ -8,6 +8,7 @@ import { BUNDLE_FILE, bundleHandler } from "../constructs/bundle";
 import { CHAT_ROUTES } from "../constructs/websocket-chat";
 import { LocalDynamo } from "../__tests__/support/dynalite";
 import { connectEvent, disconnectEvent, frameEvent, websocketEvent } from "../__tests__/support/events";
+import { arranger, type Arranger } from "./lib/arrange";
 import { bytes, ms, range } from "./lib/format";
 import { outputTail, run } from "./lib/process";
 import { median, summarize } from "./lib/stats";
@@ -64,7 +65,7 @@ export async function benchBundles(options: BundlesOptions): Promise<FigureResul
         // Variants alternate, so a slow spell of the machine hits both alike.
         for (const variant of VARIANTS) {
           const table = await dynamo.freshTable();
-          const event = await arrange(fn.name, `${fn.name}-${variant}-${i}`, dynamo);
+          const event = await arrangeEvent(fn.name, `${fn.name}-${variant}-${i}`, arranger(dynamo, table));
           const bundle = join(fn.bundles[variant], BUNDLE_FILE);
           fn.coldStartsMs[variant].push(await coldStart(bundle, event, functionEnv(dynamo.endpoint, table, variant)));
         }
@@ -133,31 +134,31 @@ export async function zippedBytes(bundleDir: string, zipFile: string): Promise<n
 }
 
 /** Puts in place what the route's first event needs, so the handler does its real work. */
-async function arrange(route: string, connectionId: string, dynamo: LocalDynamo): Promise<APIGatewayProxyWebsocketEventV2> {
+async function arrangeEvent(route: string, connectionId: string, arrange: Arranger): Promise<APIGatewayProxyWebsocketEventV2> {
   switch (route) {
     case "connect":
       return connectEvent(connectionId);
     case "disconnect":
-      await dynamo.connect(connectionId);
-      await dynamo.join("lobby", connectionId);
+      await arrange.connect(connectionId);
+      await arrange.join("lobby", connectionId);
       return disconnectEvent(connectionId);
     case "default":
       return websocketEvent({ routeKey: "$default", connectionId, body: { action: "hello" } });
     case "send-message":
       // The sender is the room's only member: membership check and room Query, but no post to make.
-      await dynamo.connect(connectionId);
-      await dynamo.join("lobby", connectionId);
+      await arrange.connect(connectionId);
+      await arrange.join("lobby", connectionId);
       return frameEvent(connectionId, { action: "send-message", room: "lobby", message: "hi" });
     case "join":
-      await dynamo.connect(connectionId);
+      await arrange.connect(connectionId);
       return frameEvent(connectionId, { action: "join", room: "lobby" });
     case "leave":
-      await dynamo.connect(connectionId);
-      await dynamo.join("lobby", connectionId);
+      await arrange.connect(connectionId);
+      await arrange.join("lobby", connectionId);
       return frameEvent(connectionId, { action: "leave", room: "lobby" });
     case "members":
-      await dynamo.connect(connectionId);
-      await dynamo.join("lobby", connectionId);
+      await arrange.connect(connectionId);
+      await arrange.join("lobby", connectionId);
       return frameEvent(connectionId, { action: "members", room: "lobby" });
     default:
       throw new Error(`no cold-start event for route ${route}`);

@@ -6,6 +6,7 @@ import { BUNDLE_FILE, esbuildOptions } from "../constructs/bundle";
 import { LocalDynamo } from "../__tests__/support/dynalite";
 import { frameEvent } from "../__tests__/support/events";
 import { firstOutput, zippedBytes } from "./bundles";
+import { arranger } from "./lib/arrange";
 import { bytes, ms, range } from "./lib/format";
 import { median, summarize } from "./lib/stats";
 import type { FigureResult, Row } from "./lib/table";
@@ -61,8 +62,9 @@ export async function benchMetrics(options: MetricsOptions): Promise<FigureResul
       for (const variant of VARIANTS) {
         const table = await dynamo.freshTable();
         const connectionId = `sender-${variant}-${i}`;
-        await dynamo.connect(connectionId);
-        await dynamo.join("lobby", connectionId);
+        const arrange = arranger(dynamo, table);
+        await arrange.connect(connectionId);
+        await arrange.join("lobby", connectionId);
         const event = frameEvent(connectionId, { action: "send-message", room: "lobby", message: "hi" });
         const run = await firstOutput([SERVE_ONE_EVENT, join(bundles[variant], BUNDLE_FILE), JSON.stringify(event)], functionEnv(dynamo.endpoint, table));
         const lines = run.stdout.trim().split("\n");
