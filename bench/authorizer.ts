@@ -31,7 +31,7 @@ export interface AuthorizerOptions {
 }
 
 /**
- * Figure 7: the $connect authorizer with each maintained JWT library: zipped bundle, cold start (a fresh
+ * Figure 11: the $connect authorizer with each maintained JWT library: zipped bundle, cold start (a fresh
  * Node process that loads the bundle and answers its first event, fetching the JWKS from a local issuer
  * over HTTP) and warm verification (the same token verified again in that process).
  */
@@ -102,7 +102,7 @@ export async function benchAuthorizer(options: AuthorizerOptions): Promise<Figur
       },
     ];
     return {
-      title: "7. Authorizer (JWT library: zip, cold start, warm verify)",
+      title: "11. Authorizer (JWT library: zip, cold start, warm verify)",
       oursLabel: "jose (shipped)",
       baselineLabel: "aws-jwt-verify",
       rows,

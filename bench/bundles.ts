@@ -37,7 +37,7 @@ export interface BundlesOptions {
 }
 
 /**
- * Figure 3: each function's zipped bundle and its cold start (a fresh Node process that loads the bundle and
+ * Figure 4: each function's zipped bundle and its cold start (a fresh Node process that loads the bundle and
  * serves its first event against dynalite), with the AWS SDK bundled and minified (shipped) or external.
  */
 export async function benchBundles(options: BundlesOptions): Promise<FigureResult> {
@@ -99,7 +99,7 @@ export async function benchBundles(options: BundlesOptions): Promise<FigureResul
     const externalWins = differences.filter((d) => d > 0).length / differences.length;
     const floor = summarize(nodeFloor);
     return {
-      title: "3. Bundles (zip size, cold start)",
+      title: "4. Bundles (zip size, cold start)",
       oursLabel: "SDK bundled + minified (shipped)",
       baselineLabel: "SDK external (runtime's)",
       rows,

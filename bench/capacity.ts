@@ -28,7 +28,7 @@ interface Capacity {
 }
 
 /**
- * Figure 6: what the local runtime holds and moves, beside a bare `ws` relay (the floor it sits on): RSS
+ * Figure 10: what the local runtime holds and moves, beside a bare `ws` relay (the floor it sits on): RSS
  * per idle connection, then direct messages between pairs of clients while those connections stay open.
  */
 export async function benchCapacity(options: CapacityOptions): Promise<FigureResult> {
@@ -38,7 +38,7 @@ export async function benchCapacity(options: CapacityOptions): Promise<FigureRes
   const share = ours.messagesPerSecond / relay.messagesPerSecond;
   const latency = (c: Capacity) => `${ms(percentile(c.latencies, 50))} / ${ms(percentile(c.latencies, 99))}`;
   return {
-    title: `6. Runtime capacity (${count(options.connections)} idle connections, ${options.pairs} pairs messaging)`,
+    title: `10. Runtime capacity (${count(options.connections)} idle connections, ${options.pairs} pairs messaging)`,
     oursLabel: "local runtime",
     baselineLabel: "bare ws relay",
     rows: [

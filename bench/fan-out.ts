@@ -38,7 +38,7 @@ export interface FanOutOptions {
 }
 
 /**
- * Figure 4: a broadcast through the local runtime (a child process) to N connected clients, from the
+ * Figure 5: a broadcast through the local runtime (a child process) to N connected clients, from the
  * send-message frame to each recipient's receipt, with the management API's per-call latency set on the
  * runtime. Ours is the synthesized stack with its inline limit raised above every size (bench/lib/stacks.ts),
  * so send-message posts to every recipient itself, as the tutorial does; above the shipped limit (1,000) the
@@ -75,7 +75,7 @@ export async function benchFanOut(options: FanOutOptions): Promise<FigureResult>
     }
   }
   return {
-    title: "4. Fan-out (send-message to every connection, through the local runtime)",
+    title: "5. Fan-out (send-message to every connection, through the local runtime)",
     oursLabel: "ours (paged, bounded, retries)",
     baselineLabel: "tutorial (one Scan, Promise.all)",
     rows,
@@ -89,7 +89,7 @@ export async function benchFanOut(options: FanOutOptions): Promise<FigureResult>
   };
 }
 
-/** Figure 5: the same broadcast while the management API answers 10% of calls with 429. */
+/** Figure 6: the same broadcast while the management API answers 10% of calls with 429. */
 export async function benchThrottling(options: FanOutOptions & { readonly failureRate: number }): Promise<FigureResult> {
   checkInline(options.sizes);
   const stacks = await fanOutStacks();
@@ -109,7 +109,7 @@ export async function benchThrottling(options: FanOutOptions & { readonly failur
   });
   const attempts = DEFAULT_POST_RETRY.maxAttempts;
   return {
-    title: `5. Throttling (${percent(options.failureRate)} of @connections calls answered 429, ${latencyMs} ms/call)`,
+    title: `6. Throttling (${percent(options.failureRate)} of @connections calls answered 429, ${latencyMs} ms/call)`,
     oursLabel: `ours (backoff, ${attempts} attempts)`,
     baselineLabel: "tutorial (SDK default retries)",
     rows,

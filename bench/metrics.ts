@@ -36,7 +36,7 @@ export interface MetricsOptions {
 }
 
 /**
- * Figure 8: what metrics and structured logs cost send-message: its zipped bundle and its cold start (a
+ * Figure 12: what metrics and structured logs cost send-message: its zipped bundle and its cold start (a
  * fresh Node process that loads the bundle and answers a room message against dynalite, publishing its
  * EMF document) with each metrics library, beside the same handler publishing nothing; and Powertools
  * Logger beside the console that Lambda's JSON log format wraps.
@@ -111,7 +111,7 @@ export async function benchMetrics(options: MetricsOptions): Promise<FigureResul
       },
     ];
     return {
-      title: "8. Metrics and logs (library: zip, cold start of send-message)",
+      title: "12. Metrics and logs (library: zip, cold start of send-message)",
       oursLabel: "Powertools Metrics + console (shipped)",
       baselineLabel: "aws-embedded-metrics / + Powertools Logger",
       rows,

@@ -44,6 +44,7 @@ const SCALE: FanOutScaleOptions = { sizes: [10_000, 50_000], latencyMs: 20, acco
 /** Both sizes above the inline limit, so the queue path is what is measured. */
 const QUICK_SCALE: FanOutScaleOptions = { ...SCALE, sizes: [2500, 5000] };
 
+/** In the order they run; a figure's number (the start of its title) is its place here, counting from 1. */
 const FIGURES: Record<string, (mode: Mode) => Promise<FigureResult>> = {
   synth: ({ quick }) => benchSynth({ runs: quick ? 2 : 5 }),
   "synth-command": ({ quick }) => benchSynthCommand({ runs: quick ? 2 : 5 }),
@@ -73,7 +74,11 @@ async function main(): Promise<number> {
   for (const name of names) {
     process.stderr.write(`bench: ${name}…\n`);
     const figureStarted = performance.now();
-    const result = await FIGURES[name]({ quick }).catch((error: unknown) => failedFigure(name, error));
+    const number = Object.keys(FIGURES).indexOf(name) + 1;
+    const result = await FIGURES[name]({ quick }).catch((error: unknown) => failedFigure(number, name, error));
+    if (!result.title.startsWith(`${number}. `)) {
+      process.stderr.write(`bench: ${name} is figure ${number} (its place in bench/run.ts), but its title is "${result.title}"\n`);
+    }
     process.stderr.write(`bench: ${name} done in ${ms(performance.now() - figureStarted)}\n`);
     console.log(`${renderFigure(result)}\n`);
     results.push(result);
@@ -136,10 +141,10 @@ function machine(loadAtStart: number): string {
 }
 
 /** A figure that could not run counts as a missed budget, with the reason in its table. */
-function failedFigure(name: string, error: unknown): FigureResult {
+function failedFigure(number: number, name: string, error: unknown): FigureResult {
   const message = error instanceof Error ? error.message : String(error);
   return {
-    title: `${name} (did not run)`,
+    title: `${number}. ${name} (did not run)`,
     oursLabel: "ours",
     baselineLabel: "baseline",
     rows: [{ measure: "figure ran", ours: "–", baseline: "–", pass: false }],

@@ -15,7 +15,7 @@ export interface SynthCommandOptions {
 }
 
 /**
- * Figure: `npm run synth` (the app itself, `node --import tsx main.ts`) beside `npx cdktf synth`, which
+ * Figure 2: `npm run synth` (the app itself, `node --import tsx main.ts`) beside `npx cdktf synth`, which
  * starts the CLI and then runs that same app. Both in fresh processes, bundling included.
  */
 export async function benchSynthCommand(options: SynthCommandOptions): Promise<FigureResult> {
@@ -39,7 +39,7 @@ export async function benchSynthCommand(options: SynthCommandOptions): Promise<F
     const rss = { ours: summarize(ours.map((r) => r.peakRssBytes)), baseline: summarize(baseline.map((r) => r.peakRssBytes)) };
     const share = wall.ours.median / wall.baseline.median;
     return {
-      title: "Synth command (`npm run synth` vs `npx cdktf synth`, fresh process)",
+      title: "2. Synth command (`npm run synth` vs `npx cdktf synth`, fresh process)",
       oursLabel: "npm run synth (the app)",
       baselineLabel: "npx cdktf synth (CLI, then the app)",
       rows: [

@@ -12,14 +12,14 @@ const BUDGET_MS = 150_000;
 /** Twice the budget: a hung test costs the bench a bounded time and shows as a miss. */
 const TIMEOUT_MS = 2 * BUDGET_MS;
 
-/** Figure 2: wall time of `npm test` (type check, then every jest suite), as a developer runs it. */
+/** Figure 3: wall time of `npm test` (type check, then every jest suite), as a developer runs it. */
 export async function benchTests(): Promise<FigureResult> {
   const result = await run("npm", ["test"], { cwd: ROOT, timeoutMs: TIMEOUT_MS });
   const output = `${result.stdout}\n${result.stderr}`;
   const summary = output.match(/^Tests:.*$/m)?.[0] ?? "no jest summary";
   const passed = result.code === 0;
   return {
-    title: "2. Tests (`npm test`)",
+    title: "3. Tests (`npm test`)",
     oursLabel: "wall time",
     baselineLabel: "jest's own figure",
     rows: [
