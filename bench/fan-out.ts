@@ -82,7 +82,7 @@ export async function benchFanOut(options: FanOutOptions): Promise<FigureResult>
     notes: [
       `Ideal = N × latency ÷ concurrency, with the stack's fan-out concurrency ${concurrency}. Last receipt: from the sender's frame to the last recipient's receipt; per-recipient percentiles pool every measured run; "reached" is the worst run.`,
       "The runtime (local/runtime.ts) runs in a child process; the clients in this one. Each runtime gets two discarded warm-up broadcasts first, so neither the function's cold start nor V8 warming up the SDK's code is measured; the same clients stay connected from one size to the next.",
-      "With no added latency both fan-outs are CPU-bound on this machine (the function's worker spends about 1 ms per post in the SDK: serializing, SigV4 signing, HTTP; the runtime verifies each signature and evaluates IAM), which is why 20 ms per call costs little more than 0 ms.",
+      "With no added latency both fan-outs are CPU-bound on this machine (each post costs the function's worker a few hundred µs of signing and HTTP, figure 9, and the tutorial's SDK client more than twice that; the runtime verifies each signature and evaluates IAM), which is why 20 ms per call costs little more than 0 ms.",
       INLINE_NOTE,
       BASELINE_NOTE,
     ],

@@ -2,7 +2,7 @@
  * `npm run bench`: the project's performance figures (issue 4), each beside a baseline measured in the same
  * run, checked against its budget. Prints one table per figure and writes them to bench/results.md.
  *
- *   npm run bench                                 every figure (about 6 minutes); exits 1 if a budget is missed
+ *   npm run bench                                 every figure (about 16 minutes on 2 cores); exits 1 if a budget is missed
  *   npm run bench -- --only synth,bundles         a subset: synth, synth-command, tests, bundles, fan-out, throttling,
  *                                                 fan-out-scale, fan-out-faults, post-cpu, capacity, authorizer, metrics
  *   npm run bench -- --skip tests                 everything but some
