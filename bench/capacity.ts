@@ -55,6 +55,10 @@ export async function benchCapacity(options: CapacityOptions): Promise<FigureRes
         measure: `direct messages per second, ${options.seconds} s`,
         ours: count(ours.messagesPerSecond),
         baseline: count(relay.messagesPerSecond),
+        // Issue 10's target, not met yet (README "Benchmarks"): the shipped send-message handler alone costs
+        // ~2 ms of CPU per message in its worker, so on 2 cores even a free runtime would stay near 1 : 33.
+        budget: "≥ 1 : 20 of the relay",
+        pass: share >= 1 / 20,
         detail: `${(share * 100).toFixed(1)}% of the relay (1 : ${(1 / share).toFixed(0)})`,
       },
       { measure: "p50 / p99 per direct message", ours: latency(ours), baseline: latency(relay) },
