@@ -7,6 +7,7 @@
 import { createHash, randomBytes } from "node:crypto";
 import type { Credentials } from "../functions/function-runner";
 import { accessDeniedMessage, authorize, describeDecision, parsePolicy, type AccessCheck, type Decision, type Policy } from "./policy";
+import { verifySigV4, type SignedRequest } from "./sigv4";
 import type { StackModel } from "../terraform/stack-model";
 
 export interface Identity {
@@ -77,6 +78,16 @@ export class IdentityRegistry {
 
   /** The secret of an access key, for SigV4 verification. */
   secretFor = (accessKeyId: string): string | undefined => this.byKey.get(accessKeyId)?.credentials.secretAccessKey;
+
+  /**
+   * The caller of a request signed for `service` in `region`, as AWS identifies it before any policy is
+   * read. Throws SigV4Error, which each service answers in its own protocol's shape.
+   */
+  authenticate(request: SignedRequest, service: string, region: string): Identity {
+    const { accessKeyId } = verifySigV4(request, this.secretFor, { service, region });
+    // verifySigV4 only accepts keys secretFor knows, so the key names an identity.
+    return this.byKey.get(accessKeyId)!;
+  }
 
   function(name: string): Identity {
     const identity = this.byName.get(name);

@@ -14,6 +14,7 @@ import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from "jose";
 import { NAME_PATTERN } from "../../handlers/lib/user";
+import { readBody } from "../http/request-body";
 
 /** The audience of the tokens the local issuer mints, and the one the locally synthesized stack expects. */
 export const LOCAL_AUDIENCE = "chat-local";
@@ -121,7 +122,7 @@ export class LocalIssuer {
     if (body === undefined) return sendJson(res, 413, { message: `The body must be at most ${MAX_BODY_BYTES} bytes of JSON such as {"name": "alice"}` });
     let parsed: unknown;
     try {
-      parsed = JSON.parse(body);
+      parsed = JSON.parse(body.toString("utf8"));
     } catch {
       return sendJson(res, 400, { message: 'The body must be JSON such as {"name": "alice"}' });
     }
@@ -147,18 +148,3 @@ function sendJson(res: ServerResponse, status: number, value: unknown, headOnly 
   res.end(headOnly ? undefined : text);
 }
 
-/** The body as text, or undefined once it passes `limit` bytes. */
-function readBody(req: IncomingMessage, limit: number): Promise<string | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    let tooBig = false;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) tooBig = true;
-      else chunks.push(chunk);
-    });
-    req.on("end", () => resolve(tooBig ? undefined : Buffer.concat(chunks).toString("utf8")));
-    req.on("error", reject);
-  });
-}

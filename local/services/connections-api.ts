@@ -18,7 +18,8 @@ import type { ConnectionRegistry, LiveConnection } from "../gateway/connections"
 import { MESSAGE_LIMIT_BYTES } from "../gateway/websocket-gateway";
 import { connectionsCheck, parseConnectionsPath, type ConnectionsScope } from "../iam/policy";
 import { checkAccess, type IdentityRegistry } from "../iam/identities";
-import { SigV4Error, verifySigV4 } from "../iam/sigv4";
+import { readBody } from "../http/request-body";
+import { SigV4Error } from "../iam/sigv4";
 import type { TokenBucket } from "./account-throttle";
 
 export interface ManagementApiOptions {
@@ -57,22 +58,9 @@ function respond(res: ServerResponse, status: number, body?: unknown, errorType?
 /** Bigger requests are refused unread: no management call comes near this. */
 const MAX_REQUEST_BYTES = 10 * 1024 * 1024;
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | "too large"> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= limit) chunks.push(chunk);
-    });
-    req.on("end", () => resolve(size > limit ? "too large" : Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
 export async function handleManagementRequest(req: IncomingMessage, res: ServerResponse, options: ManagementApiOptions): Promise<void> {
   const body = await readBody(req, MAX_REQUEST_BYTES);
-  if (body === "too large") return respond(res, 413, { message: "Request too large" }, "PayloadTooLargeException");
+  if (body === undefined) return respond(res, 413, { message: "Request too large" }, "PayloadTooLargeException");
   if (options.latencyMs) await delay(options.latencyMs);
   const method = (req.method ?? "GET").toUpperCase();
   const path = parseConnectionsPath(req.url ?? "/");
@@ -84,12 +72,7 @@ export async function handleManagementRequest(req: IncomingMessage, res: ServerR
 
   let caller;
   try {
-    const auth = verifySigV4(
-      { method, url: req.url ?? "/", headers: req.headers, body },
-      options.identities.secretFor,
-      { service: "execute-api", region: options.scope.region },
-    );
-    caller = options.identities.byAccessKey(auth.accessKeyId)!;
+    caller = options.identities.authenticate({ method, url: req.url ?? "/", headers: req.headers, body }, "execute-api", options.scope.region);
   } catch (error) {
     if (!(error instanceof SigV4Error)) throw error;
     options.log(`@connections request refused: ${error.code}: ${error.message}`);

@@ -18,7 +18,8 @@ import { createServer, type IncomingMessage, type RequestListener, type Server, 
 import { dynamodbChecks } from "../iam/policy";
 import { closeServer, listen } from "../http/servers";
 import { checkAccess, type IdentityRegistry } from "../iam/identities";
-import { SigV4Error, verifySigV4 } from "../iam/sigv4";
+import { SigV4Error } from "../iam/sigv4";
+import { readBody } from "../http/request-body";
 import type { IndexModel, TableModel } from "../terraform/stack-model";
 import { DEFAULT_INDEX_LAG_MS, IndexReplicas } from "./dynamodb/index-replicas";
 import { ReadWriteLock } from "./dynamodb/lock";
@@ -74,15 +75,6 @@ function sendJson(res: ServerResponse, status: number, payload: Record<string, u
   res.end(body);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    req.on("data", (chunk: Buffer) => chunks.push(chunk));
-    req.on("end", () => resolve(Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
 /** Operations that change items, after which index replicas follow. */
 const WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"]);
 
@@ -117,15 +109,12 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
   });
 
   async function forward(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req);
+    // No limit here: dynalite answers an oversized item or request with DynamoDB's own validation errors.
+    const body = (await readBody(req))!;
     let caller;
     if (options.identities) {
       try {
-        const auth = verifySigV4({ method: req.method ?? "POST", url: req.url ?? "/", headers: req.headers, body }, options.identities.secretFor, {
-          service: "dynamodb",
-          region: options.region,
-        });
-        caller = options.identities.byAccessKey(auth.accessKeyId)!;
+        caller = options.identities.authenticate({ method: req.method ?? "POST", url: req.url ?? "/", headers: req.headers, body }, "dynamodb", options.region);
       } catch (error) {
         if (!(error instanceof SigV4Error)) throw error;
         options.log(`DynamoDB request refused: ${error.code}: ${error.message}`);

@@ -7,7 +7,8 @@
 import { randomUUID } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { checkAccess, type Identity, type IdentityRegistry } from "../../iam/identities";
-import { SigV4Error, verifySigV4, type SigV4ErrorKind } from "../../iam/sigv4";
+import { readBody } from "../../http/request-body";
+import { SigV4Error, type SigV4ErrorKind } from "../../iam/sigv4";
 import { errors, SqsError } from "./errors";
 import { NOT_EMULATED, OPERATIONS, queueOfArn, type SqsScope } from "./operations";
 
@@ -47,19 +48,6 @@ function respond(res: ServerResponse, status: number, body: string, headers: Rec
   res.end(body);
 }
 
-function readBody(req: IncomingMessage): Promise<Buffer | undefined> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size <= MAX_REQUEST_BYTES) chunks.push(chunk);
-    });
-    req.on("end", () => resolve(size > MAX_REQUEST_BYTES ? undefined : Buffer.concat(chunks)));
-    req.on("error", reject);
-  });
-}
-
 export async function handleSqsRequest(req: IncomingMessage, res: ServerResponse, options: SqsApiOptions): Promise<void> {
   const aborted = new AbortController();
   res.on("close", () => aborted.abort());
@@ -74,17 +62,13 @@ export async function handleSqsRequest(req: IncomingMessage, res: ServerResponse
 }
 
 async function call(req: IncomingMessage, options: SqsApiOptions, signal: AbortSignal): Promise<unknown> {
-  const body = await readBody(req);
+  const body = await readBody(req, MAX_REQUEST_BYTES);
   if (!body) throw errors.payloadTooLarge(`Request bodies are limited to ${MAX_REQUEST_BYTES} bytes.`);
   const { scope } = options;
 
   let caller: Identity;
   try {
-    const auth = verifySigV4({ method: "POST", url: req.url ?? "/", headers: req.headers, body }, options.identities.secretFor, {
-      service: "sqs",
-      region: scope.region,
-    });
-    caller = options.identities.byAccessKey(auth.accessKeyId)!;
+    caller = options.identities.authenticate({ method: "POST", url: req.url ?? "/", headers: req.headers, body }, "sqs", scope.region);
   } catch (error) {
     if (!(error instanceof SigV4Error)) throw error;
     options.log(`SQS request refused: ${error.code}: ${error.message}`);
