@@ -172,6 +172,20 @@ function queueAttributes(queue: LocalQueue): Record<string, () => string | undef
 const onQueue = { resource: arnOfUrl };
 const queueOf = (queue: LocalQueue | undefined): LocalQueue => queue!;
 
+/** One DeleteMessage, alone or as an entry of a batch: the same fields either way. */
+function deleteMessage(fields: Input, queue: LocalQueue | undefined): Record<string, never> {
+  queueOf(queue).delete(requiredString(fields, "ReceiptHandle"));
+  return {};
+}
+
+/** One ChangeMessageVisibility, alone or as an entry of a batch. */
+function changeVisibility(fields: Input, queue: LocalQueue | undefined): Record<string, never> {
+  const timeout = integer(fields, "VisibilityTimeout", 0, 43_200);
+  if (timeout === undefined) throw errors.missingParameter("VisibilityTimeout");
+  queueOf(queue).changeVisibility(requiredString(fields, "ReceiptHandle"), timeout);
+  return {};
+}
+
 export const OPERATIONS: Readonly<Record<string, Operation>> = {
   SendMessage: {
     action: "sqs:SendMessage",
@@ -226,40 +240,22 @@ export const OPERATIONS: Readonly<Record<string, Operation>> = {
   DeleteMessage: {
     action: "sqs:DeleteMessage",
     ...onQueue,
-    run: (input, queue) => {
-      queueOf(queue).delete(requiredString(input, "ReceiptHandle"));
-      return {};
-    },
+    run: deleteMessage,
   },
   DeleteMessageBatch: {
     action: "sqs:DeleteMessage",
     ...onQueue,
-    run: (input, queue) =>
-      eachEntry(batchEntries(input, "DeleteMessageBatchRequestEntry"), (entry) => {
-        queueOf(queue).delete(requiredString(entry, "ReceiptHandle"));
-        return {};
-      }),
+    run: (input, queue) => eachEntry(batchEntries(input, "DeleteMessageBatchRequestEntry"), (entry) => deleteMessage(entry, queue)),
   },
   ChangeMessageVisibility: {
     action: "sqs:ChangeMessageVisibility",
     ...onQueue,
-    run: (input, queue) => {
-      const timeout = integer(input, "VisibilityTimeout", 0, 43_200);
-      if (timeout === undefined) throw errors.missingParameter("VisibilityTimeout");
-      queueOf(queue).changeVisibility(requiredString(input, "ReceiptHandle"), timeout);
-      return {};
-    },
+    run: changeVisibility,
   },
   ChangeMessageVisibilityBatch: {
     action: "sqs:ChangeMessageVisibility",
     ...onQueue,
-    run: (input, queue) =>
-      eachEntry(batchEntries(input, "ChangeMessageVisibilityBatchRequestEntry"), (entry) => {
-        const timeout = integer(entry, "VisibilityTimeout", 0, 43_200);
-        if (timeout === undefined) throw errors.missingParameter("VisibilityTimeout");
-        queueOf(queue).changeVisibility(requiredString(entry, "ReceiptHandle"), timeout);
-        return {};
-      }),
+    run: (input, queue) => eachEntry(batchEntries(input, "ChangeMessageVisibilityBatchRequestEntry"), (entry) => changeVisibility(entry, queue)),
   },
   GetQueueAttributes: {
     action: "sqs:GetQueueAttributes",
