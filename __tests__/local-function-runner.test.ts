@@ -1,20 +1,25 @@
 /**
  * The local runtime's Lambda execution environments (worker threads), driven directly: concurrent invocations
- * get environments of their own as on Lambda, up to a cap, and an idle environment is reused warm.
+ * get environments of their own as on Lambda, up to a cap, an idle environment is reused warm, and a burst
+ * beyond what the environments run at once waits its turn instead of timing out.
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { FunctionRunner, type Invocation } from "../local/functions/function-runner";
+import { defaultEnvironments, FunctionRunner, type Invocation } from "../local/functions/function-runner";
 import type { FunctionModel } from "../local/terraform/stack-model";
 
-/** Sleeps for the event's `sleep` ms and says which environment ran it and how many invocations it has run. */
+/**
+ * Sleeps for the event's `sleep` ms, or keeps its thread busy for `busy` ms (as a handler's own CPU work
+ * does), and says which environment ran it and how many invocations it has run.
+ */
 const HANDLER = `
 const { threadId } = require("node:worker_threads");
 let invocations = 0;
 exports.handler = async (event) => {
   invocations += 1;
   await new Promise((resolve) => setTimeout(resolve, event.sleep || 0));
+  for (const end = Date.now() + (event.busy || 0); Date.now() < end; );
   return { threadId, invocations };
 };
 `;
@@ -22,7 +27,7 @@ exports.handler = async (event) => {
 let dir: string;
 let runner: FunctionRunner;
 
-function model(bundleDir: string): FunctionModel {
+function model(bundleDir: string, timeoutSeconds = 10): FunctionModel {
   return {
     address: "aws_lambda_function.probe",
     name: "probe",
@@ -32,7 +37,7 @@ function model(bundleDir: string): FunctionModel {
     exportName: "handler",
     bundleDir,
     runtime: "nodejs22.x",
-    timeoutSeconds: 10,
+    timeoutSeconds,
     memoryMb: 128,
     environment: {},
     logGroupName: "/aws/lambda/probe",
@@ -69,4 +74,45 @@ test("an idle environment is reused warm: its module state carries over to the n
   const second = resultOf(await runner.invoke({}));
   expect(second.threadId).toBe(first.threadId);
   expect(second.invocations).toBe(first.invocations + 1);
+});
+
+test("a burst beyond what an environment runs at once waits its turn: its timeout counts from its start, as Lambda's does", async () => {
+  // On Lambda each of these 12 invocations has an environment of its own and takes 150 ms of its 1 s. Here
+  // one thread runs them; were they all started at once, the last would end 1.8 s after it was invoked.
+  const burst = new FunctionRunner(model(dir, 1), {}, () => undefined, { maxEnvironments: 1, invocationsPerEnvironment: 2 });
+  try {
+    const outcomes = await Promise.all(Array.from({ length: 12 }, () => burst.invoke({ busy: 150 })));
+    expect(outcomes.filter((outcome) => !outcome.ok)).toEqual([]);
+    expect(new Set(outcomes.map((outcome) => resultOf(outcome).threadId)).size).toBe(1);
+    expect(Math.max(...outcomes.map((outcome) => outcome.durationMs))).toBeLessThan(1000);
+  } finally {
+    await burst.stop();
+  }
+});
+
+test("a handler that runs past its timeout still times out, and its environment is replaced", async () => {
+  const slow = new FunctionRunner(model(dir, 1), {}, () => undefined, { maxEnvironments: 1 });
+  try {
+    const first = resultOf(await slow.invoke({}));
+    const late = await slow.invoke({ sleep: 1500 });
+    expect(late).toMatchObject({ ok: false, errorType: "Sandbox.Timedout", timedOut: true });
+    const next = resultOf(await slow.invoke({}));
+    expect(next.threadId).not.toBe(first.threadId);
+    expect(next.invocations).toBe(1);
+  } finally {
+    await slow.stop();
+  }
+});
+
+test("invocations still waiting when the runtime stops end as failures, not as hung promises", async () => {
+  const busy = new FunctionRunner(model(dir), {}, () => undefined, { maxEnvironments: 1, invocationsPerEnvironment: 1 });
+  const outcomes = Promise.all([busy.invoke({ sleep: 300 }), busy.invoke({}), busy.invoke({})]);
+  await new Promise((resolve) => setTimeout(resolve, 50));
+  expect(busy.load).toMatchObject({ queued: 2, running: 1, environments: 1 });
+  await busy.stop();
+  expect((await outcomes).map((outcome) => !outcome.ok && outcome.errorType)).toEqual(["Runtime.Stopped", "Runtime.Stopped", "Runtime.Stopped"]);
+});
+
+test("environments per function: the cores less one, at least 1, and at most 4 whatever the machine reports", () => {
+  expect([1, 2, 3, 8, 64].map((cores) => defaultEnvironments(cores))).toEqual([1, 1, 2, 4, 4]);
 });

@@ -257,6 +257,21 @@ describe("integration timeouts", () => {
     expect(reply).toEqual({ message: "Endpoint request timed out", connectionId: id, requestId: expect.any(String) });
   });
 
+  test("frames waiting for a busy function's environment are answered late, not timed out: the clock starts with the function", async () => {
+    // One environment running one invocation at a time: the frames run one after another, as on AWS they
+    // would each run at once in an environment of their own, and each takes 150 ms of its 300 ms.
+    const busy = await startLocalRuntime({ stackDir: probeStack, host: "127.0.0.1", port: 0, log: logs.log, environmentsPerFunction: 1, invocationsPerEnvironment: 1 });
+    try {
+      const client = await TestClient.connect(busy.wsUrl);
+      clients.push(client);
+      for (let i = 0; i < 5; i += 1) client.send({ action: "impatient", sleep: 150 });
+      const replies = await Promise.all(Array.from({ length: 5 }, () => client.nextJson<Echo>(5000)));
+      expect(replies.map((reply) => reply.routeKey)).toEqual(Array(5).fill("impatient"));
+    } finally {
+      await busy.stop();
+    }
+  });
+
   test("a function running past its own timeout fails, and the next invocation gets a fresh environment", async () => {
     const { client, id } = await connectWithId();
     const started = Date.now();

@@ -71,9 +71,11 @@ export interface LocalRuntimeOptions {
   readonly accountThrottle?: Partial<RateLimit> | false;
   /**
    * Execution environments (worker threads) a function may have at once; concurrent invocations beyond it
-   * share them. @default the machine's cores less one (the runtime's own thread needs one), at least 1
+   * share them. @default the machine's cores less one (the runtime's own thread needs one), from 1 to 4
    */
   readonly environmentsPerFunction?: number;
+  /** Invocations one environment runs at once; more wait for a free slot, their timeout not yet running. @default 32 */
+  readonly invocationsPerEnvironment?: number;
   /** The static web client. @default the project's web/ */
   readonly webDir?: string;
   /** Where log lines go (one per route invocation, IAM denials, function output). @default console.log */
@@ -190,7 +192,11 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
       let existing = runners.get(name);
       if (!existing) {
         const fn = model.functions.find((f) => f.name === name)!;
-        existing = new FunctionRunner(fn, environments.get(name)!, log, { maxEnvironments: options.environmentsPerFunction, observer: observability.functions });
+        existing = new FunctionRunner(fn, environments.get(name)!, log, {
+          maxEnvironments: options.environmentsPerFunction,
+          invocationsPerEnvironment: options.invocationsPerEnvironment,
+          observer: observability.functions,
+        });
         // One asked for while stopping answers every invocation with a failure.
         if (runnersStopped) void existing.stop();
         runners.set(name, existing);

@@ -3,14 +3,17 @@
  * its own process.env (exactly its synthesized environment plus what Lambda sets), its own credentials,
  * the bundle that deploys, and its timeout.
  *
- * As on Lambda, an invocation goes to an idle environment, or a new one (a cold start) when all are busy; but
- * only up to `maxEnvironments` per function, beyond which the least busy environment takes more than one
- * invocation at a time: 200 concurrent connections must not mean 200 threads. The default leaves one core to
- * the runtime's own thread (gateway, IAM, DynamoDB): on 2 cores a second environment of a busy function only
- * adds per-invocation overhead (about a quarter more CPU per message in the capacity benchmark), on more it
- * lets the handlers use the other cores. An environment whose invocation timed out is retired,
- * as Lambda discards a timed-out one: new invocations get another environment, and the retired one is
- * terminated once its other invocations have finished or timed out themselves.
+ * As on Lambda, an invocation goes to an idle environment, or a new one (a cold start) when all are busy;
+ * but a laptop cannot start a thread per concurrent invocation, so a function has at most `maxEnvironments`,
+ * beyond which the least busy environment runs several invocations at once (a handler mostly waits on
+ * DynamoDB or @connections, served by the runtime's main thread, so they overlap well; each keeps its own
+ * request id in async context). An environment runs at most `invocationsPerEnvironment` at once; further
+ * invocations wait for a free slot. A timeout counts from when the invocation starts in its environment,
+ * as Lambda's counts from when its handler starts: a burst (200 clients connecting at once, say) waits its
+ * turn instead of timing out because it shares one thread, which AWS, with an environment each, would not
+ * do; the gateway starts its integration timeout then too (`started`). An environment whose
+ * invocation timed out is retired, as Lambda discards a timed-out one: new invocations get another, and the
+ * retired one is terminated once its other invocations have finished or timed out themselves.
  */
 import { randomUUID } from "node:crypto";
 import { availableParallelism } from "node:os";
@@ -99,7 +102,17 @@ export type Invocation =
       readonly timedOut: boolean;
     };
 
-interface Pending {
+/** An invocation waiting for an environment. */
+interface Queued {
+  readonly requestId: string;
+  readonly event: unknown;
+  readonly queuedAt: number;
+  readonly started?: () => void;
+  readonly settle: (invocation: Invocation) => void;
+}
+
+/** An invocation running in an environment. */
+interface Running {
   readonly requestId: string;
   readonly startedAt: number;
   readonly timer: NodeJS.Timeout;
@@ -109,25 +122,46 @@ interface Pending {
 /** One execution environment: a worker thread and the invocations it is running. */
 interface Sandbox {
   readonly worker: Worker;
-  readonly pending: Map<number, Pending>;
+  readonly running: Map<number, Running>;
   retired: boolean;
   terminating: boolean;
 }
 
 const WORKER_FILE = join(__dirname, "function-worker.js");
 
+/**
+ * The machine's cores less one for the runtime's own thread (gateway, IAM, DynamoDB), at least 1: on 2 cores
+ * a second environment of a busy function only adds per-invocation overhead (about a quarter more CPU per
+ * message in the capacity benchmark). At most 4, whatever the machine reports: in a container Node may see
+ * the host's cores rather than the container's share, and a burst must not cold-start dozens of threads.
+ */
+export function defaultEnvironments(cores = availableParallelism()): number {
+  return Math.min(4, Math.max(1, cores - 1));
+}
+
+/**
+ * Invocations one environment runs at once. Enough that a busy function's invocations batch their waits on
+ * the main thread (the capacity benchmark keeps 100 in flight; 32 a thread carries as many messages a
+ * second as unbounded), few enough that each one's share of the thread keeps it far inside its timeout.
+ */
+export const DEFAULT_INVOCATIONS_PER_ENVIRONMENT = 32;
+
 export interface RunnerOptions {
   /** Told of every invocation's outcome and every line the function prints (local/observability). */
   readonly observer?: FunctionObserver;
-  /** Execution environments a function may have at once. @default the machine's cores less one, at least 1 */
+  /** Execution environments a function may have at once. @default defaultEnvironments() */
   readonly maxEnvironments?: number;
+  /** Invocations an environment runs at once; more wait for a free slot. @default DEFAULT_INVOCATIONS_PER_ENVIRONMENT */
+  readonly invocationsPerEnvironment?: number;
 }
 
 export class FunctionRunner {
   private readonly sandboxes = new Set<Sandbox>();
+  private readonly queue: Queued[] = [];
   private nextId = 1;
   private stopped = false;
   private readonly maxEnvironments: number;
+  private readonly invocationsPerEnvironment: number;
 
   private readonly observer?: FunctionObserver;
 
@@ -137,13 +171,17 @@ export class FunctionRunner {
     private readonly log: (line: string) => void,
     options: RunnerOptions = {},
   ) {
-    this.maxEnvironments = Math.max(1, options.maxEnvironments ?? availableParallelism() - 1);
+    this.maxEnvironments = Math.max(1, Math.floor(options.maxEnvironments ?? defaultEnvironments()));
+    this.invocationsPerEnvironment = Math.max(1, Math.floor(options.invocationsPerEnvironment ?? DEFAULT_INVOCATIONS_PER_ENVIRONMENT));
     this.observer = options.observer;
   }
 
-  /** Invokes the handler; never rejects: every way an invocation can end is an Invocation. */
-  invoke(event: unknown): Promise<Invocation> {
-    const invocation = this.run(event);
+  /**
+   * Invokes the handler; never rejects: every way an invocation can end is an Invocation. `started` is
+   * called when it leaves the queue for an environment: where an environment of its own would have started it.
+   */
+  invoke(event: unknown, started?: () => void): Promise<Invocation> {
+    const invocation = this.run(event, started);
     const observer = this.observer;
     if (!observer) return invocation;
     return invocation.then((outcome) => {
@@ -152,53 +190,82 @@ export class FunctionRunner {
     });
   }
 
-  private run(event: unknown): Promise<Invocation> {
-    const requestId = randomUUID();
-    const startedAt = Date.now();
-    if (this.stopped) {
-      return Promise.resolve(failure(requestId, startedAt, "Runtime.Stopped", "the local runtime is shutting down", false));
+  /** Invocations waiting for a slot, running, and the environments running them. */
+  get load(): { readonly queued: number; readonly running: number; readonly environments: number } {
+    let running = 0;
+    let environments = 0;
+    for (const sandbox of this.sandboxes) {
+      if (sandbox.retired) continue;
+      environments += 1;
+      running += sandbox.running.size;
     }
-    const sandbox = this.environmentFor();
-    const id = this.nextId++;
-    const timeoutMs = this.fn.timeoutSeconds * 1000;
-    return new Promise<Invocation>((resolve) => {
-      const timer = setTimeout(() => this.timedOut(sandbox, id), timeoutMs);
-      sandbox.pending.set(id, { requestId, startedAt, timer, settle: resolve });
-      sandbox.worker.postMessage({
-        type: "invoke",
-        id,
-        event,
-        context: {
-          awsRequestId: requestId,
-          functionName: this.fn.name,
-          functionVersion: "$LATEST",
-          memoryLimitInMB: String(this.fn.memoryMb),
-          logGroupName: this.fn.logGroupName,
-          logStreamName: this.environment.AWS_LAMBDA_LOG_STREAM_NAME,
-          invokedFunctionArn: this.fn.arn,
-          deadline: startedAt + timeoutMs,
-        },
-      });
+    return { queued: this.queue.length, running, environments };
+  }
+
+  private run(event: unknown, started?: () => void): Promise<Invocation> {
+    const requestId = randomUUID();
+    const queuedAt = Date.now();
+    if (this.stopped) {
+      return Promise.resolve(failure(requestId, queuedAt, "Runtime.Stopped", "the local runtime is shutting down", false));
+    }
+    return new Promise<Invocation>((settle) => {
+      this.queue.push({ requestId, event, queuedAt, started, settle });
+      this.dispatch();
     });
   }
 
-  /** Terminates every environment; invocations still running end as failures. */
+  /** Terminates every environment; invocations running or waiting end as failures. */
   async stop(): Promise<void> {
     this.stopped = true;
+    for (const queued of this.queue.splice(0)) queued.settle(failure(queued.requestId, queued.queuedAt, "Runtime.Stopped", "the local runtime stopped", false));
     await Promise.all([...this.sandboxes].map((sandbox) => this.terminate(sandbox, "Runtime.Stopped", "the local runtime stopped")));
   }
 
-  /** An idle environment, else a new one while under the cap, else the least busy one. */
-  private environmentFor(): Sandbox {
+  /** Starts waiting invocations while an environment has a free slot or another may be started. */
+  private dispatch(): void {
+    while (this.queue.length > 0 && !this.stopped) {
+      const sandbox = this.environmentFor();
+      if (!sandbox) return;
+      this.start(sandbox, this.queue.shift()!);
+    }
+  }
+
+  /** An idle environment, else a new one while under the cap, else the least busy one with a free slot. */
+  private environmentFor(): Sandbox | undefined {
     let leastBusy: Sandbox | undefined;
     let usable = 0;
     for (const sandbox of this.sandboxes) {
       if (sandbox.retired) continue;
-      if (sandbox.pending.size === 0) return sandbox;
+      if (sandbox.running.size === 0) return sandbox;
       usable += 1;
-      if (!leastBusy || sandbox.pending.size < leastBusy.pending.size) leastBusy = sandbox;
+      if (!leastBusy || sandbox.running.size < leastBusy.running.size) leastBusy = sandbox;
     }
-    return leastBusy && usable >= this.maxEnvironments ? leastBusy : this.spawn();
+    if (usable < this.maxEnvironments) return this.spawn();
+    return leastBusy && leastBusy.running.size < this.invocationsPerEnvironment ? leastBusy : undefined;
+  }
+
+  private start(sandbox: Sandbox, queued: Queued): void {
+    const id = this.nextId++;
+    const startedAt = Date.now();
+    const timeoutMs = this.fn.timeoutSeconds * 1000;
+    const timer = setTimeout(() => this.timedOut(sandbox, id), timeoutMs);
+    sandbox.running.set(id, { requestId: queued.requestId, startedAt, timer, settle: queued.settle });
+    queued.started?.();
+    sandbox.worker.postMessage({
+      type: "invoke",
+      id,
+      event: queued.event,
+      context: {
+        awsRequestId: queued.requestId,
+        functionName: this.fn.name,
+        functionVersion: "$LATEST",
+        memoryLimitInMB: String(this.fn.memoryMb),
+        logGroupName: this.fn.logGroupName,
+        logStreamName: this.environment.AWS_LAMBDA_LOG_STREAM_NAME,
+        invokedFunctionArn: this.fn.arn,
+        deadline: startedAt + timeoutMs,
+      },
+    });
   }
 
   private spawn(): Sandbox {
@@ -210,7 +277,7 @@ export class FunctionRunner {
       stdout: true,
       stderr: true,
     });
-    const sandbox: Sandbox = { worker, pending: new Map(), retired: false, terminating: false };
+    const sandbox: Sandbox = { worker, running: new Map(), retired: false, terminating: false };
     this.sandboxes.add(sandbox);
     for (const stream of [worker.stdout, worker.stderr]) {
       createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
@@ -226,18 +293,19 @@ export class FunctionRunner {
     });
     worker.on("exit", (code) => {
       this.sandboxes.delete(sandbox);
-      for (const [id] of sandbox.pending) this.settle(sandbox, id, (p) => failure(p.requestId, p.startedAt, "Runtime.ExitError", `execution environment exited with code ${code}`, false));
+      for (const [id] of sandbox.running) this.settle(sandbox, id, (r) => failure(r.requestId, r.startedAt, "Runtime.ExitError", `execution environment exited with code ${code}`, false));
+      this.dispatch();
     });
     return sandbox;
   }
 
   private onMessage(sandbox: Sandbox, message: WorkerMessage): void {
     if (message.type === "result") {
-      this.settle(sandbox, message.id, (p) => ({ ok: true, requestId: p.requestId, durationMs: Date.now() - p.startedAt, result: JSON.parse(message.payload) }));
+      this.settle(sandbox, message.id, (r) => ({ ok: true, requestId: r.requestId, durationMs: Date.now() - r.startedAt, result: JSON.parse(message.payload) }));
     } else if (message.type === "error") {
       const { errorType, errorMessage } = message.error;
       if (errorType.startsWith("Runtime.")) this.log(`[${this.fn.name}] ${errorType}: ${errorMessage}`);
-      this.settle(sandbox, message.id, (p) => failure(p.requestId, p.startedAt, errorType, errorMessage, false));
+      this.settle(sandbox, message.id, (r) => failure(r.requestId, r.startedAt, errorType, errorMessage, false));
       // Lambda retries the init phase in a fresh environment after a failed one.
       if (errorType === "Runtime.ImportModuleError" || errorType === "Runtime.HandlerNotFound") this.retire(sandbox);
     }
@@ -245,34 +313,36 @@ export class FunctionRunner {
 
   private timedOut(sandbox: Sandbox, id: number): void {
     const seconds = this.fn.timeoutSeconds.toFixed(2);
-    this.settle(sandbox, id, (p) => {
-      this.log(`[${this.fn.name}] ${p.requestId} Task timed out after ${seconds} seconds`);
-      return failure(p.requestId, p.startedAt, "Sandbox.Timedout", `Task timed out after ${seconds} seconds`, true);
+    this.settle(sandbox, id, (r) => {
+      this.log(`[${this.fn.name}] ${r.requestId} Task timed out after ${seconds} seconds`);
+      return failure(r.requestId, r.startedAt, "Sandbox.Timedout", `Task timed out after ${seconds} seconds`, true);
     });
     this.retire(sandbox);
   }
 
-  private settle(sandbox: Sandbox, id: number, outcome: (pending: Pending) => Invocation): void {
-    const pending = sandbox.pending.get(id);
-    // A result that arrives after its timeout is dropped, as Lambda drops it.
-    if (!pending) return;
-    sandbox.pending.delete(id);
-    clearTimeout(pending.timer);
-    pending.settle(outcome(pending));
-    if (sandbox.retired && !sandbox.terminating && sandbox.pending.size === 0) void this.terminate(sandbox, "Runtime.ExitError", "retired");
+  /** Ends one invocation, and frees its slot for a waiting one; a result after the timeout is dropped, as Lambda drops it. */
+  private settle(sandbox: Sandbox, id: number, outcome: (running: Running) => Invocation): void {
+    const running = sandbox.running.get(id);
+    if (!running) return;
+    sandbox.running.delete(id);
+    clearTimeout(running.timer);
+    running.settle(outcome(running));
+    if (sandbox.retired && !sandbox.terminating && sandbox.running.size === 0) void this.terminate(sandbox, "Runtime.ExitError", "retired");
+    this.dispatch();
   }
 
   /** No new invocations go to this environment; it ends when its last invocation does. */
   private retire(sandbox: Sandbox): void {
     sandbox.retired = true;
-    if (sandbox.pending.size === 0) void this.terminate(sandbox, "Runtime.ExitError", "retired");
+    if (sandbox.running.size === 0) void this.terminate(sandbox, "Runtime.ExitError", "retired");
+    this.dispatch();
   }
 
   private async terminate(sandbox: Sandbox, errorType: string, errorMessage: string): Promise<void> {
     if (sandbox.terminating) return;
     sandbox.terminating = true;
     sandbox.retired = true;
-    for (const [id] of sandbox.pending) this.settle(sandbox, id, (p) => failure(p.requestId, p.startedAt, errorType, errorMessage, false));
+    for (const [id] of sandbox.running) this.settle(sandbox, id, (r) => failure(r.requestId, r.startedAt, errorType, errorMessage, false));
     this.sandboxes.delete(sandbox);
     await sandbox.worker.terminate();
   }

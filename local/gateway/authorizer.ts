@@ -18,6 +18,7 @@ import { evaluate, parsePolicy, type Policy } from "../iam/policy";
 import type { AuthorizerModel, IdentitySource } from "../terraform/authorizer-model";
 import { MAX_INTEGRATION_TIMEOUT_MS } from "../terraform/stack-model";
 import type { GatewayEvent } from "./events";
+import { invokeWithin } from "./integration";
 
 /** The flat values API Gateway accepts in an authorizer's `context`. */
 export type AuthorizerContext = Readonly<Record<string, string | number | boolean>>;
@@ -51,11 +52,7 @@ export async function authorizeConnect(authorizer: AuthorizerModel, runner: () =
 
   const { isBase64Encoded: _notInAuthorizerEvents, body: _none, ...request } = connectEvent;
   const event = { type: "REQUEST", methodArn: authorizer.methodArn, ...request };
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<"timeout">((resolve) => {
-    timer = setTimeout(() => resolve("timeout"), MAX_INTEGRATION_TIMEOUT_MS);
-  });
-  const invocation = await Promise.race([runner().invoke(event), timeout]).finally(() => clearTimeout(timer));
+  const { invocation } = await invokeWithin(runner(), event, MAX_INTEGRATION_TIMEOUT_MS);
   if (invocation === "timeout") return refuse(500, `the authorizer did not answer within ${MAX_INTEGRATION_TIMEOUT_MS} ms`);
   if (!invocation.ok) {
     return invocation.errorMessage === "Unauthorized"
