@@ -88,6 +88,9 @@ describe("chat", () => {
   test("a room message reaches the room's members only, and no longer after they leave", async () => {
     const [alice, bob, carol] = [await chatter(), await chatter(), await chatter()];
     for (const member of [alice, bob]) expect(await member.client.request({ action: "join", room: "lobby" })).toEqual({ type: "joined", room: "lobby" });
+    const listed = await alice.client.request({ action: "members", room: "lobby" });
+    expect(listed).toMatchObject({ type: "members", room: "lobby", truncated: false });
+    expect(listed.members.map((member: { connectionId: string }) => member.connectionId).sort()).toEqual([alice.id, bob.id].sort());
 
     expect(await alice.client.request({ action: "send-message", room: "lobby", message: "members only" })).toMatchObject({ type: "sent", delivered: 1 });
     expect(await bob.client.nextJson()).toMatchObject({ type: "message", room: "lobby", message: "members only", from: alice.id });

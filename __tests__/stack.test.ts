@@ -287,7 +287,7 @@ describe("least privilege", () => {
       ["execute-api:ManageConnections", connections()],
     ],
     members: () => [
-      ["dynamodb:GetItem", table()],
+      ["dynamodb:BatchGetItem", table()],
       ["dynamodb:Query", table()],
     ],
   };

@@ -117,7 +117,8 @@ export const CHAT_ROUTES: readonly RouteSpec[] = [
     manageConnections: true,
   },
   { routeKey: "leave", handler: "leave", replies: true, tableActions: ["dynamodb:DeleteItem", "dynamodb:Query"], manageConnections: true },
-  { routeKey: "members", handler: "members", replies: true, tableActions: ["dynamodb:GetItem", "dynamodb:Query"], manageConnections: false },
+  // The connection and its membership in one BatchGetItem, then the room's list.
+  { routeKey: "members", handler: "members", replies: true, tableActions: ["dynamodb:BatchGetItem", "dynamodb:Query"], manageConnections: false },
 ];
 
 /**

@@ -17,8 +17,9 @@ export const handler = clientRoute(ACTION, async ({ frame, connectionId }) => {
   const room = validateRoom(frame, ACTION);
   if (!room.ok) return room.error;
   const store = connectionStore();
-  const [me, member] = await Promise.all([store.connection(connectionId), store.isMember(connectionId, room.value)]);
-  if (!me) return notConnected(ACTION);
+  // The connection and its membership in one strongly consistent BatchGetItem, as send-message reads them.
+  const { connection, member } = await store.connectionAndMembership(connectionId, room.value);
+  if (!connection) return notConnected(ACTION);
   if (!member) return notAMember(room.value, ACTION);
 
   const members: MembersFrame["members"][number][] = [];
