@@ -259,14 +259,15 @@ describe("integration timeouts", () => {
 
   test("frames waiting for a busy function's environment are answered late, not timed out: the clock starts with the function", async () => {
     // One environment running one invocation at a time: the frames run one after another, as on AWS they
-    // would each run at once in an environment of their own, and each takes 150 ms of its 300 ms.
+    // would each run at once in an environment of their own, and each takes 100 ms of its 300 ms: the last
+    // starts some 700 ms after it was sent.
     const busy = await startLocalRuntime({ stackDir: probeStack, host: "127.0.0.1", port: 0, log: logs.log, environmentsPerFunction: 1, invocationsPerEnvironment: 1 });
     try {
       const client = await TestClient.connect(busy.wsUrl);
       clients.push(client);
-      for (let i = 0; i < 5; i += 1) client.send({ action: "impatient", sleep: 150 });
-      const replies = await Promise.all(Array.from({ length: 5 }, () => client.nextJson<Echo>(5000)));
-      expect(replies.map((reply) => reply.routeKey)).toEqual(Array(5).fill("impatient"));
+      for (let i = 0; i < 8; i += 1) client.send({ action: "impatient", sleep: 100 });
+      const replies = await Promise.all(Array.from({ length: 8 }, () => client.nextJson<Echo>(5000)));
+      expect(replies.map((reply) => reply.routeKey)).toEqual(Array(8).fill("impatient"));
     } finally {
       await busy.stop();
     }
