@@ -1,128 +1,149 @@
-import { BatchGetCommand, DynamoDBDocumentClient, GetCommand, QueryCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
-import { mockClient } from "aws-sdk-client-mock";
+import { marshall } from "@aws-sdk/util-dynamodb";
 import { handler } from "../handlers/send-message";
 import { keys } from "../handlers/lib/table-schema";
-import { useFakeAwsEnvironment } from "./support/dynalite";
+import type { LocalDynamo } from "./support/dynalite";
 import { frameEvent, replyFrame } from "./support/events";
-import { FakeManagementApi } from "./support/management-api";
+import { FaultyDynamoDb } from "./support/faulty-dynamodb";
+import { handlerWorld } from "./support/handler-world";
+import type { FakeManagementApi } from "./support/management-api";
 
-// dynalite cannot fail on demand halfway through a read, so here DynamoDB is mocked; the management API
-// is still the real SDK talking HTTP to a real server.
-const dynamo = mockClient(DynamoDBDocumentClient);
+// DynamoDB failing halfway through a handler's work: the local DynamoDB behind a proxy that answers chosen
+// calls itself. The handler's signed reads and the SDK's writes are real requests to it.
+const world = handlerWorld();
+let dynamo: LocalDynamo;
 let api: FakeManagementApi;
-
-const longAgo = Date.now() - 3_600_000;
-const listed = (id: string) => ({ ...keys.broadcast(id), connectionId: id, connectedAt: longAgo });
-const throughputExceeded = () => Object.assign(new Error("Throughput exceeds the current capacity"), { name: "ProvisionedThroughputExceededException" });
+let faulty: FaultyDynamoDb;
 
 beforeAll(async () => {
-  api = await FakeManagementApi.start();
-  useFakeAwsEnvironment();
-  process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = api.endpoint("prod");
-  process.env.TABLE_NAME = "connections";
+  ({ dynamo, api } = world);
+  faulty = await FaultyDynamoDb.start(dynamo.endpoint);
+  process.env.AWS_ENDPOINT_URL_DYNAMODB = faulty.endpoint;
 });
 
 afterAll(async () => {
-  dynamo.restore();
-  await api.stop();
+  await faulty.stop();
 });
 
-beforeEach(() => {
-  dynamo.reset();
-  api.reset();
-  dynamo.on(GetCommand).resolves({ Item: { ...keys.connection("alice"), connectedAt: longAgo, user: { id: "alice", name: "alice", verified: false } } });
+beforeEach(async () => {
+  // A room whose members are read in pages of two, in sort-key order: alice and bob, then carol and dave.
+  process.env.DYNAMODB_PAGE_SIZE = "2";
+  await dynamo.connect("alice", "bob", "carol", "dave");
+  await dynamo.join("lobby", "alice", "bob", "carol", "dave");
+  faulty.reset();
 });
 
 afterEach(() => {
+  delete process.env.DYNAMODB_PAGE_SIZE;
   jest.restoreAllMocks();
 });
 
-test("a read failing mid-broadcast replies sent and incomplete, not an error, once anyone got the message", async () => {
-  const logged = jest.spyOn(console, "error").mockImplementation(() => undefined);
-  dynamo
-    .on(QueryCommand)
-    .resolvesOnce({ Items: [listed("bob"), listed("carol")], LastEvaluatedKey: keys.broadcast("carol") })
-    .rejectsOnce(throughputExceeded());
+const send = (frame: Record<string, unknown>) => handler(frameEvent("alice", { action: "send-message", ...frame }));
+const throttled = { status: 400, error: "ProvisionedThroughputExceededException" } as const;
+const silenceErrorLog = () => jest.spyOn(console, "error").mockImplementation(() => undefined);
 
-  const result = await handler(frameEvent("alice", { action: "send-message", message: "hello!", requestId: "q1" }));
+test("a read failing mid-fan-out replies sent and incomplete, not an error, once anyone got the message", async () => {
+  const logged = silenceErrorLog();
+  // The first page is read; every attempt at the second one is throttled.
+  faulty.answer("Query", throttled, { after: 1, times: Infinity });
+
+  const result = await send({ room: "lobby", message: "hello!", requestId: "q1" });
 
   expect(result.statusCode).toBe(200);
-  expect(replyFrame(result)).toEqual({ type: "sent", id: expect.any(String), delivered: 2, stale: 0, failed: 0, incomplete: true, requestId: "q1" });
+  expect(replyFrame(result)).toEqual({ type: "sent", id: expect.any(String), delivered: 1, stale: 0, failed: 0, incomplete: true, requestId: "q1" });
   expect(api.received("bob")).toHaveLength(1);
-  expect(api.received("carol")).toHaveLength(1);
-  expect(logged.mock.calls[0][0]).toMatchObject({ route: "send-message", errorType: "ProvisionedThroughputExceededException" });
+  expect(api.received("carol")).toHaveLength(0);
+  expect(logged.mock.calls[0]![0]).toMatchObject({ route: "send-message", errorType: "ProvisionedThroughputExceededException" });
+});
+
+test("a throttled read is retried as the SDK would, and the message reaches everyone", async () => {
+  faulty.answer("Query", throttled, { after: 1, times: 2 });
+
+  const result = await send({ room: "lobby", message: "hello!" });
+
+  expect(replyFrame(result)).toMatchObject({ type: "sent", delivered: 3, incomplete: false });
+  const secondPage = faulty.inputs("Query").filter((input) => input.ExclusiveStartKey?.sk?.S === "conn#bob");
+  expect(secondPage).toHaveLength(3);
 });
 
 test("a read failing before anyone was posted to replies INTERNAL: nothing happened, so a retry is safe", async () => {
-  jest.spyOn(console, "error").mockImplementation(() => undefined);
-  dynamo.on(QueryCommand).rejects(throughputExceeded());
+  silenceErrorLog();
+  faulty.answer("Query", throttled, { times: Infinity });
 
-  const result = await handler(frameEvent("alice", { action: "send-message", message: "hello!" }));
+  const result = await send({ room: "lobby", message: "hello!" });
 
   expect(replyFrame(result)).toMatchObject({ type: "error", code: "INTERNAL" });
   expect(api.requests).toEqual([]);
 });
 
-test("the second page of a list continues from where the first one ended", async () => {
-  dynamo
-    .on(QueryCommand)
-    .resolvesOnce({ Items: [listed("bob")], LastEvaluatedKey: keys.broadcast("bob") })
-    .resolves({ Items: [] });
+test("a read DynamoDB refuses outright (not throttling, not a fault) is not retried", async () => {
+  silenceErrorLog();
+  faulty.answer("Query", { status: 400, error: "ValidationException" }, { times: Infinity });
 
-  await handler(frameEvent("alice", { action: "send-message", message: "hello!" }));
+  const result = await send({ room: "lobby", message: "hello!" });
 
-  const starts = dynamo.commandCalls(QueryCommand).map((call) => call.args[0].input.ExclusiveStartKey);
-  expect(starts.slice(0, 2)).toEqual([undefined, keys.broadcast("bob")]);
+  expect(replyFrame(result)).toMatchObject({ type: "error", code: "INTERNAL" });
+  expect(faulty.inputs("Query")).toHaveLength(1);
 });
 
-test("every read that decides the recipients is strongly consistent", async () => {
-  dynamo.on(QueryCommand).resolves({ Items: [] });
+test("the second page of a list continues from where the first one ended", async () => {
+  await send({ room: "lobby", message: "hello!" });
 
-  await handler(frameEvent("alice", { action: "send-message", message: "hello!" }));
+  const starts = faulty.inputs("Query").map((input) => input.ExclusiveStartKey);
+  expect(starts).toEqual([undefined, { pk: { S: keys.roomPartition("lobby") }, sk: { S: "conn#bob" } }, expect.anything()]);
+  expect(["bob", "carol", "dave"].map((id) => api.received(id).length)).toEqual([1, 1, 1]);
+});
 
-  expect(dynamo.commandCalls(QueryCommand).map((call) => call.args[0].input.ConsistentRead)).not.toContain(undefined);
-  expect(dynamo.commandCalls(QueryCommand).every((call) => call.args[0].input.ConsistentRead === true && !call.args[0].input.IndexName)).toBe(true);
-  expect(dynamo.commandCalls(GetCommand).every((call) => call.args[0].input.ConsistentRead === true)).toBe(true);
+test("every read that decides the recipients is strongly consistent, from the table itself", async () => {
+  await send({ message: "to everyone" });
+  await send({ room: "lobby", message: "to the room" });
+  await send({ to: "bob", message: "to bob" });
+
+  const reads = faulty.requests.filter((r) => ["GetItem", "BatchGetItem", "Query"].includes(r.operation));
+  expect(reads.map((r) => r.operation)).toEqual(expect.arrayContaining(["GetItem", "BatchGetItem", "Query"]));
+  for (const { operation, input } of reads) {
+    const consistent = operation === "BatchGetItem" ? Object.values(input.RequestItems as Record<string, any>).every((r) => r.ConsistentRead === true) : input.ConsistentRead === true;
+    expect({ operation, consistent, index: input.IndexName }).toEqual({ operation, consistent: true, index: undefined });
+  }
 });
 
 test("the sender's record and a direct recipient's or a room membership are read together, strongly consistent", async () => {
-  dynamo.on(BatchGetCommand).resolves({ Responses: { connections: [] } });
+  await send({ to: "bob", message: "hi" });
+  await send({ room: "lobby", message: "hi" });
 
-  await handler(frameEvent("alice", { action: "send-message", to: "bob", message: "hi" }));
-  await handler(frameEvent("alice", { action: "send-message", room: "lobby", message: "hi" }));
-
-  const reads = dynamo.commandCalls(BatchGetCommand).map((call) => call.args[0].input.RequestItems!.connections!);
-  expect(reads).toEqual([
-    { Keys: [keys.connection("alice"), keys.connection("bob")], ConsistentRead: true },
-    { Keys: [keys.connection("alice"), keys.membership("alice", "lobby")], ConsistentRead: true },
+  const table = process.env.TABLE_NAME!;
+  const wire = (key: { pk: string; sk: string }) => ({ pk: { S: key.pk }, sk: { S: key.sk } });
+  expect(faulty.inputs("BatchGetItem").map((input) => input.RequestItems)).toEqual([
+    { [table]: { Keys: [wire(keys.connection("alice")), wire(keys.connection("bob"))], ConsistentRead: true } },
+    { [table]: { Keys: [wire(keys.connection("alice")), wire(keys.membership("alice", "lobby"))], ConsistentRead: true } },
   ]);
 });
 
 test("a direct recipient DynamoDB left unprocessed is read again, not refused as unknown", async () => {
-  const alice = { ...keys.connection("alice"), connectedAt: longAgo, user: { id: "alice", name: "alice", verified: false } };
-  const bob = { ...keys.connection("bob"), connectedAt: longAgo, user: { id: "bob", name: "bob", verified: false } };
-  dynamo.on(GetCommand, { Key: keys.connection("bob") }).resolves({});
-  dynamo
-    .on(BatchGetCommand)
-    .resolvesOnce({ Responses: { connections: [alice] }, UnprocessedKeys: { connections: { Keys: [keys.connection("bob")], ConsistentRead: true } } })
-    .resolves({ Responses: { connections: [bob] } });
+  const [alice] = (await dynamo.itemsOf("alice")).filter((item) => item.sk === "meta");
+  const table = process.env.TABLE_NAME!;
+  const asWire = (item: Record<string, unknown>) => marshall(item);
+  faulty.answer("BatchGetItem", {
+    body: {
+      Responses: { [table]: [asWire(alice!)] },
+      UnprocessedKeys: { [table]: { Keys: [asWire(keys.connection("bob"))], ConsistentRead: true } },
+    },
+  });
 
-  const result = await handler(frameEvent("alice", { action: "send-message", to: "bob", message: "hi" }));
+  const result = await send({ to: "bob", message: "hi" });
 
   expect(replyFrame(result)).toMatchObject({ type: "sent", delivered: 1 });
   expect(api.received("bob")).toHaveLength(1);
-  expect(dynamo.commandCalls(BatchGetCommand)[1]!.args[0].input.RequestItems).toEqual({ connections: { Keys: [keys.connection("bob")], ConsistentRead: true } });
+  expect(faulty.inputs("BatchGetItem")[1]!.RequestItems).toEqual({ [table]: { Keys: [asWire(keys.connection("bob"))], ConsistentRead: true } });
 });
 
 test("a gone recipient whose removal fails is counted failed and logged, and the others still get the message", async () => {
-  const logged = jest.spyOn(console, "error").mockImplementation(() => undefined);
-  dynamo.on(QueryCommand).resolvesOnce({ Items: [listed("bob"), listed("carol")] }).resolves({ Items: [] });
-  dynamo.on(UpdateCommand).rejects(Object.assign(new Error("Internal server error"), { name: "InternalServerError" }));
+  const logged = silenceErrorLog();
+  faulty.answer("UpdateItem", { status: 500, error: "InternalServerError" }, { times: Infinity });
   api.gone.add("bob");
 
-  const result = await handler(frameEvent("alice", { action: "send-message", message: "hello!" }));
+  const result = await send({ room: "lobby", message: "hello!" });
 
-  expect(replyFrame(result)).toMatchObject({ type: "sent", delivered: 1, stale: 0, failed: 1 });
+  expect(replyFrame(result)).toMatchObject({ type: "sent", delivered: 2, stale: 0, failed: 1 });
   expect(api.received("carol")).toHaveLength(1);
-  expect(logged.mock.calls[0][0]).toMatchObject({ recipient: "bob", errorType: "InternalServerError" });
+  expect(logged.mock.calls[0]![0]).toMatchObject({ recipient: "bob", errorType: "InternalServerError" });
 });

@@ -55,8 +55,7 @@ export async function benchCapacity(options: CapacityOptions): Promise<FigureRes
         measure: `direct messages per second, ${options.seconds} s`,
         ours: count(ours.messagesPerSecond),
         baseline: count(relay.messagesPerSecond),
-        // Issue 10's target, not met yet (README "Benchmarks"): the shipped send-message handler alone costs
-        // ~2 ms of CPU per message in its worker, so on 2 cores even a free runtime would stay near 1 : 33.
+        // Issue 10's target, not met yet (README "Benchmarks").
         budget: "≥ 1 : 20 of the relay",
         pass: share >= 1 / 20,
         detail: `${(share * 100).toFixed(1)}% of the relay (1 : ${(1 / share).toFixed(0)})`,
@@ -77,7 +76,7 @@ export async function benchCapacity(options: CapacityOptions): Promise<FigureRes
     ],
     notes: [
       "Each server runs alone in a child process, so its RSS (process.memoryUsage().rss, all threads) is its own; the clients run in this process. Per connection = (RSS with the connections − RSS before) ÷ the connections opened in between, after a warm-up that starts the runtime's $connect and $default environments.",
-      "CPU per message: the server process's CPU time (process.cpuUsage, every thread: the main thread, the functions' worker threads, V8's GC and compiler threads) during the counted seconds ÷ the messages delivered; the main thread's share from /proc. It depends less than messages per second on what else the machine runs, though under heavy contention it rises too (each thread wakes for fewer messages at a time). The rest of the runtime's share is the send-message handler's own work in its worker (a BatchGetItem through the SDK, a signed post, the metrics line) and garbage collection.",
+      "CPU per message: the server process's CPU time (process.cpuUsage, every thread: the main thread, the functions' worker threads, V8's GC and compiler threads) during the counted seconds ÷ the messages delivered; the main thread's share from /proc. It depends less than messages per second on what else the machine runs, though under heavy contention it rises too (each thread wakes for fewer messages at a time). The rest of the runtime's share is the send-message handler's own work in its worker (a signed BatchGetItem, a signed post, the metrics line) and garbage collection.",
       `Messaging: each pair ping-pongs one direct message (\`{"action":"send-message","to":…}\`), so ${options.pairs} are in flight; counted for ${options.seconds} s after 1 s of warm-up. Through the runtime each one is a send-message invocation (one BatchGetItem of the sender's and the recipient's records, then a signed, IAM-checked @connections POST, and the reply); the relay forwards by id. The clients share one process, which bounds the relay's figure too.`,
     ],
   };

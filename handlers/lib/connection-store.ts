@@ -1,16 +1,10 @@
-import {
-  BatchGetCommand,
-  BatchWriteCommand,
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  QueryCommand,
-  TransactWriteCommand,
-  UpdateCommand,
-} from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import type { AttributeValue } from "@aws-sdk/client-dynamodb";
+import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { isConditionFailed } from "./aws-errors";
 import { backoffDelayMs, RetryPolicy, sleep } from "./backoff";
 import { dynamoDb } from "./clients";
+import { type DynamoDbJson, dynamoDbJson } from "./dynamodb-json";
 import type { Recipient } from "./fan-out";
 import { TableSettings, tableSettings } from "./settings";
 import {
@@ -63,13 +57,19 @@ export type RemovalOutcome =
   | "too-new";
 
 type Item = Record<string, unknown>;
+/** An item as DynamoDB's JSON API carries it. */
+type WireItem = Record<string, AttributeValue>;
 
-/** The connections table (layout in table-schema.ts). */
+/**
+ * The connections table (layout in table-schema.ts). Writes go through the SDK's document client; the reads
+ * every message makes go through dynamodb-json.ts, which costs a third of the SDK's CPU per call.
+ */
 export class ConnectionStore {
   constructor(
     private readonly db: DynamoDBDocumentClient,
     private readonly settings: TableSettings,
     private readonly now: () => number = Date.now,
+    private readonly reads: DynamoDbJson = dynamoDbJson(),
   ) {}
 
   /**
@@ -92,8 +92,7 @@ export class ConnectionStore {
 
   /** The connection's record if it is open: not missing, not being removed, not past its TTL. */
   async connection(connectionId: string): Promise<ConnectionRecord | undefined> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.connection(connectionId), ConsistentRead: true }));
-    return this.openRecord(connectionId, Item);
+    return this.openRecord(connectionId, await this.item(keys.connection(connectionId)));
   }
 
   private openRecord(connectionId: string, item: Item | undefined): ConnectionRecord | undefined {
@@ -103,8 +102,8 @@ export class ConnectionStore {
 
   /** Strongly consistent, so a send right after a join sees the membership. */
   async isMember(connectionId: string, room: string): Promise<boolean> {
-    const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.membership(connectionId, room), ConsistentRead: true }));
-    return Item !== undefined && !isExpired(Item, this.now());
+    const item = await this.item(keys.membership(connectionId, room));
+    return item !== undefined && !isExpired(item, this.now());
   }
 
   /**
@@ -203,8 +202,7 @@ export class ConnectionStore {
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
       // Either the record is gone (someone else removed it; sweep what may be left) or it is too new.
-      const { Item } = await this.db.send(new GetCommand({ TableName: this.table, Key: keys.connection(connectionId), ConsistentRead: true }));
-      if (Item) return { outcome: "too-new", rooms: [] };
+      if (await this.item(keys.connection(connectionId))) return { outcome: "too-new", rooms: [] };
     }
 
     const user = record ? storedUser(record.user, connectionId) : undefined;
@@ -262,23 +260,27 @@ export class ConnectionStore {
    * skipped here, so no caller can mistake one for a live connection.
    */
   private async *pages(partition: string): AsyncGenerator<Item[]> {
-    let start: Record<string, unknown> | undefined;
+    let start: WireItem | undefined;
     do {
-      const { Items = [], LastEvaluatedKey } = await this.db.send(
-        new QueryCommand({
-          TableName: this.table,
-          KeyConditionExpression: "#pk = :pk",
-          ExpressionAttributeNames: { "#pk": PARTITION_KEY },
-          ExpressionAttributeValues: { ":pk": partition },
-          ConsistentRead: true,
-          ...(this.settings.pageSize !== undefined && { Limit: this.settings.pageSize }),
-          ...(start !== undefined && { ExclusiveStartKey: start }),
-        }),
-      );
+      const { Items = [], LastEvaluatedKey } = (await this.reads.call("Query", {
+        TableName: this.table,
+        KeyConditionExpression: "#pk = :pk",
+        ExpressionAttributeNames: { "#pk": PARTITION_KEY },
+        ExpressionAttributeValues: { ":pk": { S: partition } },
+        ConsistentRead: true,
+        ...(this.settings.pageSize !== undefined && { Limit: this.settings.pageSize }),
+        ...(start !== undefined && { ExclusiveStartKey: start }),
+      })) as { Items?: WireItem[]; LastEvaluatedKey?: WireItem };
       const now = this.now();
-      yield Items.filter((item) => !isExpired(item, now));
+      yield Items.map((item) => unmarshall(item)).filter((item) => !isExpired(item, now));
       start = LastEvaluatedKey;
     } while (start !== undefined);
+  }
+
+  /** One item by key, strongly consistent. */
+  private async item(key: Key): Promise<Item | undefined> {
+    const { Item } = (await this.reads.call("GetItem", { TableName: this.table, Key: marshall(key), ConsistentRead: true })) as { Item?: WireItem };
+    return Item && unmarshall(Item);
   }
 
   /**
@@ -294,11 +296,14 @@ export class ConnectionStore {
       let pending: Key[] = distinct.slice(start, start + BATCH_GET_LIMIT);
       for (let attempt = 1; pending.length > 0; attempt += 1) {
         if (attempt > 1) await sleep(backoffDelayMs(attempt - 1, UNPROCESSED_RETRY));
-        const { Responses, UnprocessedKeys } = await this.db.send(
-          new BatchGetCommand({ RequestItems: { [this.table]: { Keys: pending, ConsistentRead: true } } }),
-        );
-        for (const item of Responses?.[this.table] ?? []) found.set(id(item), item);
-        pending = (UnprocessedKeys?.[this.table]?.Keys ?? []).map((key) => keyOf(key));
+        const { Responses, UnprocessedKeys } = (await this.reads.call("BatchGetItem", {
+          RequestItems: { [this.table]: { Keys: pending.map((key) => marshall(key)), ConsistentRead: true } },
+        })) as { Responses?: Record<string, WireItem[]>; UnprocessedKeys?: Record<string, { Keys?: WireItem[] }> };
+        for (const wire of Responses?.[this.table] ?? []) {
+          const item = unmarshall(wire);
+          found.set(id(item), item);
+        }
+        pending = (UnprocessedKeys?.[this.table]?.Keys ?? []).map((key) => keyOf(unmarshall(key)));
         if (pending.length > 0 && attempt >= UNPROCESSED_RETRY.maxAttempts) {
           throw new Error(`${pending.length} reads still unprocessed after ${attempt} BatchGetItem attempts`);
         }

@@ -1,0 +1,91 @@
+import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+
+/** One DynamoDB JSON request as the proxy saw it: the operation and its wire-format input. */
+export interface SeenRequest {
+  readonly operation: string;
+  readonly input: Record<string, any>;
+}
+
+/** What to answer instead of forwarding: an error by name and status, or a body of our own. */
+export type Answer = { readonly status: number; readonly error: string } | { readonly body: Record<string, unknown> };
+
+/**
+ * A proxy in front of a real DynamoDB (the local runtime's dynalite) that records every request and answers
+ * chosen ones itself: a throttled or failing call, a page of UnprocessedKeys. dynalite cannot fail on demand
+ * halfway through a handler's work; this makes it do so while the SDK and the handlers' signed requests stay real.
+ */
+export class FaultyDynamoDb {
+  readonly requests: SeenRequest[] = [];
+  private readonly rules: Array<{ operation: string; after: number; times: number; answer: Answer }> = [];
+
+  private constructor(
+    private readonly server: Server,
+    private readonly target: URL,
+  ) {}
+
+  static async start(targetEndpoint: string): Promise<FaultyDynamoDb> {
+    let proxy: FaultyDynamoDb | undefined;
+    const server = createServer((req, res) => void proxy!.handle(req, res));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    proxy = new FaultyDynamoDb(server, new URL(targetEndpoint));
+    return proxy;
+  }
+
+  get endpoint(): string {
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  /**
+   * Calls of `operation` get `answer` instead of DynamoDB's: `times` of them (Infinity: all), once `after`
+   * of them have been forwarded.
+   */
+  answer(operation: string, answer: Answer, { times = 1, after = 0 }: { readonly times?: number; readonly after?: number } = {}): void {
+    this.rules.push({ operation, after, times, answer });
+  }
+
+  /** Forward everything again, and forget what was seen. */
+  reset(): void {
+    this.rules.length = 0;
+    this.requests.length = 0;
+  }
+
+  /** The inputs of every `operation` call seen, in order. */
+  inputs(operation: string): Record<string, any>[] {
+    return this.requests.filter((r) => r.operation === operation).map((r) => r.input);
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const body = Buffer.concat(chunks);
+    const target = String(req.headers["x-amz-target"] ?? "");
+    const operation = target.slice(target.lastIndexOf(".") + 1);
+    this.requests.push({ operation, input: JSON.parse(body.toString("utf8")) });
+
+    const rule = this.rules.find((r) => r.operation === operation && r.times > 0);
+    if (rule && rule.after > 0) rule.after -= 1;
+    else if (rule) {
+      rule.times -= 1;
+      const { answer } = rule;
+      const status = "status" in answer ? answer.status : 200;
+      const payload = "status" in answer ? { __type: `com.amazonaws.dynamodb.v20120810#${answer.error}`, message: `${answer.error} (injected)` } : answer.body;
+      res.writeHead(status, { "content-type": "application/x-amz-json-1.0" }).end(JSON.stringify(payload));
+      return;
+    }
+    const forwarded = httpRequest(
+      { hostname: this.target.hostname, port: this.target.port, path: req.url, method: req.method, headers: req.headers },
+      (answer) => {
+        res.writeHead(answer.statusCode ?? 500, answer.headers);
+        answer.pipe(res);
+      },
+    );
+    forwarded.on("error", () => res.destroy());
+    forwarded.end(body);
+  }
+}

@@ -1,0 +1,93 @@
+import { backoffDelayMs, type RetryPolicy, sleep } from "./backoff";
+import { isThrottled } from "./aws-errors";
+import { AwsServiceError, readText, serviceError, type SignedHttp, signedHttp } from "./signed-http";
+
+/**
+ * DynamoDB's JSON API (awsJson1_0: `POST /` with `X-Amz-Target: DynamoDB_20120810.<Operation>`) as signed
+ * requests (signed-http.ts), for the reads every message makes. Through the SDK's DynamoDBDocumentClient a
+ * BatchGetItem of two keys cost ~790 µs of CPU, the same signed request ~225 µs: most of a direct
+ * message's handler time, and on a 256 MB function (0.145 vCPU) ~4 ms of its latency (README "Benchmarks").
+ * Writes, rarer and with richer errors (transactions' cancellation reasons), stay on the SDK.
+ *
+ * It behaves as the SDK client does where callers can tell: the same endpoint (AWS_ENDPOINT_URL_DYNAMODB,
+ * then AWS_ENDPOINT_URL, else the region's), errors of the SDK's shape (aws-errors.ts sorts them), and the
+ * SDK's standard retry mode: up to 3 attempts for throttling, 5xx and broken connections, with full-jitter
+ * backoff from 100 ms (500 ms when throttled). Every operation here is a read, so a retry cannot repeat an effect.
+ */
+export interface DynamoDbJson {
+  /** Calls one operation with its wire-format input (AttributeValues marshalled) and returns its wire-format output. */
+  call(operation: ReadOperation, input: Readonly<Record<string, unknown>>): Promise<Record<string, unknown>>;
+}
+
+export type ReadOperation = "BatchGetItem" | "GetItem" | "Query";
+
+/** The SDK's standard retry mode (@smithy/util-retry): 3 attempts, delays capped at 20 s. */
+const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 20_000 };
+const THROTTLED_RETRY: RetryPolicy = { ...RETRY, baseDelayMs: 500 };
+
+/** Socket failures the SDK retries (@smithy/service-error-classification NODEJS_TIMEOUT_ERROR_CODES and network errors). */
+const TRANSIENT_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN"]);
+const TRANSIENT_STATUSES = new Set([500, 502, 503, 504]);
+
+/** A request that no answer came for within this long is abandoned and, being a read, tried again. */
+const ATTEMPT_TIMEOUT_MS = 5_000;
+
+const clients = new Map<string, DynamoDbJson>();
+
+/** The client for the current environment's endpoint, one per container (keeping its connections open). */
+export function dynamoDbJson(): DynamoDbJson {
+  const endpoint = dynamoDbEndpoint();
+  let client = clients.get(endpoint);
+  if (!client) {
+    client = dynamoDbJsonClient(signedHttp(endpoint, { service: "dynamodb", connectionTimeoutMs: 1_000 }));
+    clients.set(endpoint, client);
+  }
+  return client;
+}
+
+/** Where the SDK would send a DynamoDB request: its per-service override, the global one, or the region's endpoint. */
+export function dynamoDbEndpoint(): string {
+  const override = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL;
+  if (override) return override;
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new Error("Environment variable AWS_REGION is not set");
+  return `https://dynamodb.${region}.amazonaws.com`;
+}
+
+export function dynamoDbJsonClient(http: SignedHttp, random: () => number = Math.random): DynamoDbJson {
+  async function attempt(operation: ReadOperation, body: Uint8Array): Promise<Record<string, unknown>> {
+    const response = await http.request({
+      method: "POST",
+      path: "/",
+      headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": `DynamoDB_20120810.${operation}` },
+      body,
+      signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
+    });
+    const status = response.statusCode ?? 0;
+    const text = await readText(response);
+    if (status < 200 || status >= 300) throw serviceError(response, status, text, status >= 500 ? "InternalServerError" : "UnknownError");
+    return JSON.parse(text) as Record<string, unknown>;
+  }
+
+  return {
+    async call(operation, input) {
+      const body = Buffer.from(JSON.stringify(input), "utf8");
+      for (let attempts = 1; ; attempts += 1) {
+        try {
+          return await attempt(operation, body);
+        } catch (error) {
+          if (attempts >= RETRY.maxAttempts || !isTransient(error)) throw error;
+          await sleep(backoffDelayMs(attempts, isThrottled(error) ? THROTTLED_RETRY : RETRY, random));
+        }
+      }
+    },
+  };
+}
+
+/** Worth another attempt of a read: throttled, a server fault, a broken or timed-out connection. */
+function isTransient(error: unknown): boolean {
+  if (isThrottled(error)) return true;
+  if (error instanceof AwsServiceError) return TRANSIENT_STATUSES.has(error.$metadata.httpStatusCode);
+  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
+  return name === "TimeoutError" || name === "AbortError" || (typeof code === "string" && TRANSIENT_CODES.has(code));
+}

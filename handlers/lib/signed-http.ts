@@ -1,0 +1,131 @@
+import { fromEnv } from "@aws-sdk/credential-provider-env";
+import { Sha256 } from "@smithy/core/checksum";
+import { SignatureV4 } from "@smithy/signature-v4";
+import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
+import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
+
+/**
+ * One AWS endpoint called with plain Node HTTP, each request signed by the AWS SDK's own SigV4 signer
+ * (@smithy/signature-v4: the SDK clients' headers and escaping) and sent on a keep-alive agent. The hot-path
+ * calls (connections-api.ts, dynamodb-json.ts) use it instead of SDK clients, whose per-call machinery
+ * (the middleware stack resolved for every command, endpoint rules, schema serialization) costs several
+ * times the CPU of the signed request itself (`npm run bench -- --only post-cpu`). Region and credentials
+ * come from the environment, as the SDK reads them on Lambda (AWS_REGION, AWS_ACCESS_KEY_ID,
+ * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
+ */
+export interface SignedHttp {
+  readonly endpoint: string;
+  /**
+   * Signs and sends one request; resolves with the response once its headers arrived (the caller reads or
+   * drains the body, so the socket goes back to the agent). Rejects with an AbortError when `signal` fires
+   * first, a TimeoutError when no connection opens in time, or Node's socket error (its `code` kept).
+   */
+  request(request: SignedRequest): Promise<IncomingMessage>;
+}
+
+export interface SignedRequest {
+  readonly method: "GET" | "POST";
+  /** The path below the endpoint's own, escaped as it is to be sent. */
+  readonly path: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly body: Uint8Array;
+  readonly signal: AbortSignal;
+}
+
+export interface SignedHttpOptions {
+  /** The signing name: "execute-api", "dynamodb". */
+  readonly service: string;
+  /** Milliseconds to open a new connection. */
+  readonly connectionTimeoutMs: number;
+  /** Escape the path again when signing, as every service but S3 wants. @default true */
+  readonly uriEscapePath?: boolean;
+}
+
+export function signedHttp(endpoint: string, options: SignedHttpOptions): SignedHttp {
+  const url = new URL(endpoint);
+  const secure = url.protocol === "https:";
+  const send = secure ? httpsRequest : httpRequest;
+  // As the SDK's NodeHttpHandler: keep-alive, at most 50 sockets (requests beyond wait for a free one).
+  const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 50 }) : new HttpAgent({ keepAlive: true, maxSockets: 50 });
+  const basePath = url.pathname.replace(/\/+$/, "");
+  const port = url.port ? Number(url.port) : undefined;
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new Error("Environment variable AWS_REGION is not set");
+  const signer = new SignatureV4({ service: options.service, region, credentials: fromEnv(), sha256: Sha256, uriEscapePath: options.uriEscapePath ?? true });
+
+  async function request({ method, path, headers, body, signal }: SignedRequest): Promise<IncomingMessage> {
+    const fullPath = `${basePath}${path}`;
+    const signed = await signer.sign({
+      method,
+      protocol: url.protocol,
+      hostname: url.hostname,
+      port,
+      path: fullPath,
+      query: {},
+      headers: { ...headers, host: url.host, "content-length": String(body.byteLength) },
+      body,
+    });
+    if (signal.aborted) throw abortError();
+    return new Promise<IncomingMessage>((resolve, reject) => {
+      const req = send({ agent, protocol: url.protocol, hostname: url.hostname, port, path: fullPath, method, headers: signed.headers as OutgoingHttpHeaders }, resolve);
+      // Errors of our own making rather than Node's, as the SDK's handler does: an AbortError whatever fired the signal.
+      const abort = () => req.destroy(abortError());
+      signal.addEventListener("abort", abort, { once: true });
+      req.once("close", () => signal.removeEventListener("abort", abort));
+      req.once("error", reject);
+      req.once("socket", (socket) => {
+        if (!socket.connecting) return;
+        const timer = setTimeout(() => req.destroy(named("TimeoutError", `no connection to ${url.host} within ${options.connectionTimeoutMs} ms`)), options.connectionTimeoutMs);
+        socket.once("connect", () => clearTimeout(timer));
+        req.once("close", () => clearTimeout(timer));
+      });
+      req.end(body);
+    });
+  }
+
+  return { endpoint, request };
+}
+
+/** An error the service answered, shaped like the SDK's ServiceException (what aws-errors.ts sorts). */
+export class AwsServiceError extends Error {
+  readonly $fault: "client" | "server";
+  readonly $metadata: { readonly httpStatusCode: number; readonly requestId?: string };
+
+  constructor(name: string, message: string, statusCode: number, requestId?: string) {
+    super(message);
+    this.name = name;
+    this.$fault = statusCode >= 500 ? "server" : "client";
+    this.$metadata = { httpStatusCode: statusCode, ...(requestId ? { requestId } : {}) };
+  }
+}
+
+/** The whole body of a response, as text. */
+export async function readText(response: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of response) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString("utf8");
+}
+
+/**
+ * The error of a non-2xx answer: its type from x-amzn-ErrorType (`Name:namespace`) or the JSON body's
+ * `__type` (`namespace#Name`), its message from the body; `fallback` names it when neither does.
+ */
+export function serviceError(response: IncomingMessage, status: number, text: string, fallback: string): AwsServiceError {
+  let message = text;
+  let bodyType: string | undefined;
+  try {
+    const body = JSON.parse(text) as { message?: unknown; Message?: unknown; __type?: unknown };
+    message = String(body.message ?? body.Message ?? text);
+    if (typeof body.__type === "string") bodyType = body.__type.slice(body.__type.lastIndexOf("#") + 1);
+  } catch {
+    // Not JSON: the text is the message.
+  }
+  const header = response.headers["x-amzn-errortype"];
+  const type = (Array.isArray(header) ? header[0] : header)?.split(":")[0] || bodyType;
+  const name = type || fallback;
+  const requestId = response.headers["x-amzn-requestid"];
+  return new AwsServiceError(name, message || name, status, typeof requestId === "string" ? requestId : undefined);
+}
+
+export const named = (name: string, message: string) => Object.assign(new Error(message), { name });
+export const abortError = () => named("AbortError", "Request aborted");
