@@ -121,11 +121,10 @@ test("the sender's record and a direct recipient's or a room membership are read
 test("a direct recipient DynamoDB left unprocessed is read again, not refused as unknown", async () => {
   const [alice] = (await dynamo.itemsOf("alice")).filter((item) => item.sk === "meta");
   const table = process.env.TABLE_NAME!;
-  const asWire = (item: Record<string, unknown>) => marshall(item);
   faulty.answer("BatchGetItem", {
     body: {
-      Responses: { [table]: [asWire(alice!)] },
-      UnprocessedKeys: { [table]: { Keys: [asWire(keys.connection("bob"))], ConsistentRead: true } },
+      Responses: { [table]: [marshall(alice!)] },
+      UnprocessedKeys: { [table]: { Keys: [marshall(keys.connection("bob"))], ConsistentRead: true } },
     },
   });
 
@@ -133,7 +132,7 @@ test("a direct recipient DynamoDB left unprocessed is read again, not refused as
 
   expect(replyFrame(result)).toMatchObject({ type: "sent", delivered: 1 });
   expect(api.received("bob")).toHaveLength(1);
-  expect(faulty.inputs("BatchGetItem")[1]!.RequestItems).toEqual({ [table]: { Keys: [asWire(keys.connection("bob"))], ConsistentRead: true } });
+  expect(faulty.inputs("BatchGetItem")[1]!.RequestItems).toEqual({ [table]: { Keys: [marshall(keys.connection("bob"))], ConsistentRead: true } });
 });
 
 test("a gone recipient whose removal fails is counted failed and logged, and the others still get the message", async () => {

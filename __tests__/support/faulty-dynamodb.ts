@@ -1,5 +1,6 @@
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { readBody } from "../../local/http/request-body";
 
 /** One DynamoDB JSON request as the proxy saw it: the operation and its wire-format input. */
 export interface SeenRequest {
@@ -61,9 +62,7 @@ export class FaultyDynamoDb {
   }
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of req) chunks.push(chunk as Buffer);
-    const body = Buffer.concat(chunks);
+    const body = (await readBody(req))!;
     const target = String(req.headers["x-amz-target"] ?? "");
     const operation = target.slice(target.lastIndexOf(".") + 1);
     this.requests.push({ operation, input: JSON.parse(body.toString("utf8")) });

@@ -25,6 +25,13 @@ const THROTTLING_ERROR_NAMES = new Set([
  */
 const NOT_SENT_CODES = new Set(["ECONNREFUSED", "ENOTFOUND", "EAI_AGAIN"]);
 
+/**
+ * What else the SDK's standard retry mode retries (@smithy/service-error-classification): server faults, and
+ * sockets that broke or timed out, possibly after the request was sent. Safe only for a call that changes nothing.
+ */
+const TRANSIENT_STATUSES = new Set([500, 502, 503, 504]);
+const TRANSIENT_CODES = new Set(["ECONNRESET", "EPIPE", "ETIMEDOUT", ...NOT_SENT_CODES]);
+
 /** The connection is closed, or not open yet: API Gateway answers a post to it with 410 GoneException. */
 export function isGone(error: unknown): boolean {
   return shape(error).name === "GoneException";
@@ -48,6 +55,17 @@ export function isNotSent(error: unknown): boolean {
  */
 export function isRetryable(error: unknown): boolean {
   return isThrottled(error) || isNotSent(error);
+}
+
+/**
+ * Worth another attempt of a read: throttled, a server fault, a connection that failed, broke or timed out
+ * (our own TimeoutError or AbortError). Never for a write: it may have been done before the answer was lost.
+ */
+export function isTransientForReads(error: unknown): boolean {
+  if (isThrottled(error)) return true;
+  const { name, code, $metadata } = shape(error);
+  if (typeof $metadata?.httpStatusCode === "number") return TRANSIENT_STATUSES.has($metadata.httpStatusCode);
+  return name === "TimeoutError" || name === "AbortError" || (typeof code === "string" && TRANSIENT_CODES.has(code));
 }
 
 /** A DynamoDB write whose condition failed, alone or as the `index`th item of a transaction. */

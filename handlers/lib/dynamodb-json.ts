@@ -1,6 +1,6 @@
 import { backoffDelayMs, type RetryPolicy, sleep } from "./backoff";
-import { isThrottled } from "./aws-errors";
-import { AwsServiceError, readText, serviceError, type SignedHttp, signedHttp } from "./signed-http";
+import { isThrottled, isTransientForReads } from "./aws-errors";
+import { readText, serviceError, type SignedHttp, signedHttp } from "./signed-http";
 
 /**
  * DynamoDB's JSON API (awsJson1_0: `POST /` with `X-Amz-Target: DynamoDB_20120810.<Operation>`) as signed
@@ -24,10 +24,6 @@ export type ReadOperation = "BatchGetItem" | "GetItem" | "Query";
 /** The SDK's standard retry mode (@smithy/util-retry): 3 attempts, delays capped at 20 s. */
 const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 20_000 };
 const THROTTLED_RETRY: RetryPolicy = { ...RETRY, baseDelayMs: 500 };
-
-/** Socket failures the SDK retries (@smithy/service-error-classification NODEJS_TIMEOUT_ERROR_CODES and network errors). */
-const TRANSIENT_CODES = new Set(["ECONNRESET", "ECONNREFUSED", "EPIPE", "ETIMEDOUT", "ENOTFOUND", "EAI_AGAIN"]);
-const TRANSIENT_STATUSES = new Set([500, 502, 503, 504]);
 
 /** A request that no answer came for within this long is abandoned and, being a read, tried again. */
 const ATTEMPT_TIMEOUT_MS = 5_000;
@@ -76,18 +72,10 @@ export function dynamoDbJsonClient(http: SignedHttp, random: () => number = Math
         try {
           return await attempt(operation, body);
         } catch (error) {
-          if (attempts >= RETRY.maxAttempts || !isTransient(error)) throw error;
+          if (attempts >= RETRY.maxAttempts || !isTransientForReads(error)) throw error;
           await sleep(backoffDelayMs(attempts, isThrottled(error) ? THROTTLED_RETRY : RETRY, random));
         }
       }
     },
   };
-}
-
-/** Worth another attempt of a read: throttled, a server fault, a broken or timed-out connection. */
-function isTransient(error: unknown): boolean {
-  if (isThrottled(error)) return true;
-  if (error instanceof AwsServiceError) return TRANSIENT_STATUSES.has(error.$metadata.httpStatusCode);
-  const { name, code } = (error ?? {}) as { name?: unknown; code?: unknown };
-  return name === "TimeoutError" || name === "AbortError" || (typeof code === "string" && TRANSIENT_CODES.has(code));
 }

@@ -14,7 +14,6 @@ import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
  * AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN).
  */
 export interface SignedHttp {
-  readonly endpoint: string;
   /**
    * Signs and sends one request; resolves with the response once its headers arrived (the caller reads or
    * drains the body, so the socket goes back to the agent). Rejects with an AbortError when `signal` fires
@@ -24,7 +23,8 @@ export interface SignedHttp {
 }
 
 export interface SignedRequest {
-  readonly method: "GET" | "POST";
+  /** Every hot-path call is a POST. */
+  readonly method: "POST";
   /** The path below the endpoint's own, escaped as it is to be sent. */
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;
@@ -37,8 +37,6 @@ export interface SignedHttpOptions {
   readonly service: string;
   /** Milliseconds to open a new connection. */
   readonly connectionTimeoutMs: number;
-  /** Escape the path again when signing, as every service but S3 wants. @default true */
-  readonly uriEscapePath?: boolean;
 }
 
 export function signedHttp(endpoint: string, options: SignedHttpOptions): SignedHttp {
@@ -51,7 +49,8 @@ export function signedHttp(endpoint: string, options: SignedHttpOptions): Signed
   const port = url.port ? Number(url.port) : undefined;
   const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
   if (!region) throw new Error("Environment variable AWS_REGION is not set");
-  const signer = new SignatureV4({ service: options.service, region, credentials: fromEnv(), sha256: Sha256, uriEscapePath: options.uriEscapePath ?? true });
+  // The path is escaped again when signing, as every service but S3 wants.
+  const signer = new SignatureV4({ service: options.service, region, credentials: fromEnv(), sha256: Sha256, uriEscapePath: true });
 
   async function request({ method, path, headers, body, signal }: SignedRequest): Promise<IncomingMessage> {
     const fullPath = `${basePath}${path}`;
@@ -83,7 +82,7 @@ export function signedHttp(endpoint: string, options: SignedHttpOptions): Signed
     });
   }
 
-  return { endpoint, request };
+  return { request };
 }
 
 /** An error the service answered, shaped like the SDK's ServiceException (what aws-errors.ts sorts). */
