@@ -17,6 +17,7 @@ import {
   tryParseAuthorizationHeader,
   verifySigV4,
 } from "../local/iam/sigv4";
+import { signedHttp } from "../handlers/lib/signed-http";
 
 const credentials = { accessKeyId: "LOCALSENDMESSAGE", secretAccessKey: "local-secret-send-message" };
 const secretFor = (id: string) => (id === credentials.accessKeyId ? credentials.secretAccessKey : undefined);
@@ -183,5 +184,26 @@ describe("SigV4 with the real AWS SDK clients", () => {
       expect(request.url).toBe("/prod/@connections/L0SM9cOFvHcCIhw%3D%2B%2F%20x");
       expect(verifySigV4(request, secretFor, { service: "execute-api", region: "us-east-1" })).toMatchObject({ accessKeyId: "LOCALSENDMESSAGE" });
     }
+  });
+  it("verifies the handlers' own signed requests (aws4, in signed-http.ts), escaped paths included", async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: "session" });
+    try {
+      const send = (service: string, base: string, path: string, headers: Record<string, string>) =>
+        signedHttp(base, { service, connectionTimeoutMs: 1000 })
+          .request({ method: "POST", path, headers, body: Buffer.from('{"Key":{}}'), signal: new AbortController().signal })
+          .then((response) => response.resume());
+      await send("execute-api", `${endpoint}/prod`, `/@connections/${encodeURIComponent("L0SM9cOFvHcCIhw=+/ x")}`, { "content-type": "application/octet-stream" });
+      await send("dynamodb", endpoint, "/", { "content-type": "application/x-amz-json-1.0", "x-amz-target": "DynamoDB_20120810.GetItem" });
+    } finally {
+      process.env = saved;
+    }
+    expect(seen.map((r) => r.url)).toEqual(["/prod/@connections/L0SM9cOFvHcCIhw%3D%2B%2F%20x", "/"]);
+    expect(verifySigV4(seen[0]!, secretFor, { service: "execute-api", region: "us-east-1" })).toMatchObject({ accessKeyId: "LOCALSENDMESSAGE" });
+    expect(verifySigV4(seen[1]!, secretFor, { service: "dynamodb", region: "us-east-1" })).toMatchObject({ accessKeyId: "LOCALSENDMESSAGE" });
+    // The session token is signed, as the SDK signs it.
+    expect(parseAuthorizationHeader(seen[1]!.headers.authorization).signedHeaders).toContain("x-amz-security-token");
+    const tampered = { ...seen[1]!, body: Buffer.from('{"Key":{"x":1}}') };
+    expect(() => verifySigV4(tampered, secretFor, { service: "dynamodb", region: "us-east-1" })).toThrow(expect.objectContaining({ kind: "bad-signature" }));
   });
 });

@@ -5,12 +5,10 @@
  *   node <bundle>/index.js '{"variant":"fan-out","posts":20000,"concurrency":25}'
  * Variants: "fan-out" (handlers/lib/fan-out.ts posting with the shipped @connections client), "fan-out-sdk"
  * (the same fan-out posting with the SDK's ApiGatewayManagementApiClient, as before), "floor" (no fan-out:
- * a loop signing each request with @smithy/signature-v4 and sending it with node:https).
+ * a loop signing each request with aws4, as the shipped client does, and sending it with node:https).
  */
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
-import { fromEnv } from "@aws-sdk/credential-provider-env";
-import { Sha256 } from "@smithy/core/checksum";
-import { SignatureV4 } from "@smithy/signature-v4";
+import { sign } from "aws4";
 import { Agent, request } from "node:https";
 import { managementApi, POST_TIMEOUT_MS } from "../../handlers/lib/clients";
 import { fanOut } from "../../handlers/lib/fan-out";
@@ -46,23 +44,17 @@ function fanOutWith(post: (id: string, signal: AbortSignal) => Promise<unknown>)
 }
 
 function floor() {
-  const signer = new SignatureV4({ service: "execute-api", region: process.env.AWS_REGION!, credentials: fromEnv(), sha256: Sha256, uriEscapePath: true });
+  const credentials = { accessKeyId: process.env.AWS_ACCESS_KEY_ID!, secretAccessKey: process.env.AWS_SECRET_ACCESS_KEY!, sessionToken: process.env.AWS_SESSION_TOKEN };
   const agent = new Agent({ keepAlive: true, maxSockets: 50 });
   const port = Number(endpoint.port);
   const postOne = async (id: string) => {
     const path = `${endpoint.pathname}/@connections/${encodeURIComponent(id)}`;
-    const signed = await signer.sign({
-      method: "POST",
-      protocol: "https:",
-      hostname: endpoint.hostname,
-      port,
-      path,
-      query: {},
-      headers: { host: endpoint.host, "content-type": "application/octet-stream", "content-length": String(data.length) },
-      body: data,
-    });
+    const signed = sign(
+      { service: "execute-api", region: process.env.AWS_REGION!, method: "POST", host: endpoint.host, path, headers: { "content-type": "application/octet-stream", "content-length": String(data.length) }, body: data },
+      credentials,
+    );
     await new Promise<void>((resolve, reject) => {
-      const req = request({ agent, hostname: endpoint.hostname, port, path, method: "POST", headers: signed.headers }, (res) => {
+      const req = request({ agent, hostname: endpoint.hostname, port, path, method: "POST", headers: signed.headers as Record<string, string> }, (res) => {
         res.resume();
         if (res.statusCode !== 200) reject(new Error(`HTTP ${res.statusCode}`));
         else res.once("end", resolve);

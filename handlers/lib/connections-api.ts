@@ -1,4 +1,5 @@
 import { signedHttp, readText, serviceError } from "./signed-http";
+import { withTimeout } from "./timeout-signal";
 
 /**
  * API Gateway's `@connections` POST (PostToConnection) as a signed request (signed-http.ts). It stands in
@@ -45,13 +46,17 @@ const encodeLabel = (value: string) => encodeURIComponent(value).replace(/[!'()*
 export function connectionsApi(endpoint: string, options: ConnectionsApiOptions): ConnectionsApi {
   const http = signedHttp(endpoint, { service: "execute-api", connectionTimeoutMs: options.connectionTimeoutMs });
 
-  async function post(connectionId: string, data: Uint8Array, signal?: AbortSignal): Promise<void> {
+  function post(connectionId: string, data: Uint8Array, signal?: AbortSignal): Promise<void> {
+    return signal ? postWith(connectionId, data, signal) : withTimeout(options.requestTimeoutMs, (timeout) => postWith(connectionId, data, timeout));
+  }
+
+  async function postWith(connectionId: string, data: Uint8Array, signal: AbortSignal): Promise<void> {
     const response = await http.request({
       method: "POST",
       path: `/@connections/${encodeLabel(connectionId)}`,
       headers: { "content-type": "application/octet-stream" },
       body: data,
-      signal: signal ?? AbortSignal.timeout(options.requestTimeoutMs),
+      signal,
     });
     const status = response.statusCode ?? 0;
     if (status >= 200 && status < 300) {

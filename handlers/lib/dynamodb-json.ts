@@ -1,6 +1,7 @@
 import { backoffDelayMs, type RetryPolicy, sleep } from "./backoff";
 import { isThrottled, isTransientForReads } from "./aws-errors";
 import { readText, serviceError, type SignedHttp, signedHttp } from "./signed-http";
+import { withTimeout } from "./timeout-signal";
 
 /**
  * DynamoDB's JSON API (awsJson1_0: `POST /` with `X-Amz-Target: DynamoDB_20120810.<Operation>`) as signed
@@ -51,13 +52,13 @@ export function dynamoDbEndpoint(): string {
 }
 
 export function dynamoDbJsonClient(http: SignedHttp, random: () => number = Math.random): DynamoDbJson {
-  async function attempt(operation: ReadOperation, body: Uint8Array): Promise<Record<string, unknown>> {
+  async function attempt(operation: ReadOperation, body: Uint8Array, signal: AbortSignal): Promise<Record<string, unknown>> {
     const response = await http.request({
       method: "POST",
       path: "/",
       headers: { "content-type": "application/x-amz-json-1.0", "x-amz-target": `DynamoDB_20120810.${operation}` },
       body,
-      signal: AbortSignal.timeout(ATTEMPT_TIMEOUT_MS),
+      signal,
     });
     const status = response.statusCode ?? 0;
     const text = await readText(response);
@@ -70,7 +71,7 @@ export function dynamoDbJsonClient(http: SignedHttp, random: () => number = Math
       const body = Buffer.from(JSON.stringify(input), "utf8");
       for (let attempts = 1; ; attempts += 1) {
         try {
-          return await attempt(operation, body);
+          return await withTimeout(ATTEMPT_TIMEOUT_MS, (signal) => attempt(operation, body, signal));
         } catch (error) {
           if (attempts >= RETRY.maxAttempts || !isTransientForReads(error)) throw error;
           await sleep(backoffDelayMs(attempts, isThrottled(error) ? THROTTLED_RETRY : RETRY, random));

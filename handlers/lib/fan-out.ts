@@ -1,6 +1,7 @@
 import { isGone, isRetryable } from "./aws-errors";
 import { backoffDelayMs, RetryPolicy, sleep } from "./backoff";
 import { POST_TIMEOUT_MS } from "./clients";
+import { withTimeout } from "./timeout-signal";
 
 /** Someone a message is posted to. */
 export interface Recipient {
@@ -160,7 +161,7 @@ async function postWithRetry<R extends Recipient>(recipient: R, options: FanOutO
   const wait = options.sleep ?? sleep;
   for (let attempt = 1; ; attempt += 1) {
     try {
-      await options.post(recipient, AbortSignal.timeout(timing.postTimeoutMs));
+      await withTimeout(timing.postTimeoutMs, (signal) => options.post(recipient, signal));
       return undefined;
     } catch (error) {
       const again = isRetryable(error) || (isGone(error) && isOpening(recipient, options));
