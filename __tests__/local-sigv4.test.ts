@@ -130,6 +130,12 @@ describe("SigV4 signature verification", () => {
     expect(() => verify({ ...request, headers: sameDay })).toThrow(/not a valid date/);
   });
 
+  it("signs a header the request lacks as empty, even one named like an Object property", async () => {
+    const request = await signed({ method: "POST", path: "/", body: "{}" });
+    const authorization = String(request.headers.authorization).replace("SignedHeaders=", "SignedHeaders=constructor;");
+    expect(() => verify({ ...request, headers: { ...request.headers, authorization } })).toThrow(expect.objectContaining({ kind: "bad-signature" }));
+  });
+
   it("rejects a credential scoped to another service", async () => {
     const request = await signed({ method: "POST", path: "/", body: "{}", service: "execute-api" });
     expect(() => verify(request, { service: "dynamodb" })).toThrow(/scoped to correct service: 'dynamodb'/);
