@@ -8,6 +8,8 @@
 export async function withTimeout<T>(ms: number, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
   const controller = new AbortController();
   const timer = setTimeout(() => controller.abort(new DOMException("The operation was aborted due to timeout", "TimeoutError")), ms);
+  // As AbortSignal.timeout's: the timer alone keeps no process alive (the request's socket does).
+  timer.unref();
   try {
     return await work(controller.signal);
   } finally {
