@@ -1,6 +1,6 @@
 import { backoffDelayMs, type RetryPolicy, sleep } from "./backoff";
 import { isThrottled, isTransientForReads } from "./aws-errors";
-import { readText, serviceError, type SignedHttp, signedHttp } from "./signed-http";
+import { readText, regionFromEnv, serviceError, type SignedHttp, signedHttp } from "./signed-http";
 import { withTimeout } from "./timeout-signal";
 
 /**
@@ -46,9 +46,7 @@ export function dynamoDbJson(): DynamoDbJson {
 export function dynamoDbEndpoint(): string {
   const override = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL;
   if (override) return override;
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  if (!region) throw new Error("Environment variable AWS_REGION is not set");
-  return `https://dynamodb.${region}.amazonaws.com`;
+  return `https://dynamodb.${regionFromEnv()}.amazonaws.com`;
 }
 
 export function dynamoDbJsonClient(http: SignedHttp, random: () => number = Math.random): DynamoDbJson {

@@ -47,8 +47,7 @@ export function signedHttp(endpoint: string, options: SignedHttpOptions): Signed
   const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 50 }) : new HttpAgent({ keepAlive: true, maxSockets: 50 });
   const basePath = url.pathname.replace(/\/+$/, "");
   const port = url.port ? Number(url.port) : undefined;
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  if (!region) throw new Error("Environment variable AWS_REGION is not set");
+  const region = regionFromEnv();
 
   async function request({ method, path, headers, body, signal }: SignedRequest): Promise<IncomingMessage> {
     const fullPath = `${basePath}${path}`;
@@ -81,6 +80,13 @@ export function signedHttp(endpoint: string, options: SignedHttpOptions): Signed
 
 /** aws4 hashes Buffers and strings: a Uint8Array is viewed as a Buffer, not copied. */
 const asBuffer = (bytes: Uint8Array) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+
+/** The region as the SDK reads it: AWS_REGION (which Lambda sets), else AWS_DEFAULT_REGION. */
+export function regionFromEnv(): string {
+  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
+  if (!region) throw new Error("Environment variable AWS_REGION is not set");
+  return region;
+}
 
 /** As the SDK's fromEnv: Lambda puts the function role's session credentials in these variables. */
 function credentialsFromEnv(): { accessKeyId: string; secretAccessKey: string; sessionToken?: string } {
