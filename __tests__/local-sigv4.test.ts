@@ -191,6 +191,7 @@ describe("SigV4 with the real AWS SDK clients", () => {
       expect(verifySigV4(request, secretFor, { service: "execute-api", region: "us-east-1" })).toMatchObject({ accessKeyId: "LOCALSENDMESSAGE" });
     }
   });
+
   it("verifies the handlers' own signed requests (aws4, in signed-http.ts), escaped paths included", async () => {
     const saved = { ...process.env };
     Object.assign(process.env, { AWS_REGION: "us-east-1", AWS_ACCESS_KEY_ID: credentials.accessKeyId, AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey, AWS_SESSION_TOKEN: "session" });
