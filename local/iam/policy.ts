@@ -157,25 +157,49 @@ function stringList(value: unknown, element: string, fail: (message: string) => 
 // ---------------------------------------------------------------------------------------------------------
 // Matching
 
-const globCache = new Map<string, RegExp>();
+/**
+ * A statement's patterns compiled once into one anchored alternation per element: evaluating runs for every
+ * DynamoDB and @connections call, where building each pattern's cache key and testing the patterns one by
+ * one was most of IAM's cost.
+ */
+interface Compiled {
+  /** Action or NotAction (case-insensitive). */
+  readonly actions: RegExp;
+  /** Resource or NotResource patterns without a policy variable; undefined when every pattern has one. */
+  readonly resources?: RegExp;
+  /** Whether some Resource or NotResource pattern has a policy variable. */
+  readonly variables: boolean;
+  /** The decision's pointer at this statement, made once. */
+  ref?: StatementRef;
+}
+
+const compiled = new WeakMap<Statement, Compiled>();
+
+function compile(statement: Statement): Compiled {
+  let entry = compiled.get(statement);
+  if (!entry) {
+    const resources = (statement.resource ?? statement.notResource!).filter((p) => !isPolicyVariable(p));
+    entry = {
+      actions: anyOf(statement.action ?? statement.notAction!, true),
+      ...(resources.length > 0 ? { resources: anyOf(resources, false) } : {}),
+      variables: resources.length < (statement.resource ?? statement.notResource!).length,
+    };
+    compiled.set(statement, entry);
+  }
+  return entry;
+}
 
 /** `*` = any run of characters (also `:` and `/`), `?` = one character; everything else literal. */
-function glob(pattern: string, ignoreCase: boolean): RegExp {
-  const key = `${ignoreCase ? "i" : "s"}${pattern}`;
-  let regex = globCache.get(key);
-  if (!regex) {
-    const body = pattern.replace(/[.+^${}()|[\]\\*?]/g, (c) => (c === "*" ? ".*" : c === "?" ? "." : `\\${c}`));
-    regex = new RegExp(`^${body}$`, ignoreCase ? "is" : "s");
-    globCache.set(key, regex);
-  }
-  return regex;
+function anyOf(patterns: readonly string[], ignoreCase: boolean): RegExp {
+  const bodies = patterns.map((pattern) => pattern.replace(/[.+^${}()|[\]\\*?]/g, (c) => (c === "*" ? ".*" : c === "?" ? "." : `\\${c}`)));
+  return new RegExp(`^(?:${bodies.join("|")})$`, ignoreCase ? "is" : "s");
 }
 
 /** A policy variable (`${aws:username}`) depends on request context we do not have locally. */
 const isPolicyVariable = (pattern: string) => /\$\{[^}]*\}/.test(pattern);
 
-const actionMatches = (statement: Statement, action: string) => {
-  const hit = (statement.action ?? statement.notAction!).some((p) => glob(p, true).test(action));
+const actionMatches = (statement: Statement, compiled: Compiled, action: string) => {
+  const hit = compiled.actions.test(action);
   return statement.action ? hit : !hit;
 };
 
@@ -183,9 +207,8 @@ const actionMatches = (statement: Statement, action: string) => {
  * `variablesHit` decides how a pattern with a policy variable counts, since we cannot expand it: the caller
  * picks the assumption that makes the statement apply ("possible") or not apply ("proven" grants only).
  */
-const resourceMatches = (statement: Statement, resource: string, variablesHit: boolean) => {
-  const patterns = statement.resource ?? statement.notResource!;
-  const hit = patterns.some((p) => (isPolicyVariable(p) ? variablesHit : glob(p, false).test(resource)));
+const resourceMatches = (statement: Statement, compiled: Compiled, resource: string, variablesHit: boolean) => {
+  const hit = (compiled.variables && variablesHit) || (compiled.resources?.test(resource) ?? false);
   return statement.resource ? hit : !hit;
 };
 
@@ -195,16 +218,17 @@ const unevaluatedParts = (statement: Statement): string[] => [
   ...(statement.resource ?? statement.notResource!).filter(isPolicyVariable).map((p) => `policy variable in "${p}"`),
 ];
 
-function ref(policy: Policy, index: number): StatementRef {
+function ref(policy: Policy, index: number, compiled: Compiled): StatementRef {
+  if (compiled.ref?.policy === policy.name && compiled.ref.index === index) return compiled.ref;
   const statement = policy.statements[index]!;
   const unevaluated = unevaluatedParts(statement);
-  return {
+  return (compiled.ref = {
     policy: policy.name,
     index,
     ...(statement.sid === undefined ? {} : { sid: statement.sid }),
     effect: statement.effect,
     ...(unevaluated.length ? { unevaluated } : {}),
-  };
+  });
 }
 
 /**
@@ -215,19 +239,22 @@ export function evaluate(policies: readonly Policy[], check: AccessCheck): Decis
   let allow: StatementRef | undefined;
   const skipped: StatementRef[] = [];
   for (const policy of policies) {
-    for (const [index, statement] of policy.statements.entries()) {
-      if (!actionMatches(statement, check.action)) continue;
+    const statements = policy.statements;
+    for (let index = 0; index < statements.length; index += 1) {
+      const statement = statements[index]!;
+      const patterns = compile(statement);
+      if (!actionMatches(statement, patterns, check.action)) continue;
       // "Could apply": unknown variables assumed to put the resource in scope, conditions assumed true.
-      const possible = resourceMatches(statement, check.resource, statement.resource !== undefined);
+      const possible = resourceMatches(statement, patterns, check.resource, statement.resource !== undefined);
       if (!possible) continue;
       if (statement.effect === "Deny") {
         // Fail closed: a Deny that could apply does apply.
-        return { ...check, allowed: false, reason: "explicit-deny", statement: ref(policy, index) };
+        return { ...check, allowed: false, reason: "explicit-deny", statement: ref(policy, index, patterns) };
       }
       // Fail closed: an Allow counts only if it applies whatever the unknowns turn out to be.
-      const proven = !statement.condition && resourceMatches(statement, check.resource, statement.resource === undefined);
-      if (proven) allow ??= ref(policy, index);
-      else skipped.push(ref(policy, index));
+      const proven = !statement.condition && resourceMatches(statement, patterns, check.resource, statement.resource === undefined);
+      if (proven) allow ??= ref(policy, index, patterns);
+      else skipped.push(ref(policy, index, patterns));
     }
   }
   const extra = skipped.length ? { skipped } : {};
@@ -371,6 +398,7 @@ export function dynamodbChecks(target: string, body: unknown, scope: ArnScope): 
     default:
       checks = [check(operation, table(request.TableName))];
   }
+  if (checks.length === 1) return checks;
   const unique = new Map(checks.map((c) => [`${c.action} ${c.resource}`, c]));
   return [...unique.values()];
 }
