@@ -99,6 +99,10 @@ describe("a chat through the local runtime", () => {
     const series = (title: string) => (widgets.find((w) => w.title === title) as Extract<(typeof widgets)[number], { kind: "metric" }>).series;
     expect(Object.fromEntries(series("Recipients").map((s) => [s.label, s.total ?? 0]))).toEqual({ delivered: 4, stale: 1, failed: 0, queued: 0 });
     expect(Object.fromEntries(series("Messages sent, by target").map((s) => [s.label, s.total ?? 0]))).toEqual({ everyone: 1, room: 1, connection: 1, user: 0 });
+    // The dashboard's percentiles have figures: the store keeps the values of the metrics they are asked of.
+    for (const { label, total } of series("Fan-out duration (ms)").filter((s) => s.label.startsWith("p") && !s.label.includes("queue"))) {
+      expect({ label, total }).toEqual({ label, total: expect.any(Number) });
+    }
     const alarm = (name: string) => snapshot.alarms.find((a) => a.name === name)!;
     expect(alarm("chat-api-integration-errors")).toMatchObject({ state: "ALARM", value: 1 });
     expect(alarm("chat-failed-deliveries").state).toBe("OK");

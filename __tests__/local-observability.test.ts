@@ -2,6 +2,8 @@
  * The pieces of local/observability on their own: reading EMF as CloudWatch does, CloudWatch's statistics,
  * alarm evaluation over periods, and how the runtime prints a function's lines.
  */
+import { execFileSync } from "node:child_process";
+import { join } from "node:path";
 import { renderFunctionLine } from "../local/functions/function-output";
 import { evaluateAlarm } from "../local/observability/alarm-evaluation";
 import { parseEmf } from "../local/observability/emf";
@@ -56,6 +58,67 @@ describe("statistics", () => {
     for (const point of parseEmf(emf({ Sent: 2 })) ?? []) store.record({ ...point, timestamp: 9_000 });
     expect(store.statistic({ namespace: "Chat", name: "Sent", dimensions: { service: "chat" } }, "Sum", 0, 10_000)).toBe(2);
     expect(store.statistic({ namespace: "Chat", name: "Sent", dimensions: {} }, "Sum", 0, 10_000)).toBeUndefined();
+  });
+});
+
+describe("the metric store", () => {
+  const latency = { namespace: "AWS/ApiGateway", name: "IntegrationLatency", dimensions: { ApiId: "a" } };
+  const count = { namespace: "AWS/ApiGateway", name: "MessageCount", dimensions: { ApiId: "a" } };
+
+  test("statistics add up the seconds a window covers, a sample counting in the second it falls in", () => {
+    let now = 100_000;
+    const store = new MetricStore(3_600_000, () => now);
+    for (const [at, value] of [[100_100, 4], [100_900, 2], [101_000, 10], [102_500, 1]] as const) {
+      now = at;
+      store.add(count, value);
+    }
+    const stat = (stat: string, from: number, to: number) => store.statistic(count, stat, from, to);
+    expect([stat("Sum", 100_000, 101_000), stat("SampleCount", 100_000, 101_000), stat("Average", 100_000, 101_000)]).toEqual([6, 2, 3]);
+    expect([stat("Sum", 100_000, 103_000), stat("Minimum", 100_000, 103_000), stat("Maximum", 100_000, 103_000)]).toEqual([17, 1, 10]);
+    // A window starting inside a second leaves that second out, as at CloudWatch's 1-second resolution.
+    expect(stat("Sum", 100_500, 103_000)).toBe(11);
+    expect(stat("Sum", 103_000, 110_000)).toBeUndefined();
+  });
+
+  test("a sample that comes late counts in its own second, and one older than the retention not at all", () => {
+    const now = 1_000_000;
+    const store = new MetricStore(60_000, () => now);
+    for (const [at, value] of [[999_500, 1], [990_200, 5], [995_000, 7], [900_000, 100]] as const) store.record({ ...count, values: [value], timestamp: at });
+    expect(store.statistic(count, "SampleCount", 0, now + 1)).toBe(3);
+    expect(store.statistic(count, "Sum", 990_000, 991_000)).toBe(5);
+    expect(store.statistic(count, "Sum", 991_000, now + 1)).toBe(8);
+  });
+
+  test("percentiles are computed for the metrics whose distribution is kept, over every value, and not guessed for the others", () => {
+    const store = new MetricStore(3_600_000, () => 50_000);
+    store.keepsDistribution(latency.namespace, latency.name);
+    store.record({ ...latency, values: [5, 1, 4], timestamp: 48_000 });
+    store.record({ ...latency, values: [2, 3], timestamp: 49_000 });
+    store.record({ ...count, values: [5, 1, 4, 2, 3], timestamp: 49_000 });
+    expect([store.statistic(latency, "p50", 0, 50_001), store.statistic(latency, "p99", 0, 50_001), store.statistic(latency, "p20", 48_000, 49_000)]).toEqual([3, 5, 1]);
+    expect(store.statistic(count, "p50", 0, 50_001)).toBeUndefined();
+    expect(store.statistic(count, "Maximum", 0, 50_001)).toBe(5);
+  });
+
+  test("what it holds grows with the seconds, not with the samples: 300,000 samples in 10 s leave the heap where it was", () => {
+    // In a process of its own, to measure the heap after a full collection.
+    const script = `
+      const { MetricStore } = require("./local/observability/metric-store");
+      let now = 1_000_000;
+      const store = new MetricStore(3_600_000, () => now);
+      const id = { namespace: "AWS/ApiGateway", name: "MessageCount", dimensions: { ApiId: "a", Stage: "prod" } };
+      store.add(id, 1);
+      global.gc();
+      const before = process.memoryUsage().heapUsed;
+      for (let i = 0; i < 300_000; i += 1) { now = 1_000_000 + Math.floor(i / 30); store.add(id, i % 7); }
+      global.gc();
+      process.stdout.write(JSON.stringify({ grown: process.memoryUsage().heapUsed - before, sum: store.statistic(id, "SampleCount", 0, now + 1) }));
+    `;
+    const out = execFileSync(process.execPath, ["--expose-gc", "--import", "tsx", "-e", script], { cwd: join(__dirname, ".."), encoding: "utf8" });
+    const { grown, sum } = JSON.parse(out) as { grown: number; sum: number };
+    expect(sum).toBe(300_001);
+    // One sample kept one by one costs at least 40 bytes: 12 MB here.
+    expect(grown).toBeLessThan(2_000_000);
   });
 });
 

@@ -9,7 +9,7 @@ import type { GatewayObserver } from "../gateway/websocket-gateway";
 import type { IntegrationResult } from "../gateway/integration";
 import { evaluateAlarm, type AlarmEvaluation } from "./alarm-evaluation";
 import { parseEmf } from "./emf";
-import { MetricStore, type MetricId } from "./metric-store";
+import { isKnownStatistic, MetricStore, type MetricId } from "./metric-store";
 import { servePage } from "./metrics-page";
 import type { AlarmModel, ObservabilityModel, SeriesModel } from "./observability-model";
 
@@ -78,6 +78,11 @@ export class LocalObservability {
     for (const name of ["Invocations", "Errors", "Duration"]) this.store.produces("AWS/Lambda", name);
     for (const name of ["ConnectCount", "MessageCount", "IntegrationError", "ExecutionError", "ClientError", "IntegrationLatency"]) {
       this.store.produces("AWS/ApiGateway", name);
+    }
+    // Only these metrics' values are kept: a percentile is never asked of the others.
+    for (const { metric, stat } of wantedStatistics(options.model)) {
+      if (!isKnownStatistic(stat) || ["Sum", "SampleCount", "Average", "Minimum", "Maximum"].includes(stat)) continue;
+      this.store.keepsDistribution(metric.namespace, metric.name);
     }
   }
 
@@ -203,4 +208,14 @@ export class LocalObservability {
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     return servePage(req, res, (window) => this.snapshot(window));
   }
+}
+
+/** Every statistic the stack's dashboards and alarms ask of a metric. */
+function wantedStatistics(model: ObservabilityModel): Array<{ readonly metric: MetricId; readonly stat: string }> {
+  const wanted: Array<{ metric: MetricId; stat: string }> = [];
+  for (const dashboard of model.dashboards) {
+    for (const widget of dashboard.widgets) if (widget.kind === "metric") for (const { metric, stat } of widget.series) wanted.push({ metric, stat });
+  }
+  for (const alarm of model.alarms) if (alarm.metric && alarm.statistic) wanted.push({ metric: alarm.metric, stat: alarm.statistic });
+  return wanted;
 }

@@ -13,18 +13,44 @@ export interface MetricId {
   readonly dimensions: Readonly<Record<string, string>>;
 }
 
-interface Sample {
-  readonly at: number;
-  readonly value: number;
+/**
+ * One second of a series: CloudWatch's finest resolution (high-resolution metrics), so nothing a query can
+ * ask of CloudWatch is lost. The statistic set of its samples, and their values when a percentile of the
+ * metric is ever wanted.
+ */
+interface Second {
+  readonly start: number;
+  count: number;
+  sum: number;
+  min: number;
+  max: number;
+  readonly values?: number[];
 }
+
+/** A series' seconds, oldest first. */
+interface Series {
+  readonly seconds: Second[];
+  readonly keepsValues: boolean;
+}
+
+const RESOLUTION_MS = 1_000;
 
 /** An hour: longer than any alarm here looks back, and what the local page can show. */
 export const DEFAULT_RETENTION_MS = 60 * 60 * 1000;
 
+/**
+ * Samples are kept per second, not one by one: memory grows with the metrics and the seconds, not with the
+ * traffic (a sample each, about thirty a chat message, held a gigabyte after minutes of load), and a
+ * statistic sums seconds instead of scanning samples. A sample counts in the second it falls in, so a
+ * query's window starts and ends on whole seconds, as at CloudWatch's finest resolution. Values are kept
+ * only for the metrics `keepsDistribution` names, which are the only ones a percentile is computed for.
+ */
 export class MetricStore {
-  private readonly series = new Map<string, Sample[]>();
+  private readonly series = new Map<string, Series>();
   /** `namespace\0name` of the AWS metrics something in the runtime records. */
   private readonly producers = new Set<string>();
+  /** `namespace\0name` of the metrics a percentile is wanted of. */
+  private readonly distributions = new Set<string>();
 
   constructor(
     private readonly retentionMs = DEFAULT_RETENTION_MS,
@@ -36,6 +62,11 @@ export class MetricStore {
     this.producers.add(`${namespace}\0${name}`);
   }
 
+  /** Keeps the values of this metric's samples (from now on), so its percentiles can be computed. */
+  keepsDistribution(namespace: string, name: string): void {
+    this.distributions.add(`${namespace}\0${name}`);
+  }
+
   /**
    * Whether the runtime can have figures for the metric: the functions' own metrics (any namespace not
    * reserved for AWS, from their EMF lines) and the AWS metrics something records.
@@ -45,33 +76,82 @@ export class MetricStore {
   }
 
   record(point: Datapoint): void {
-    const samples = this.samplesOf(keyOf(point));
-    for (const value of point.values) samples.push({ at: point.timestamp, value });
-    this.expire(samples);
+    const series = this.seriesOf(point);
+    for (const value of point.values) this.addTo(series, point.timestamp, value);
   }
 
   /** One value now, for the runtime's own metrics (the unit is not kept, as for EMF samples). */
   add(id: MetricId, value: number, _unit?: string): void {
-    const samples = this.samplesOf(keyOf(id));
-    samples.push({ at: this.now(), value });
-    this.expire(samples);
+    this.addTo(this.seriesOf(id), this.now(), value);
   }
 
-  private samplesOf(key: string): Sample[] {
-    let samples = this.series.get(key);
-    if (!samples) this.series.set(key, (samples = []));
-    return samples;
+  private seriesOf(id: MetricId): Series {
+    const key = keyOf(id);
+    let series = this.series.get(key);
+    if (!series) this.series.set(key, (series = { seconds: [], keepsValues: this.distributions.has(`${id.namespace}\0${id.name}`) }));
+    return series;
   }
 
-  private expire(samples: Sample[]): void {
+  private addTo({ seconds, keepsValues }: Series, at: number, value: number): void {
+    const start = at - (at % RESOLUTION_MS);
+    let second = seconds[seconds.length - 1];
+    if (second?.start !== start) {
+      // Samples come in time order but for the odd late EMF line: look back for its second, else insert it.
+      let index = seconds.length;
+      while (index > 0 && seconds[index - 1]!.start > start) index -= 1;
+      second = seconds[index - 1];
+      if (second?.start !== start) {
+        second = { start, count: 0, sum: 0, min: value, max: value, ...(keepsValues ? { values: [] } : {}) };
+        seconds.splice(index, 0, second);
+        this.expire(seconds);
+        if (start < this.now() - this.retentionMs) return;
+      }
+    }
+    second.count += 1;
+    second.sum += value;
+    if (value < second.min) second.min = value;
+    if (value > second.max) second.max = value;
+    second.values?.push(value);
+  }
+
+  private expire(seconds: Second[]): void {
     const oldest = this.now() - this.retentionMs;
-    while (samples.length > 0 && samples[0]!.at < oldest) samples.shift();
+    let expired = 0;
+    while (expired < seconds.length && seconds[expired]!.start < oldest) expired += 1;
+    if (expired > 0) seconds.splice(0, expired);
   }
 
-  /** The statistic over the samples in [from, to), or undefined when there are none. */
+  /**
+   * The statistic over the seconds that start in [from, to), or undefined when there are no samples, or for
+   * a percentile of a metric whose values are not kept.
+   */
   statistic(id: MetricId, stat: string, from: number, to: number): number | undefined {
-    const values = (this.series.get(keyOf(id)) ?? []).filter((s) => s.at >= from && s.at < to).map((s) => s.value);
-    return statisticOf(values, stat);
+    const seconds = (this.series.get(keyOf(id))?.seconds ?? []).filter((s) => s.start >= from && s.start < to && s.count > 0);
+    if (seconds.length === 0) return undefined;
+    let count = 0;
+    let sum = 0;
+    let min = Infinity;
+    let max = -Infinity;
+    for (const second of seconds) {
+      count += second.count;
+      sum += second.sum;
+      min = Math.min(min, second.min);
+      max = Math.max(max, second.max);
+    }
+    switch (stat) {
+      case "Sum":
+        return sum;
+      case "SampleCount":
+        return count;
+      case "Average":
+        return sum / count;
+      case "Minimum":
+        return min;
+      case "Maximum":
+        return max;
+    }
+    if (seconds.some((second) => !second.values)) return undefined;
+    return statisticOf(seconds.flatMap((second) => second.values!), stat);
   }
 }
 
