@@ -17,6 +17,8 @@ export interface CapacityOptions {
 interface Capacity {
   readonly idleRss: number;
   readonly loadedRss: number;
+  /** After the messaging: what the messages left behind (the runtime's metrics, logs, caches). */
+  readonly messagedRss: number;
   readonly perConnection: number;
   readonly connectMs: number;
   readonly messagesPerSecond: number;
@@ -62,6 +64,12 @@ export async function benchCapacity(options: CapacityOptions): Promise<FigureRes
       },
       { measure: "p50 / p99 per direct message", ours: latency(ours), baseline: latency(relay) },
       {
+        measure: `server RSS after the messaging`,
+        ours: bytes(ours.messagedRss),
+        baseline: bytes(relay.messagedRss),
+        detail: `+${bytes(ours.messagedRss - ours.loadedRss)} against +${bytes(relay.messagedRss - relay.loadedRss)}`,
+      },
+      {
         measure: "server CPU per direct message, all threads",
         ours: ms(ours.cpuPerMessageMs),
         baseline: ms(relay.cpuPerMessageMs),
@@ -75,7 +83,7 @@ export async function benchCapacity(options: CapacityOptions): Promise<FigureRes
       { measure: "direct messages refused or failed", ours: count(ours.failed), baseline: count(relay.failed) },
     ],
     notes: [
-      "Each server runs alone in a child process, so its RSS (process.memoryUsage().rss, all threads) is its own; the clients run in this process. Per connection = (RSS with the connections − RSS before) ÷ the connections opened in between, after a warm-up that starts the runtime's $connect and $default environments.",
+      "Each server runs alone in a child process, so its RSS (process.memoryUsage().rss, all threads) is its own; the clients run in this process. Per connection = (RSS with the connections − RSS before) ÷ the connections opened in between, after a warm-up that starts the runtime's $connect and $default environments. RSS after the messaging is read once the messages in flight have landed; what it adds is what messages leave behind (the runtime keeps its metrics per second, so this levels off: with 200 connections and 100 pairs, +38 MB after 40 s and the same after 100 s, where keeping every sample added 612 MB in 100 s).",
       "CPU per message: the server process's CPU time (process.cpuUsage, every thread: the main thread, the functions' worker threads, V8's GC and compiler threads) during the counted seconds ÷ the messages delivered; the main thread's share from /proc. It depends less than messages per second on what else the machine runs, though under heavy contention it rises too (each thread wakes for fewer messages at a time). The rest of the runtime's share is the send-message handler's own work in its worker (a signed BatchGetItem, a signed post, the metrics line) and garbage collection.",
       `Messaging: each pair ping-pongs one direct message (\`{"action":"send-message","to":…}\`), so ${options.pairs} are in flight; counted for ${options.seconds} s after 1 s of warm-up. Through the runtime each one is a send-message invocation (one BatchGetItem of the sender's and the recipient's records, then a signed, IAM-checked @connections POST, and the reply); the relay forwards by id. The clients share one process, which bounds the relay's figure too.`,
     ],
@@ -100,9 +108,11 @@ async function measure(spec: ServerSpec, options: CapacityOptions): Promise<Capa
     const loadedRss = await server.rss();
 
     const messaging = await pingPong(pool, ids, options.seconds * 1000, () => server.cpu());
+    const messagedRss = await server.rss();
     return {
       idleRss,
       loadedRss,
+      messagedRss,
       perConnection: (loadedRss - idleRss) / (options.connections - pairClients),
       connectMs,
       ...messaging,
