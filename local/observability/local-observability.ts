@@ -92,11 +92,10 @@ export class LocalObservability {
       for (const point of parseEmf(line) ?? []) this.store.record(point);
     },
     invocation: (functionName, invocation: Invocation) => {
-      // Lambda publishes per function and for all functions together.
-      for (const dimensions of this.lambdaDimensions(functionName)) {
-        this.store.add({ namespace: "AWS/Lambda", name: "Invocations", dimensions }, 1, "Count");
-        this.store.add({ namespace: "AWS/Lambda", name: "Errors", dimensions }, invocation.ok ? 0 : 1, "Count");
-        this.store.add({ namespace: "AWS/Lambda", name: "Duration", dimensions }, invocation.durationMs, "Milliseconds");
+      for (const lambda of this.lambdaRecorders(functionName)) {
+        lambda.invocations(1);
+        lambda.errors(invocation.ok ? 0 : 1);
+        lambda.duration(invocation.durationMs);
       }
     },
   };
@@ -107,21 +106,33 @@ export class LocalObservability {
       if (routeKey === "$connect") this.api("ConnectCount", 1);
       this.api("IntegrationError", result.kind === "response" && result.statusCode >= 400 ? 1 : 0);
       this.api("ExecutionError", result.kind === "response" ? 0 : 1);
-      if (result.kind === "response") this.api("IntegrationLatency", result.durationMs, "Milliseconds");
+      if (result.kind === "response") this.api("IntegrationLatency", result.durationMs);
     },
     messageIn: () => this.api("MessageCount", 1),
     messageOut: () => this.api("MessageCount", 1),
     clientError: () => this.api("ClientError", 1),
   };
 
-  /** API Gateway publishes per API and stage and per API. Made once: these run for every frame and post. */
+  /** API Gateway publishes per API and stage and per API. */
   private readonly apiDimensions: ReadonlyArray<Record<string, string>>;
-  private readonly functionDimensions = new Map<string, ReadonlyArray<Record<string, string>>>();
+  /** Recorders made once per metric: these run for every frame, post and invocation. */
+  private readonly apiRecorders = new Map<string, ReadonlyArray<(value: number) => void>>();
+  private readonly functionRecorders = new Map<string, ReadonlyArray<LambdaRecorders>>();
 
-  private lambdaDimensions(functionName: string): ReadonlyArray<Record<string, string>> {
-    let sets = this.functionDimensions.get(functionName);
-    if (!sets) this.functionDimensions.set(functionName, (sets = [{ FunctionName: functionName }, {}]));
-    return sets;
+  /** Lambda publishes per function and for all functions together. */
+  private lambdaRecorders(functionName: string): ReadonlyArray<LambdaRecorders> {
+    let recorders = this.functionRecorders.get(functionName);
+    if (!recorders) {
+      const metric = (name: string, dimensions: Record<string, string>) => this.store.recorder({ namespace: "AWS/Lambda", name, dimensions });
+      const dimensionSets: Array<Record<string, string>> = [{ FunctionName: functionName }, {}];
+      recorders = dimensionSets.map((dimensions) => ({
+        invocations: metric("Invocations", dimensions),
+        errors: metric("Errors", dimensions),
+        duration: metric("Duration", dimensions),
+      }));
+      this.functionRecorders.set(functionName, recorders);
+    }
+    return recorders;
   }
 
   /**
@@ -149,10 +160,13 @@ export class LocalObservability {
     };
   }
 
-  private api(name: string, value: number, unit = "Count"): void {
-    for (const dimensions of this.apiDimensions) {
-      this.store.add({ namespace: "AWS/ApiGateway", name, dimensions }, value, unit);
+  private api(name: string, value: number): void {
+    let recorders = this.apiRecorders.get(name);
+    if (!recorders) {
+      recorders = this.apiDimensions.map((dimensions) => this.store.recorder({ namespace: "AWS/ApiGateway", name, dimensions }));
+      this.apiRecorders.set(name, recorders);
     }
+    for (const record of recorders) record(value);
   }
 
   evaluate(alarm: AlarmModel): AlarmEvaluation {
@@ -208,6 +222,12 @@ export class LocalObservability {
   handle(req: IncomingMessage, res: ServerResponse): boolean {
     return servePage(req, res, (window) => this.snapshot(window));
   }
+}
+
+interface LambdaRecorders {
+  readonly invocations: (value: number) => void;
+  readonly errors: (value: number) => void;
+  readonly duration: (value: number) => void;
 }
 
 /** Every statistic the stack's dashboards and alarms ask of a metric. */

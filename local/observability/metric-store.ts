@@ -85,6 +85,15 @@ export class MetricStore {
     this.addTo(this.seriesOf(id), this.now(), value);
   }
 
+  /**
+   * Records values of one metric now, its series looked up once: for the runtime's own metrics, recorded
+   * for every frame and invocation.
+   */
+  recorder(id: MetricId): (value: number) => void {
+    const series = this.seriesOf(id);
+    return (value) => this.addTo(series, this.now(), value);
+  }
+
   private seriesOf(id: MetricId): Series {
     const key = keyOf(id);
     let series = this.series.get(key);
