@@ -7,16 +7,16 @@ import { DEFAULT_INLINE_FANOUT_LIMIT } from "../handlers/lib/settings";
 
 /**
  * Fan-out jobs per consumer invocation (README "Fan-out at scale"). One: a consumer invocation is CPU-bound
- * on AWS (430–570 posts a second at 256 MB, `npm run bench -- --only post-cpu`), so how many run at once is
+ * on AWS (430–600 posts a second at 256 MB, `npm run bench -- --only post-cpu`), so how many run at once is
  * what makes a broadcast fast, and batches of 4 jobs left half the allowed consumers idle for 10,000
  * recipients (5 invocations of 2,000 instead of 20 of 500 spread over all 10). Locally, where consumers share
  * one thread, one job per batch cost at most ~6% (`fan-out-scale`); on AWS it halves mid-size broadcasts.
  */
 export const DEFAULT_FANOUT_BATCH_SIZE = 1;
 /**
- * Consumer invocations at once. Each posts 430–570 a second at 256 MB, so 10 use about half of the account's
+ * Consumer invocations at once. Each posts 430–600 a second at 256 MB, so 10 use about half of the account's
  * 10,000 @connections requests a second (shared with every API of the account and region): a 100,000-recipient
- * broadcast takes 18–23 s, and the rest of the account keeps its share. More consumers, or more memory
+ * broadcast takes 17–23 s, and the rest of the account keeps its share. More consumers, or more memory
  * (CHAT_LAMBDA_MEMORY_MB: CPU grows with it, so the cost per post stays the same), go faster until the
  * account's rate is reached; beyond it they only buy 429s.
  */

@@ -26,7 +26,7 @@ export interface FanOutJob {
  * Recipients per job, by default. SQS takes 256 KiB per message and per batch: a full job with a 32 KiB
  * message and 500 recipients with room-sized list keys stays near 100 KiB, so every job fits alone, and
  * with short messages ten fill one SendMessageBatch. Each job is also one consumer invocation's work (a
- * batch is one job, see DEFAULT_FANOUT_BATCH_SIZE) and its unit of retry: at the 430–570 posts a second a
+ * batch is one job, see DEFAULT_FANOUT_BATCH_SIZE) and its unit of retry: at the 430–600 posts a second a
  * 256 MB consumer manages (`npm run bench -- --only post-cpu`), about a second, so an audience of a few
  * thousand is already spread over several consumers, and a failed invocation delays 500 people at most.
  */

@@ -41,8 +41,8 @@ export const ENV_FANOUT_QUEUE_URL = "FANOUT_QUEUE_URL";
 export const ENV_INLINE_FANOUT_LIMIT = "INLINE_FANOUT_LIMIT";
 /**
  * Where send-message stops posting itself (README "Fan-out at scale"). Measured (`npm run bench -- --only
- * post-cpu,fan-out-scale`): a post costs 255–340 µs of CPU in the fan-out, so a 256 MB function (0.145
- * vCPU) posts 430–570 a second and reaches 3,200–4,300 recipients in the 7.5 s of its 10 s it may post;
+ * post-cpu,fan-out-scale`): a post costs 243–340 µs of CPU in the fan-out, so a 256 MB function (0.145
+ * vCPU) posts 430–600 a second and reaches 3,200–4,500 recipients in the 7.5 s of its 10 s it may post;
  * locally, with 20 ms a post and a whole core, it reached 7,200–7,400 of 10,000 before stopping
  * `incomplete`. 1,000 takes ~2 s at 256 MB: a third of that window, leaving room for reading the audience,
  * a cold start and the ~3 s a throttled post may spend retrying, and the sender waits at most that long for `sent`. Above it the queue
