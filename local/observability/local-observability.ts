@@ -9,7 +9,7 @@ import type { GatewayObserver } from "../gateway/websocket-gateway";
 import type { IntegrationResult } from "../gateway/integration";
 import { evaluateAlarm, type AlarmEvaluation } from "./alarm-evaluation";
 import { parseEmf } from "./emf";
-import { isKnownStatistic, MetricStore, type MetricId } from "./metric-store";
+import { isPercentile, MetricStore, type MetricId } from "./metric-store";
 import { servePage } from "./metrics-page";
 import type { AlarmModel, ObservabilityModel, SeriesModel } from "./observability-model";
 
@@ -81,8 +81,7 @@ export class LocalObservability {
     }
     // Only these metrics' values are kept: a percentile is never asked of the others.
     for (const { metric, stat } of wantedStatistics(options.model)) {
-      if (!isKnownStatistic(stat) || ["Sum", "SampleCount", "Average", "Minimum", "Maximum"].includes(stat)) continue;
-      this.store.keepsDistribution(metric.namespace, metric.name);
+      if (isPercentile(stat)) this.store.keepsDistribution(metric.namespace, metric.name);
     }
   }
 
@@ -234,7 +233,7 @@ interface LambdaRecorders {
 function wantedStatistics(model: ObservabilityModel): Array<{ readonly metric: MetricId; readonly stat: string }> {
   const wanted: Array<{ metric: MetricId; stat: string }> = [];
   for (const dashboard of model.dashboards) {
-    for (const widget of dashboard.widgets) if (widget.kind === "metric") for (const { metric, stat } of widget.series) wanted.push({ metric, stat });
+    for (const widget of dashboard.widgets) if (widget.kind === "metric") wanted.push(...widget.series);
   }
   for (const alarm of model.alarms) if (alarm.metric && alarm.statistic) wanted.push({ metric: alarm.metric, stat: alarm.statistic });
   return wanted;

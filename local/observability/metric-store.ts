@@ -110,10 +110,11 @@ export class MetricStore {
       while (index > 0 && seconds[index - 1]!.start > start) index -= 1;
       second = seconds[index - 1];
       if (second?.start !== start) {
+        // A sample older than the retention is dropped, as expiry would drop it at once.
+        if (start < this.now() - this.retentionMs) return;
         second = { start, count: 0, sum: 0, min: value, max: value, ...(keepsValues ? { values: [] } : {}) };
         seconds.splice(index, 0, second);
         this.expire(seconds);
-        if (start < this.now() - this.retentionMs) return;
       }
     }
     second.count += 1;
@@ -135,7 +136,7 @@ export class MetricStore {
    * a percentile of a metric whose values are not kept.
    */
   statistic(id: MetricId, stat: string, from: number, to: number): number | undefined {
-    const seconds = (this.series.get(keyOf(id))?.seconds ?? []).filter((s) => s.start >= from && s.start < to && s.count > 0);
+    const seconds = (this.series.get(keyOf(id))?.seconds ?? []).filter((s) => s.start >= from && s.start < to);
     if (seconds.length === 0) return undefined;
     let count = 0;
     let sum = 0;
@@ -159,15 +160,15 @@ export class MetricStore {
       case "Maximum":
         return max;
     }
-    if (seconds.some((second) => !second.values)) return undefined;
+    if (!isPercentile(stat) || seconds.some((second) => !second.values)) return undefined;
     return statisticOf(seconds.flatMap((second) => second.values!), stat);
   }
 }
 
 /**
  * The series' key: namespace, name and the dimensions sorted by name, joined with control characters no
- * name or value of CloudWatch's carries. Built by hand: it runs for every sample (a few dozen per chat
- * message), where JSON.stringify of sorted entries cost a tenth of the runtime's main thread.
+ * name or value of CloudWatch's carries. Built by hand: it runs for every datapoint of every EMF line (a
+ * dozen or so per chat message), where JSON.stringify of sorted entries cost a tenth of the main thread.
  */
 function keyOf(id: MetricId): string {
   const names = Object.keys(id.dimensions);
@@ -175,6 +176,13 @@ function keyOf(id: MetricId): string {
   let key = `${id.namespace}\u0000${id.name}`;
   for (const name of names) key += `\u0000${name}\u0001${id.dimensions[name]}`;
   return key;
+}
+
+/** pNN: the statistics that need a metric's values, not just its statistic set. */
+const PERCENTILE = /^p(\d{1,2}(?:\.\d+)?|100)$/;
+
+export function isPercentile(stat: string): boolean {
+  return PERCENTILE.test(stat);
 }
 
 /** CloudWatch's statistics; percentiles by nearest rank. Undefined for no samples or an unknown statistic. */
@@ -192,7 +200,7 @@ export function statisticOf(values: readonly number[], stat: string): number | u
     case "Maximum":
       return Math.max(...values);
   }
-  const percentile = /^p(\d{1,2}(?:\.\d+)?|100)$/.exec(stat);
+  const percentile = PERCENTILE.exec(stat);
   if (!percentile) return undefined;
   const sorted = [...values].sort((a, b) => a - b);
   const rank = Math.ceil((Number(percentile[1]) / 100) * sorted.length);
