@@ -45,8 +45,9 @@ export const ENV_INLINE_FANOUT_LIMIT = "INLINE_FANOUT_LIMIT";
  * vCPU) posts 430–600 a second and reaches 3,200–4,500 recipients in the 7.5 s of its 10 s it may post;
  * locally, with 20 ms a post and a whole core, it reached 7,200–7,400 of 10,000 before stopping
  * `incomplete`. 1,000 takes ~2 s at 256 MB: a third of that window, leaving room for reading the audience,
- * a cold start and the ~3 s a throttled post may spend retrying, and the sender waits at most that long for `sent`. Above it the queue
- * path answers `sent` in under a second and posts the jobs in parallel (two or more jobs of 500 at once).
+ * a cold start and the ~3 s a throttled post may spend retrying, and the sender waits at most that long for
+ * `sent`. Above it the queue path answers `sent` in under a second and posts the jobs in parallel (two or
+ * more jobs of 500 at once).
  */
 export const DEFAULT_INLINE_FANOUT_LIMIT = 1000;
 const MAX_INLINE_FANOUT_LIMIT = 100_000;

@@ -178,11 +178,12 @@ const compiled = new WeakMap<Statement, Compiled>();
 function compile(statement: Statement): Compiled {
   let entry = compiled.get(statement);
   if (!entry) {
-    const resources = (statement.resource ?? statement.notResource!).filter((p) => !isPolicyVariable(p));
+    const patterns = statement.resource ?? statement.notResource!;
+    const resources = patterns.filter((p) => !isPolicyVariable(p));
     entry = {
       actions: anyOf(statement.action ?? statement.notAction!, true),
       ...(resources.length > 0 ? { resources: anyOf(resources, false) } : {}),
-      variables: resources.length < (statement.resource ?? statement.notResource!).length,
+      variables: resources.length < patterns.length,
     };
     compiled.set(statement, entry);
   }
