@@ -24,7 +24,11 @@ beforeEach(() => faulty.reset());
 
 // No waiting between attempts: the backoff's random draw is 0.
 const client = () => dynamoDbJsonClient(signedHttp(faulty.endpoint, { service: "dynamodb", connectionTimeoutMs: 1_000 }), () => 0);
-const getA = () => client().call("GetItem", { TableName: table, Key: { pk: { S: "conn#a" }, sk: { S: "meta" } }, ConsistentRead: true });
+const keyOfA = () => ({ TableName: table, Key: { pk: { S: "conn#a" }, sk: { S: "meta" } }, ConsistentRead: true });
+const getA = () => client().call("GetItem", keyOfA());
+// The same client with attempts of 300 ms rather than 5 s.
+const ATTEMPT_MS = 300;
+const hurried = () => dynamoDbJsonClient(signedHttp(faulty.endpoint, { service: "dynamodb", connectionTimeoutMs: 1_000 }), () => 0, ATTEMPT_MS);
 
 test("an item comes back in DynamoDB's wire format", async () => {
   await expect(getA()).resolves.toEqual({ Item: { pk: { S: "conn#a" }, sk: { S: "meta" }, connectedAt: { N: "1" } } });
@@ -44,6 +48,27 @@ test("after three attempts the error comes out shaped like the SDK's: name, stat
 
   expect(error).toMatchObject({ name: "InternalServerError", $fault: "server", $metadata: { httpStatusCode: 500 } });
   expect(faulty.inputs("GetItem")).toHaveLength(3);
+});
+
+test("a read never answered is abandoned at the attempt timeout and tried again, so a later answer still comes back", async () => {
+  faulty.answer("GetItem", { never: true }, { times: 2 });
+  const started = Date.now();
+
+  await expect(hurried().call("GetItem", keyOfA())).resolves.toMatchObject({ Item: { pk: { S: "conn#a" } } });
+
+  expect(faulty.inputs("GetItem")).toHaveLength(3);
+  expect(Date.now() - started).toBeGreaterThanOrEqual(2 * ATTEMPT_MS);
+});
+
+test("a read no attempt of which is answered fails after three attempts instead of hanging", async () => {
+  faulty.answer("GetItem", { never: true }, { times: Infinity });
+  const started = Date.now();
+
+  await expect(hurried().call("GetItem", keyOfA())).rejects.toMatchObject({ name: "AbortError" });
+
+  expect(faulty.inputs("GetItem")).toHaveLength(3);
+  // Three attempt timeouts and no more: the client does not wait on a request it has given up.
+  expect(Date.now() - started).toBeLessThan(3 * ATTEMPT_MS + 1_000);
 });
 
 test("an endpoint that is down fails with Node's code, which callers sort as never sent", async () => {

@@ -8,8 +8,12 @@ export interface SeenRequest {
   readonly input: Record<string, any>;
 }
 
-/** What to answer instead of forwarding: an error by name and status, or a body of our own. */
-export type Answer = { readonly status: number; readonly error: string } | { readonly body: Record<string, unknown> };
+/**
+ * What to answer instead of forwarding: an error by name and status, a body of our own, or nothing at all
+ * (the request is read and held, as by a server that stopped answering, until the caller gives up or the
+ * proxy stops).
+ */
+export type Answer = { readonly status: number; readonly error: string } | { readonly body: Record<string, unknown> } | { readonly never: true };
 
 /**
  * A proxy in front of a real DynamoDB (the local runtime's dynalite) that records every request and answers
@@ -72,6 +76,7 @@ export class FaultyDynamoDb {
     else if (rule) {
       rule.times -= 1;
       const { answer } = rule;
+      if ("never" in answer) return;
       const status = "status" in answer ? answer.status : 200;
       const payload = "status" in answer ? { __type: `com.amazonaws.dynamodb.v20120810#${answer.error}`, message: `${answer.error} (injected)` } : answer.body;
       res.writeHead(status, { "content-type": "application/x-amz-json-1.0" }).end(JSON.stringify(payload));

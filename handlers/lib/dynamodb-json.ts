@@ -49,7 +49,8 @@ export function dynamoDbEndpoint(): string {
   return `https://dynamodb.${regionFromEnv()}.amazonaws.com`;
 }
 
-export function dynamoDbJsonClient(http: SignedHttp, random: () => number = Math.random): DynamoDbJson {
+/** `random` draws the backoff's jitter; `attemptTimeoutMs` is there for tests, which cannot wait 5 s an attempt. */
+export function dynamoDbJsonClient(http: SignedHttp, random: () => number = Math.random, attemptTimeoutMs = ATTEMPT_TIMEOUT_MS): DynamoDbJson {
   async function attempt(operation: ReadOperation, body: Uint8Array, signal: AbortSignal): Promise<Record<string, unknown>> {
     const response = await http.request({
       method: "POST",
@@ -69,7 +70,7 @@ export function dynamoDbJsonClient(http: SignedHttp, random: () => number = Math
       const body = Buffer.from(JSON.stringify(input), "utf8");
       for (let attempts = 1; ; attempts += 1) {
         try {
-          return await withTimeout(ATTEMPT_TIMEOUT_MS, (signal) => attempt(operation, body, signal));
+          return await withTimeout(attemptTimeoutMs, (signal) => attempt(operation, body, signal));
         } catch (error) {
           if (attempts >= RETRY.maxAttempts || !isTransientForReads(error)) throw error;
           await sleep(backoffDelayMs(attempts, isThrottled(error) ? THROTTLED_RETRY : RETRY, random));
