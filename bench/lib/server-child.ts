@@ -1,6 +1,6 @@
 /**
- * Child-process entry for the fan-out and capacity figures: serves either the project's local runtime or
- * the bare ws relay in a process of its own, so its CPU is not the clients' and its RSS is its own.
+ * Child-process entry for the fan-out and capacity figures: serves the project's local runtime, its bare
+ * path or the bare ws relay in a process of its own, so its CPU is not the clients' and its RSS is its own.
  *   node --import tsx bench/lib/server-child.ts '<ServerSpec as JSON>'
  * Talks to the parent (server-process.ts) over IPC: "ready" with the URL, "rss" on request, exit on "stop".
  */
@@ -8,6 +8,7 @@ import { readFileSync } from "node:fs";
 import { startLocalRuntime } from "../../local/runtime";
 import type { ParentMessage, RuntimeEndpoints, ServerSpec } from "./server-process";
 import { startWsRelay } from "./ws-relay";
+import { startBarePath } from "./bare-path";
 
 const HOST = "127.0.0.1";
 
@@ -18,7 +19,8 @@ async function main(): Promise<void> {
   const countLine = (line: string) => {
     for (let i = 0; i < patterns.length; i += 1) if (patterns[i]!.test(line)) counts[i] += 1;
   };
-  const server = spec.kind === "relay" ? await startWsRelay(HOST) : await startRuntime(spec, countLine);
+  const server =
+    spec.kind === "relay" ? await startWsRelay(HOST) : spec.kind === "bare-path" ? await startBarePath(HOST) : await startRuntime(spec, countLine);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

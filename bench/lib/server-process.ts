@@ -13,7 +13,9 @@ export type ServerSpec =
       /** Regular expressions (sources) of runtime log lines to count; `counts()` answers how many matched. */
       readonly countLines?: readonly string[];
     }
-  | { readonly kind: "relay" };
+  | { readonly kind: "relay" }
+  /** The runtime's threads and HTTP calls without its AWS emulation (bare-path.ts). */
+  | { readonly kind: "bare-path" };
 
 export type ParentMessage = { readonly type: "rss" } | { readonly type: "cpu" } | { readonly type: "counts" } | { readonly type: "stop" };
 
@@ -40,7 +42,7 @@ type ChildMessage =
 
 const CHILD = join(__dirname, "server-child.ts");
 
-/** A server (runtime or relay) running in a child process of its own. */
+/** A server (runtime, bare path or relay) running in a child process of its own. */
 export class ServerProcess {
   private constructor(
     private readonly child: ChildProcess,
