@@ -37,6 +37,7 @@ export async function benchCapacity(options: CapacityOptions): Promise<FigureRes
   const stackDir = await shippedStack();
   const ours = await measure({ kind: "runtime", stackDir }, options);
   const bare = await measure({ kind: "bare-path" }, options);
+  const barePort = await measure({ kind: "bare-path", transport: "port" }, options);
   const relay = await measure({ kind: "relay" }, options);
   const share = ours.messagesPerSecond / relay.messagesPerSecond;
   const latency = (c: Capacity) => `${ms(percentile(c.latencies, 50))} / ${ms(percentile(c.latencies, 99))}`;
@@ -93,11 +94,22 @@ export async function benchCapacity(options: CapacityOptions): Promise<FigureRes
         baseline: ms(relay.cpuPerMessageMs),
         detail: `the runtime's AWS and handler add ${ms(ours.cpuPerMessageMs - bare.cpuPerMessageMs)} to it`,
       },
-      { measure: "direct messages refused or failed", ours: count(ours.failed), baseline: count(relay.failed), detail: `bare path: ${count(bare.failed)}` },
+      {
+        measure: "… with its two calls on the worker's message port instead of loopback HTTP",
+        ours: ms(barePort.cpuPerMessageMs),
+        baseline: ms(relay.cpuPerMessageMs),
+        detail: `HTTP between the threads is ${ms(bare.cpuPerMessageMs - barePort.cpuPerMessageMs)} of the bare path's ${ms(bare.cpuPerMessageMs)} (${count(barePort.messagesPerSecond)} messages/s)`,
+      },
+      {
+        measure: "direct messages refused or failed",
+        ours: count(ours.failed),
+        baseline: count(relay.failed),
+        detail: `bare path: ${count(bare.failed)}, over the port: ${count(barePort.failed)}`,
+      },
     ],
     notes: [
       "Each server runs alone in a child process, so its RSS (process.memoryUsage().rss, all threads) is its own; the clients run in this process. Per connection = (RSS with the connections − RSS before) ÷ the connections opened in between, after a warm-up that starts the runtime's $connect and $default environments. RSS after the messaging is read once the messages in flight have landed; what it adds is what messages leave behind (the runtime keeps its metrics per second, so this levels off: with 200 connections and 100 pairs, +38 MB after 40 s and the same after 100 s, where keeping every sample added 612 MB in 100 s).",
-      "The bare path (bench/lib/bare-path.ts) is the runtime's architecture with nothing on it: each direct message goes to a worker thread, which makes two keep-alive HTTP calls back to the main thread (a read, then the post that sends the frame) and replies, with no SigV4, IAM, DynamoDB, Lambda event, metrics or logs. It is what 1 : 20 of the relay would leave room for: the runtime's own work (verifying and checking each call, dynalite, the handler's signing, metrics and logs) is the rest of its CPU per message.",
+      "The bare path (bench/lib/bare-path.ts) is the runtime's architecture with nothing on it: each direct message goes to a worker thread, which makes two keep-alive HTTP calls back to the main thread (a read, then the post that sends the frame) and replies, with no SigV4, IAM, DynamoDB, Lambda event, metrics or logs. It is what 1 : 20 of the relay would leave room for: the runtime's own work (verifying and checking each call, dynalite, the handler's signing, metrics and logs) is the rest of its CPU per message. Run again with the two calls as messages on the worker's port (no HTTP), it measures what carrying the functions' AWS calls that way could save the runtime: about that much, not more, since the runtime's calls would still be signed, verified and checked.",
       "CPU per message: the server process's CPU time (process.cpuUsage, every thread: the main thread, the functions' worker threads, V8's GC and compiler threads) during the counted seconds ÷ the messages delivered; the main thread's share from /proc. It depends less than messages per second on what else the machine runs, though under heavy contention it rises too (each thread wakes for fewer messages at a time). The rest of the runtime's share is the send-message handler's own work in its worker (a signed BatchGetItem, a signed post, the metrics line) and garbage collection.",
       `Messaging: each pair ping-pongs one direct message (\`{"action":"send-message","to":…}\`), so ${options.pairs} are in flight; counted for ${options.seconds} s after 1 s of warm-up. Through the runtime each one is a send-message invocation (one BatchGetItem of the sender's and the recipient's records, then a signed, IAM-checked @connections POST, and the reply); the relay forwards by id. The clients share one process, which bounds the relay's figure too.`,
     ],

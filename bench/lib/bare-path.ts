@@ -6,6 +6,9 @@ import { readBody } from "../../local/http/request-body";
 import { closeServer, listen } from "../../local/http/servers";
 import { type DirectMessageServer, startDirectMessageServer } from "./direct-message-server";
 
+/** How the worker's calls reach the main thread: loopback HTTP as the handlers' do, or its message port. */
+export type BarePathTransport = "http" | "port";
+
 export interface BarePath {
   readonly wsUrl: string;
   stop(): Promise<void>;
@@ -18,9 +21,10 @@ export interface BarePath {
  * reads DynamoDB and posts to @connections): a read answered with two records, then the post, which sends
  * the recipient its `message` frame. The worker's reply is the sender's `sent` frame. No SigV4, IAM,
  * DynamoDB, Lambda event, metrics or logs. The clients' other frames are answered as the relay's are
- * (direct-message-server.ts).
+ * (direct-message-server.ts). With `transport` "port" the two calls are messages on the worker's port
+ * instead of HTTP: what the runtime's loopback HTTP between its threads costs.
  */
-export async function startBarePath(host: string): Promise<BarePath> {
+export async function startBarePath(host: string, transport: BarePathTransport = "http"): Promise<BarePath> {
   const awaitingReply = new Map<number, WebSocket>();
   let nextInvocation = 0;
   const gateway: DirectMessageServer = await startDirectMessageServer(host, "bare", (connectionId, _frame, body, sender) => {
@@ -29,22 +33,31 @@ export async function startBarePath(host: string): Promise<BarePath> {
     worker.postMessage({ id, connectionId, body });
   });
 
+  /** One call: a read is answered with both records; a post sends the recipient its frame. */
+  function answer(path: string | undefined, body: Uint8Array): Buffer {
+    const request = JSON.parse(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString("utf8")) as { keys?: string[]; to?: string; frame?: unknown };
+    let answer: unknown = {};
+    if (path === "/read") answer = { Responses: { connections: (request.keys ?? []).map((id) => ({ connectionId: id })) } };
+    else gateway.connection(String(request.to))?.send(JSON.stringify(request.frame));
+    return Buffer.from(JSON.stringify(answer));
+  }
+
   const services = createServer((req, res) => void serve(req, res));
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const request = JSON.parse((await readBody(req))!.toString("utf8")) as { keys?: string[]; to?: string; frame?: unknown };
-    let answer: unknown = {};
-    if (req.url === "/read") answer = { Responses: { connections: (request.keys ?? []).map((id) => ({ connectionId: id })) } };
-    else gateway.connection(String(request.to))?.send(JSON.stringify(request.frame));
-    const body = JSON.stringify(answer);
-    res.writeHead(200, { "content-type": "application/json", "content-length": Buffer.byteLength(body) }).end(body);
+    const body = answer(req.url, (await readBody(req))!);
+    res.writeHead(200, { "content-type": "application/json", "content-length": body.length }).end(body);
   }
-  const servicesPort = await listen(services, host);
+  const servicesPort = transport === "http" ? await listen(services, host) : undefined;
 
   // Created before any client connects: the figure's clients connect once this server is ready.
-  const worker = new Worker(join(__dirname, "bare-path-worker.cjs"), { workerData: { port: servicesPort } });
-  worker.on("message", ({ id, reply }: { id: number; reply: string }) => {
-    awaitingReply.get(id)?.send(reply);
-    awaitingReply.delete(id);
+  const worker = new Worker(join(__dirname, "bare-path-worker.cjs"), { workerData: { port: servicesPort, transport } });
+  worker.on("message", (message: { id: number; reply: string } | { call: number; path: string; body: Uint8Array }) => {
+    if ("call" in message) {
+      worker.postMessage({ call: message.call, answer: answer(message.path, message.body) });
+      return;
+    }
+    awaitingReply.get(message.id)?.send(message.reply);
+    awaitingReply.delete(message.id);
   });
 
   return {
@@ -52,7 +65,7 @@ export async function startBarePath(host: string): Promise<BarePath> {
     async stop() {
       await gateway.stop();
       await worker.terminate();
-      await closeServer(services);
+      if (services.listening) await closeServer(services);
     },
   };
 }

@@ -20,7 +20,7 @@ async function main(): Promise<void> {
     for (let i = 0; i < patterns.length; i += 1) if (patterns[i]!.test(line)) counts[i] += 1;
   };
   const server =
-    spec.kind === "relay" ? await startWsRelay(HOST) : spec.kind === "bare-path" ? await startBarePath(HOST) : await startRuntime(spec, countLine);
+    spec.kind === "relay" ? await startWsRelay(HOST) : spec.kind === "bare-path" ? await startBarePath(HOST, spec.transport) : await startRuntime(spec, countLine);
   let stopping = false;
   const stop = async () => {
     if (stopping) return;

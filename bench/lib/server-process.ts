@@ -1,5 +1,6 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { join } from "node:path";
+import type { BarePathTransport } from "./bare-path";
 
 /** What server-child.ts serves. */
 export type ServerSpec =
@@ -14,8 +15,8 @@ export type ServerSpec =
       readonly countLines?: readonly string[];
     }
   | { readonly kind: "relay" }
-  /** The runtime's threads and HTTP calls without its AWS emulation (bare-path.ts). */
-  | { readonly kind: "bare-path" };
+  /** The runtime's threads and calls without its AWS emulation (bare-path.ts). @default transport "http" */
+  | { readonly kind: "bare-path"; readonly transport?: BarePathTransport };
 
 export type ParentMessage = { readonly type: "rss" } | { readonly type: "cpu" } | { readonly type: "counts" } | { readonly type: "stop" };
 
