@@ -65,6 +65,10 @@ export async function benchPostCpu(options: PostCpuOptions): Promise<FigureResul
     const cpu = (variant: Variant) => summarize(samples[variant].map((s) => s.usPerPost));
     const rate = (variant: Variant) => summarize(samples[variant].map((s) => s.postsPerSecond));
     const [shipped, sdk, bare] = [cpu("fan-out"), cpu("fan-out-sdk"), cpu("floor")];
+    // The budget compares each run with the floor's run of the same round, made seconds apart: a slow or fast
+    // spell of the machine moves both. The ratio of the medians of separate runs swung from 1.11× to 1.53×
+    // across full runs with no change to the code measured.
+    const paired = summarize(samples["fan-out"].map((s, i) => s.usPerPost / samples.floor[i]!.usPerPost)).median;
     const us = (value: number) => `${Math.round(value)} µs`;
     const runsNote = `${options.runs} runs of ${count(options.posts)} posts`;
 
@@ -79,8 +83,8 @@ export async function benchPostCpu(options: PostCpuOptions): Promise<FigureResul
         ours: range(shipped, us),
         baseline: range(bare, us),
         budget: `≤ ${FLOOR_BUDGET}× the floor`,
-        pass: shipped.median <= FLOOR_BUDGET * bare.median,
-        detail: `${(shipped.median / bare.median).toFixed(2)}× the floor`,
+        pass: paired <= FLOOR_BUDGET,
+        detail: `${paired.toFixed(2)}× the floor (median of the runs' ratios to the floor's run beside them; ${(shipped.median / bare.median).toFixed(2)}× between the medians)`,
       },
       {
         measure: "… the same fan-out posting with the SDK's ApiGatewayManagementApiClient (before)",
@@ -113,7 +117,7 @@ export async function benchPostCpu(options: PostCpuOptions): Promise<FigureResul
       baselineLabel: "floor: SigV4-signed node:https loop",
       rows,
       notes: [
-        `CPU: process.cpuUsage() of the posting process around ${count(options.posts)} posts (after 2,000 warm-up posts), ${CONCURRENCY} in flight, ÷ the posts; the variants alternate run by run. The endpoint answers 200 to every post after reading it, over TLS with keep-alive, as API Gateway does; its own CPU is not counted. The floor and the shipped fan-out sign with aws4 (as handlers/lib/signed-http.ts), the SDK variant with the SDK's own signer (@smithy/signature-v4); all with session credentials.`,
+        `CPU: process.cpuUsage() of the posting process around ${count(options.posts)} posts (after 2,000 warm-up posts), ${CONCURRENCY} in flight, ÷ the posts; the variants alternate run by run, and the budget takes the median of each round's fan-out ÷ floor. The endpoint answers 200 to every post after reading it, over TLS with keep-alive, as API Gateway does; its own CPU is not counted. The floor and the shipped fan-out sign with aws4 (as handlers/lib/signed-http.ts), the SDK variant with the SDK's own signer (@smithy/signature-v4); all with session credentials.`,
         `A ${FUNCTION_MB} MB function: Lambda allocates CPU in proportion to memory, one vCPU at ${count(MB_PER_VCPU)} MB (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html), so ${FUNCTION_MB} MB gets ${vcpu.toFixed(3)} of one; this machine's core is taken as one vCPU. Posts per second = that share ÷ CPU per post; recipients = that rate × the time the fan-out may post (the function's timeout less the reserve fan-out.ts keeps: ${ms(POST_TIMEOUT_MS)} post timeout + margin, at most a quarter of the timeout). Latency bounds it too: ${CONCURRENCY} in flight at 20 ms per post is 1,250 posts/s.`,
       ],
     };

@@ -54,7 +54,7 @@ const FIGURES: Record<string, (mode: Mode) => Promise<FigureResult>> = {
   throttling: ({ quick }) => benchThrottling({ ...(quick ? QUICK_FAN_OUT : FAN_OUT), repeats: 1, failureRate: 0.1 }),
   "fan-out-scale": ({ quick }) => benchFanOutScale(quick ? QUICK_SCALE : SCALE),
   "fan-out-faults": ({ quick }) => benchFanOutFaults(quick ? QUICK_SCALE : SCALE),
-  "post-cpu": ({ quick }) => benchPostCpu(quick ? { posts: 5000, runs: 1 } : { posts: 20_000, runs: 3 }),
+  "post-cpu": ({ quick }) => benchPostCpu(quick ? { posts: 5000, runs: 1 } : { posts: 20_000, runs: 5 }),
   capacity: ({ quick }) => benchCapacity(quick ? { connections: 1000, pairs: 100, seconds: 3 } : { connections: 5000, pairs: 100, seconds: 10 }),
   authorizer: ({ quick }) => benchAuthorizer({ coldStarts: quick ? 3 : 10, warmRuns: quick ? 100 : 500 }),
   metrics: ({ quick }) => benchMetrics({ coldStarts: quick ? 3 : 15 }),
