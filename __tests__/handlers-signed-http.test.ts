@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { createServer, type Server } from "node:http";
 import { connect, type Socket } from "node:net";
 import { once } from "node:events";
+import { setTimeout as sleep } from "node:timers/promises";
 import { signedHttp } from "../handlers/lib/signed-http";
 import { closeServer, listen } from "../local/http/servers";
 
@@ -35,7 +36,7 @@ class Blackhole {
     child.kill("SIGSTOP");
     // More than the queue holds: those beyond it stay in SYN_SENT, as the client's will.
     const fillers = Array.from({ length: 4 }, () => connect(port, "127.0.0.1").on("error", () => undefined));
-    await new Promise((resolve) => setTimeout(resolve, 200));
+    await sleep(200);
     return new Blackhole(child, port, fillers);
   }
 
@@ -80,7 +81,7 @@ describe("against a server that answers", () => {
     first.resume();
     await once(first, "end");
     // The kept-alive connection is reused, so the connection timer must be long gone.
-    await new Promise((resolve) => setTimeout(resolve, CONNECT_TIMEOUT_MS + 100));
+    await sleep(CONNECT_TIMEOUT_MS + 100);
     const second = await post(endpoint, http);
     expect(second.statusCode).toBe(200);
     second.resume();

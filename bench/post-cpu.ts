@@ -33,8 +33,9 @@ const FLOOR_BUDGET = 1.5;
  * Figure 9: the CPU one post costs inside the fan-out code — handlers/lib/fan-out.ts posting with the
  * shipped @connections client, bundled as the handlers are — beside the floor, a bare loop of requests
  * signed by the same SigV4 code (aws4, as handlers/lib/signed-http.ts) and sent with node:https; and the
- * same fan-out with the SDK's ApiGatewayManagementApiClient, which the shipped client replaced. Each runs in a process of its
- * own against an HTTPS endpoint in another (so only the poster's CPU is counted), 25 posts in flight.
+ * same fan-out with the SDK's ApiGatewayManagementApiClient, which the shipped client replaced. Each runs
+ * in a process of its own against an HTTPS endpoint in another (so only the poster's CPU is counted), 25
+ * posts in flight.
  */
 export async function benchPostCpu(options: PostCpuOptions): Promise<FigureResult> {
   const work = mkdtempSync(join(tmpdir(), "bench-post-cpu-"));

@@ -42,12 +42,13 @@ export async function startBarePath(host: string, transport: BarePathTransport =
     return Buffer.from(JSON.stringify(answer));
   }
 
-  const services = createServer((req, res) => void serve(req, res));
+  // Over HTTP the calls come to a server of their own; over the port, to the worker's message handler below.
+  const services = transport === "http" ? createServer((req, res) => void serve(req, res)) : undefined;
   async function serve(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = answer(req.url, (await readBody(req))!);
     res.writeHead(200, { "content-type": "application/json", "content-length": body.length }).end(body);
   }
-  const servicesPort = transport === "http" ? await listen(services, host) : undefined;
+  const servicesPort = services && (await listen(services, host));
 
   // Created before any client connects: the figure's clients connect once this server is ready.
   const worker = new Worker(join(__dirname, "bare-path-worker.cjs"), { workerData: { port: servicesPort, transport } });
@@ -65,7 +66,7 @@ export async function startBarePath(host: string, transport: BarePathTransport =
     async stop() {
       await gateway.stop();
       await worker.terminate();
-      if (services.listening) await closeServer(services);
+      if (services) await closeServer(services);
     },
   };
 }
