@@ -7,7 +7,8 @@
  * The stacks are copies with the substitutions listed in support/terraform.ts: above all, the
  * `archive_file` data sources are replaced by their outputs, since the mirror has no hashicorp/archive.
  * To pay for the provider's start-up once rather than once per variant, every variant is a module of one
- * configuration (the backends, which a module cannot hold, are checked in terraform-backends.test.ts).
+ * configuration whose root holds the variants' provider configuration (combineModules); the backends,
+ * which a module cannot hold, are checked in terraform-backends.test.ts.
  * Skipped, saying what is missing, without terraform or the mirror, unless REQUIRE_TERRAFORM=1.
  */
 import { readFileSync, writeFileSync } from "node:fs";
@@ -22,7 +23,8 @@ import { synthesizeApp } from "./support/synth-app";
 import {
   asList,
   awsResourceSchemas,
-  combinedRoot,
+  AWS_PROVIDER,
+  combineModules,
   localAddress,
   managedChanges,
   offlineCopy,
@@ -58,13 +60,13 @@ const ARN_ATTRIBUTES = ["arn", "execution_arn"];
 
 /** The state a chat stack deployed before the account stack existed holds for the account setting. */
 function earlierAccountSetting(module: string): StateResource[] {
-  const provider = `module.${module}.provider["registry.terraform.io/hashicorp/aws"]`;
   const entry = (type: string, name: string, attributes: Record<string, unknown>): StateResource => ({
     module: `module.${module}`,
     mode: "managed",
     type,
     name,
-    provider,
+    // The root's provider, as for every variant's resources (combineModules).
+    provider: AWS_PROVIDER,
     instances: [{ schema_version: 0, attributes }],
   });
   const roleArn = "arn:aws:iam::123456789012:role/chat-websocket-apigateway-logs";
@@ -95,12 +97,14 @@ describeWithTerraform("terraform init, validate and plan of every configuration 
     Object.assign(process.env, workspace.environment());
     checkDir = join(workspace.dir, "check");
     root = join(checkDir, "variants");
-    for (const variant of PLAN_VARIANTS) {
+    const copies = PLAN_VARIANTS.map((variant) => {
       const stackDir = synthesizeApp(variant.env, join(workspace.dir, "synth", variant.name))[variant.stack ?? "chat"];
       const tf = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
-      writeConfiguration(join(root, variant.name), offlineCopy(tf, { stackDir, awsVersion: workspace.awsVersion, backend: "module" }));
-    }
-    writeConfiguration(root, combinedRoot(PLAN_VARIANTS.map((variant) => variant.name)));
+      return { name: variant.name, tf: offlineCopy(tf, { stackDir, awsVersion: workspace.awsVersion, backend: "module" }) };
+    });
+    const combined = combineModules(copies);
+    for (const [name, tf] of combined.modules) writeConfiguration(join(root, name), tf);
+    writeConfiguration(root, combined.root);
     // The folder cdktf's matchers take: a manifest naming the stack folders (here, the one holding every variant).
     writeFileSync(join(checkDir, "manifest.json"), JSON.stringify({ stacks: { variants: { workingDirectory: "variants" } } }));
 
