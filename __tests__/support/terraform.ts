@@ -17,6 +17,7 @@ import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { isAbsolute, join, relative, resolve } from "node:path";
+import { isDeepStrictEqual } from "node:util";
 
 export const TERRAFORM = process.env.TERRAFORM_BINARY ?? "terraform";
 /** The folder holding `registry.terraform.io/...` in the unpacked filesystem-mirror layout. */
@@ -266,28 +267,26 @@ export const AWS_PROVIDER = 'provider["registry.terraform.io/hashicorp/aws"]';
  * (`AWS_PROVIDER`). Returns the root and each copy without its provider configuration, by module name.
  */
 export function combineModules(copies: ReadonlyArray<{ readonly name: string; readonly tf: Json }>): { root: Json; modules: Map<string, Json> } {
-  const shared = copies[0]?.tf.provider?.aws;
+  const [first] = copies;
+  if (!first) throw new Error("combineModules: no copies to combine");
+  const shared = first.tf.provider?.aws;
   const modules = new Map<string, Json>();
   for (const { name, tf } of copies) {
-    if ([shared].flat().length !== 1 || stableJson(tf.provider?.aws) !== stableJson(shared)) {
-      throw new Error(`combineModules: ${name} configures the AWS provider unlike ${copies[0]!.name}, or more than once; plan it on its own`);
+    // Deep equality, so key order does not matter.
+    if ([shared].flat().length !== 1 || !isDeepStrictEqual(tf.provider?.aws, shared)) {
+      throw new Error(`combineModules: ${name} configures the AWS provider unlike ${first.name}, or more than once; plan it on its own`);
     }
     const { provider: { aws: _moved, ...others }, ...rest } = tf;
     modules.set(name, Object.keys(others).length > 0 ? { ...rest, provider: others } : rest);
   }
   return {
     root: {
-      terraform: { required_providers: { aws: copies[0]?.tf.terraform.required_providers.aws } },
+      terraform: { required_providers: { aws: first.tf.terraform.required_providers.aws } },
       provider: { aws: shared },
       module: Object.fromEntries(copies.map(({ name }) => [name, { source: `./${name}` }])),
     },
     modules,
   };
-}
-
-/** JSON with object keys sorted: equal for equal configurations whatever order their keys came in. */
-function stableJson(value: Json): string {
-  return JSON.stringify(value, (_key, v) => (v && typeof v === "object" && !Array.isArray(v) ? Object.fromEntries(Object.entries(v).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) : v));
 }
 
 // ---------------------------------------------------------------------------------------------------------
