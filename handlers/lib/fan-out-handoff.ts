@@ -40,6 +40,8 @@ export async function handOff(options: {
   readonly onFailure: (error: unknown) => void;
 }): Promise<HandOffResult> {
   let queued = 0;
+  // Two reasons apart: running out of time stops reading, while SQS refusing one batch does not stop the next.
+  let outOfTime = false;
   let incomplete = false;
   let jobs: Array<{ body: string; size: number }> = [];
   let batchBytes = 0;
@@ -53,9 +55,16 @@ export async function handOff(options: {
     jobs = [];
     batchBytes = 0;
   };
-  const addJob = async (recipients: JobRecipient[]) => {
+  const addJob = async (recipients: JobRecipient[]): Promise<void> => {
     const body = encodeJob({ messageId: options.messageId, frame: options.frame, recipients } satisfies FanOutJob);
     const size = Buffer.byteLength(body);
+    // The frame is escaped again inside the job (a quote or a control character grows up to 7-fold in all),
+    // so a job of jobSize recipients can exceed what SQS takes: halved until each part fits.
+    if (size > MAX_SQS_PAYLOAD_BYTES && recipients.length > 1) {
+      const half = Math.ceil(recipients.length / 2);
+      await addJob(recipients.slice(0, half));
+      return addJob(recipients.slice(half));
+    }
     if (jobs.length === BATCH_ENTRIES || batchBytes + size > MAX_SQS_PAYLOAD_BYTES) await flush();
     jobs.push({ body, size });
     batchBytes += size;
@@ -64,7 +73,7 @@ export async function handOff(options: {
   try {
     for await (const recipient of options.recipients) {
       if (options.remainingTimeMs() < RESERVE_MS) {
-        incomplete = true;
+        outOfTime = true;
         break;
       }
       slice.push(recipient);
@@ -73,14 +82,14 @@ export async function handOff(options: {
         slice = [];
       }
     }
-    if (slice.length > 0 && !incomplete) await addJob(slice);
+    if (slice.length > 0 && !outOfTime) await addJob(slice);
   } catch (readError) {
     if (queued === 0 && jobs.length === 0) throw readError;
     options.onFailure(readError);
     incomplete = true;
   }
   await flush();
-  return { queued, incomplete };
+  return { queued, incomplete: incomplete || outOfTime };
 }
 
 /** Sends one batch, resending what SQS refused for reasons a retry can fix; counts recipients queued. */
