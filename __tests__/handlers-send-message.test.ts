@@ -267,6 +267,8 @@ describe("validation", () => {
     { name: "an empty message", code: "INVALID_MESSAGE", body: { message: "" } },
     { name: "a message over 32 KiB of ASCII", code: "MESSAGE_TOO_LARGE", body: { message: "a".repeat(32 * 1024 + 1) } },
     { name: "a message over 32 KiB of UTF-8 but under 32 Ki characters", code: "MESSAGE_TOO_LARGE", body: { message: "é".repeat(16 * 1024 + 1) } },
+    // 21,900 bytes of UTF-8, but JSON writes each control character as six bytes: a 131,400-byte message frame.
+    { name: "a message within 32 KiB whose frame is over API Gateway's 128 KB", code: "MESSAGE_TOO_LARGE", body: { message: "\u0001".repeat(21_900) } },
     { name: "an invalid room name", code: "INVALID_ROOM", body: { room: "no spaces", message: "hi" } },
     { name: "a room that is null", code: "INVALID_ROOM", body: { room: null, message: "hi" } },
     { name: "both a room and a recipient", code: "INVALID_TARGET", body: { room: "lobby", to: "bob", message: "hi" } },

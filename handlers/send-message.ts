@@ -1,4 +1,4 @@
-import { notAMember, Target, unknownRecipient, validateSendMessage } from "./lib/client-frames";
+import { frameTooLarge, MAX_DELIVERED_BYTES, notAMember, Target, unknownRecipient, validateSendMessage } from "./lib/client-frames";
 import { managementApi } from "./lib/clients";
 import { ConnectionRecord, ConnectionStore, connectionStore, ListedRecipient } from "./lib/connection-store";
 import { fanOut, Recipient } from "./lib/fan-out";
@@ -48,6 +48,7 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
   // Serialized once: every recipient gets the same bytes.
   const serialized = JSON.stringify(outgoing);
   const data = Buffer.from(serialized, "utf8");
+  if (data.byteLength > MAX_DELIVERED_BYTES) return frameTooLarge(data.byteLength, ACTION);
   const api = managementApi(event.requestContext);
   const recipients = excluding(connectionId, resolved.recipients);
 

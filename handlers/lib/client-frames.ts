@@ -2,6 +2,12 @@ import { errorFrame, ErrorFrame } from "./frames";
 
 /** Limits of protocol.md: what a client may send. */
 export const MAX_MESSAGE_BYTES = 32 * 1024;
+/**
+ * The most API Gateway delivers as one message, an @connections post included ("Message payload size
+ * 128 KB" in its WebSocket quotas). JSON writes a control character as six bytes, so a message within
+ * MAX_MESSAGE_BYTES can still make a frame over it.
+ */
+export const MAX_DELIVERED_BYTES = 128 * 1024;
 export const ROOM_PATTERN = /^[A-Za-z0-9_.-]{1,64}$/;
 export const REQUEST_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 /**
@@ -107,6 +113,15 @@ export function validateSendMessage(frame: ClientFrame, action: string): Validat
 
 function recipientId(value: unknown): string | undefined {
   return typeof value === "string" && value.length > 0 && value.length <= MAX_RECIPIENT_LENGTH ? value : undefined;
+}
+
+/** The frame a valid message makes is more than API Gateway delivers: refused before anything is sent. */
+export function frameTooLarge(bytes: number, action: string): ErrorFrame {
+  return errorFrame(
+    "MESSAGE_TOO_LARGE",
+    `"message" makes a ${bytes}-byte frame once written as JSON (control characters take six bytes each); the limit is ${MAX_DELIVERED_BYTES} bytes.`,
+    action,
+  );
 }
 
 export function unknownRecipient(action: string, field: "to" | "toUser"): ErrorFrame {
