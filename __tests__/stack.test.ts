@@ -282,6 +282,7 @@ describe("least privilege", () => {
       ["execute-api:ManageConnections", connections()],
     ],
     leave: () => [
+      ["dynamodb:GetItem", table()],
       ["dynamodb:DeleteItem", table()],
       ["dynamodb:Query", table()],
       ["execute-api:ManageConnections", connections()],

@@ -116,7 +116,8 @@ export const CHAT_ROUTES: readonly RouteSpec[] = [
     tableActions: ["dynamodb:GetItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query"],
     manageConnections: true,
   },
-  { routeKey: "leave", handler: "leave", replies: true, tableActions: ["dynamodb:DeleteItem", "dynamodb:Query"], manageConnections: true },
+  // The room's entry (for the member's user), then one transaction of two deletes; then presence to the room.
+  { routeKey: "leave", handler: "leave", replies: true, tableActions: ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query"], manageConnections: true },
   // The connection and its membership in one BatchGetItem, then the room's list.
   { routeKey: "members", handler: "members", replies: true, tableActions: ["dynamodb:BatchGetItem", "dynamodb:Query"], manageConnections: false },
 ];

@@ -23,6 +23,7 @@ export type Answer = { readonly status: number; readonly error: string } | { rea
 export class FaultyDynamoDb {
   readonly requests: SeenRequest[] = [];
   private readonly rules: Array<{ operation: string; after: number; times: number; answer: Answer }> = [];
+  private pendingHold: { remaining: number; arrived: () => void; released: Promise<void> } | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -49,6 +50,26 @@ export class FaultyDynamoDb {
     this.rules.push({ operation, after, times, answer });
   }
 
+  /**
+   * The `nth` request from now, whatever its operation, waits before it is forwarded: `held` resolves once it
+   * has arrived, and `release` lets it go (or, called before it arrived, cancels the hold). For interleaving
+   * one handler's calls with another's at a chosen point.
+   */
+  hold(nth: number): { held: Promise<void>; release: () => void } {
+    let arrived!: () => void;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (arrived = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.pendingHold = { remaining: nth, arrived, released };
+    return {
+      held,
+      release: () => {
+        this.pendingHold = undefined;
+        release();
+      },
+    };
+  }
+
   /** Forward everything again, and forget what was seen. */
   reset(): void {
     this.rules.length = 0;
@@ -70,6 +91,12 @@ export class FaultyDynamoDb {
     const target = String(req.headers["x-amz-target"] ?? "");
     const operation = target.slice(target.lastIndexOf(".") + 1);
     this.requests.push({ operation, input: JSON.parse(body.toString("utf8")) });
+    const hold = this.pendingHold;
+    if (hold && --hold.remaining === 0) {
+      this.pendingHold = undefined;
+      hold.arrived();
+      await hold.released;
+    }
 
     const rule = this.rules.find((r) => r.operation === operation && r.times > 0);
     if (rule && rule.after > 0) rule.after -= 1;

@@ -78,6 +78,16 @@ export function isConditionFailed(error: unknown, index?: number): boolean {
     : CancellationReasons[index]?.Code === "ConditionalCheckFailed";
 }
 
+/**
+ * A transaction cancelled because another transaction was working on one of its items (or a write that hit
+ * an item a transaction held): nothing was written, so it can be tried again. The SDK does not retry it.
+ */
+export function isTransactionConflict(error: unknown): boolean {
+  const { name, CancellationReasons } = shape(error);
+  if (name === "TransactionConflictException") return true;
+  return name === "TransactionCanceledException" && (CancellationReasons ?? []).some((reason) => reason.Code === "TransactionConflict");
+}
+
 function shape(error: unknown): SdkErrorShape {
   return typeof error === "object" && error !== null ? (error as SdkErrorShape) : {};
 }

@@ -1,7 +1,7 @@
 import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import { isConditionFailed } from "./aws-errors";
+import { isConditionFailed, isTransactionConflict } from "./aws-errors";
 import { backoffDelayMs, RetryPolicy, sleep } from "./backoff";
 import { dynamoDb } from "./clients";
 import { type DynamoDbJson, dynamoDbJson } from "./dynamodb-json";
@@ -26,6 +26,8 @@ const BATCH_WRITE_LIMIT = 25;
 const BATCH_GET_LIMIT = 100;
 /** UnprocessedItems (UnprocessedKeys) come back when a partition is throttled; back off and resend only those. */
 const UNPROCESSED_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 1000 };
+/** A transaction cancelled by another one on the same items is tried again, after that one has finished. */
+const CONFLICT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 25, maxDelayMs: 200 };
 
 /** An open connection, as its own record says. */
 export interface ConnectionRecord {
@@ -163,16 +165,42 @@ export class ConnectionStore {
   }
 
   /**
-   * Ends a membership and returns the member's user, or undefined when it was not a member. Deleting an
-   * absent item succeeds, so leaving is idempotent.
+   * Ends a membership and returns the member's user, or undefined when it was not a member (leaving is
+   * idempotent). Both items go in one transaction, conditional on the room's entry: a join racing this leave
+   * (itself one transaction) lands wholly before or after it, never leaving a membership without its entry
+   * or the reverse, and of two leaves racing only one returns the user, so the room hears `left` once.
    */
   async leave(connectionId: string, room: string): Promise<User | undefined> {
-    // The room's list first: from then on nobody posts to us for this room.
-    const { Attributes } = await this.db.send(
-      new DeleteCommand({ TableName: this.table, Key: keys.roomMember(room, connectionId), ReturnValues: "ALL_OLD" }),
-    );
-    await this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.membership(connectionId, room) }));
-    return Attributes && !isExpired(Attributes, this.now()) ? storedUser(Attributes.user, connectionId) : undefined;
+    const entryKey = keys.roomMember(room, connectionId);
+    for (let attempt = 1; ; attempt += 1) {
+      // The user for the presence frame is on the room's entry.
+      const entry = await this.item(entryKey);
+      if (!entry || isExpired(entry, this.now())) return undefined;
+      try {
+        await this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Delete: {
+                  TableName: this.table,
+                  Key: entryKey,
+                  ConditionExpression: "attribute_exists(#pk)",
+                  ExpressionAttributeNames: { "#pk": PARTITION_KEY },
+                },
+              },
+              { Delete: { TableName: this.table, Key: keys.membership(connectionId, room) } },
+            ],
+          }),
+        );
+        return storedUser(entry.user, connectionId);
+      } catch (error) {
+        // Removed meanwhile (another leave, the connection's removal): whoever removed it tells the room.
+        if (isConditionFailed(error, 0)) return undefined;
+        // Another transaction on these items (a join) was under way: it has landed or failed by now.
+        if (!isTransactionConflict(error) || attempt >= CONFLICT_RETRY.maxAttempts) throw error;
+        await sleep(backoffDelayMs(attempt, CONFLICT_RETRY));
+      }
+    }
   }
 
   /**
