@@ -3,10 +3,11 @@
  * The handlers run against the local DynamoDB behind a proxy that holds one call until told, which puts
  * the interleaving a race may produce at a chosen point every time.
  */
+import { handler as disconnect } from "../handlers/disconnect";
 import { handler as join } from "../handlers/join";
 import { handler as leave } from "../handlers/leave";
 import type { LocalDynamo } from "./support/dynalite";
-import { frameEvent, replyFrame } from "./support/events";
+import { disconnectEvent, frameEvent, replyFrame } from "./support/events";
 import { FaultyDynamoDb } from "./support/faulty-dynamodb";
 import { handlerWorld } from "./support/handler-world";
 
@@ -64,4 +65,31 @@ test("a leave overlapping a join of a member ends the membership whole", async (
 
   expect([replyFrame(joined).type, replyFrame(left).type]).toEqual(["joined", "left"]);
   expect(await lobbyKeys("alice")).toEqual([]);
+});
+
+test("a $disconnect whose first write meets a join's transaction tries again and removes the connection", async () => {
+  // DynamoDB cancels a write to an item a transaction holds (the join's check of the connection record)
+  // with TransactionConflictException, which the SDK does not retry.
+  await dynamo.connect("alice", "bob");
+  await dynamo.join("lobby", "alice", "bob");
+  faulty.answer("UpdateItem", { status: 400, error: "TransactionConflictException" });
+
+  await disconnect(disconnectEvent("alice"));
+
+  expect(faulty.inputs("UpdateItem")).toHaveLength(2);
+  expect(await dynamo.keysMentioning("alice")).toEqual([]);
+});
+
+test("a join cancelled by another transaction on its items tries again and joins", async () => {
+  await dynamo.connect("alice");
+  faulty.reset();
+  // How DynamoDB cancels a transaction that met another one: one reason per item, in order.
+  const conflict = { CancellationReasons: [{ Code: "None" }, { Code: "TransactionConflict" }, { Code: "None" }] };
+  faulty.answer("TransactWriteItems", { status: 400, error: "TransactionCanceledException", fields: conflict });
+
+  const joined = await join(frameEvent("alice", { action: "join", room: "lobby" }));
+
+  expect(replyFrame(joined)).toEqual({ type: "joined", room: "lobby" });
+  expect(faulty.inputs("TransactWriteItems")).toHaveLength(2);
+  expect(await lobbyKeys("alice")).toEqual(["conn#alice room#lobby", "room#lobby conn#alice"]);
 });

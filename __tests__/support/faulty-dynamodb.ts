@@ -13,7 +13,10 @@ export interface SeenRequest {
  * (the request is read and held, as by a server that stopped answering, until the caller gives up or the
  * proxy stops).
  */
-export type Answer = { readonly status: number; readonly error: string } | { readonly body: Record<string, unknown> } | { readonly never: true };
+export type Answer =
+  | { readonly status: number; readonly error: string; readonly fields?: Record<string, unknown> }
+  | { readonly body: Record<string, unknown> }
+  | { readonly never: true };
 
 /**
  * A proxy in front of a real DynamoDB (the local runtime's dynalite) that records every request and answers
@@ -105,7 +108,10 @@ export class FaultyDynamoDb {
       const { answer } = rule;
       if ("never" in answer) return;
       const status = "status" in answer ? answer.status : 200;
-      const payload = "status" in answer ? { __type: `com.amazonaws.dynamodb.v20120810#${answer.error}`, message: `${answer.error} (injected)` } : answer.body;
+      const payload =
+        "status" in answer
+          ? { __type: `com.amazonaws.dynamodb.v20120810#${answer.error}`, message: `${answer.error} (injected)`, ...answer.fields }
+          : answer.body;
       res.writeHead(status, { "content-type": "application/x-amz-json-1.0" }).end(JSON.stringify(payload));
       return;
     }

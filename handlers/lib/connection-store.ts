@@ -1,4 +1,4 @@
-import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand, type UpdateCommandOutput } from "@aws-sdk/lib-dynamodb";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { isConditionFailed, isTransactionConflict } from "./aws-errors";
@@ -131,6 +131,18 @@ export class ConnectionStore {
    * every later room message would post to.
    */
   async join(connection: ConnectionRecord, room: string): Promise<JoinOutcome> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.joinOnce(connection, room);
+      } catch (error) {
+        // Cancelled by another transaction on these items (a leave, a connection's removal): try again.
+        if (!isTransactionConflict(error) || attempt >= CONFLICT_RETRY.maxAttempts) throw error;
+        await sleep(backoffDelayMs(attempt, CONFLICT_RETRY));
+      }
+    }
+  }
+
+  private async joinOnce(connection: ConnectionRecord, room: string): Promise<JoinOutcome> {
     if (await this.isMember(connection.connectionId, room)) return "already-member";
     const { connectionId, connectedAt, user } = connection;
     const ttl = expiresAt(connectedAt);
@@ -216,7 +228,7 @@ export class ConnectionStore {
     let record: Item | undefined;
     try {
       const cutoff = options.connectedBefore;
-      ({ Attributes: record } = await this.db.send(
+      ({ Attributes: record } = await this.updateRetryingConflicts(
         new UpdateCommand({
           TableName: this.table,
           Key: keys.connection(connectionId),
@@ -276,6 +288,21 @@ export class ConnectionStore {
   async *everyone(): AsyncGenerator<ListedRecipient> {
     for (let shard = 0; shard < BROADCAST_SHARDS; shard += 1) {
       for await (const items of this.pages(keys.shardPartition(shard))) for (const item of items) yield listed(item);
+    }
+  }
+
+  /**
+   * Sends an update again when DynamoDB cancelled it for a transaction holding its item (a join's check of
+   * the connection record): nothing was written, and the SDK does not retry that.
+   */
+  private async updateRetryingConflicts(command: UpdateCommand): Promise<UpdateCommandOutput> {
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        return await this.db.send(command);
+      } catch (error) {
+        if (!isTransactionConflict(error) || attempt >= CONFLICT_RETRY.maxAttempts) throw error;
+        await sleep(backoffDelayMs(attempt, CONFLICT_RETRY));
+      }
     }
   }
 
