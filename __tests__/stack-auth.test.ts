@@ -94,6 +94,13 @@ describe("auth mode jwt", () => {
     });
   });
 
+  test("the $connect route is created only once API Gateway may invoke the authorizer", () => {
+    const [functionName] = authorizerFunction();
+    const [permissionName] = resourceWhere(tf, "aws_lambda_permission", "function_name", ref("aws_lambda_function", functionName, "function_name"));
+    const [, connect] = resourceWhere(tf, "aws_apigatewayv2_route", "route_key", "$connect");
+    expect(connect.depends_on).toContain(`aws_lambda_permission.${permissionName}`);
+  });
+
   test("the function's own role, which only Lambda may assume, allows nothing but writing its own logs", () => {
     const [, fn] = authorizerFunction();
     const roleName = nameOf(fn.role);

@@ -83,6 +83,14 @@ describe("WebSocket API", () => {
     });
   });
 
+  test.each(PROTOCOL_ROUTES)("route %s is created only once API Gateway may invoke its function", (routeKey) => {
+    // The stage deploys a route as soon as it exists: without the permission its first frames would fail.
+    const [functionName] = functionOfRoute(routeKey);
+    const [permissionName] = resourceWhere(tf, "aws_lambda_permission", "function_name", ref("aws_lambda_function", functionName, "function_name"));
+    const [, route] = resourceWhere(tf, "aws_apigatewayv2_route", "route_key", routeKey);
+    expect(route.depends_on).toContain(`aws_lambda_permission.${permissionName}`);
+  });
+
   test("routes whose handler replies have a $default route response, the others none", () => {
     const routesWithResponse = resources(tf, "aws_apigatewayv2_route_response").map(([, response]) => {
       expect(response.route_response_key).toBe("$default");

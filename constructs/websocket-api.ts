@@ -135,12 +135,23 @@ export class WebsocketApi extends Construct {
       contentHandlingStrategy: "CONVERT_TO_TEXT",
       timeoutMilliseconds: Math.min(route.timeoutSeconds ?? MAX_LAMBDA_TIMEOUT_SECONDS, MAX_LAMBDA_TIMEOUT_SECONDS) * 1000,
     });
+    const permission = new LambdaPermission(this, `${id}-permission`, {
+      statementId: "AllowInvokeFromApiGateway",
+      action: "lambda:InvokeFunction",
+      functionName: route.handler.functionName,
+      principal: "apigateway.amazonaws.com",
+      // Only this route of this stage of this API may invoke the function.
+      sourceArn: `${this.api.executionArn}/${this.stageName}/${route.routeKey}`,
+    });
     const apiRoute = new Apigatewayv2Route(this, `${id}-route`, {
       apiId: this.api.id,
       routeKey: route.routeKey,
       target: `integrations/${integration.id}`,
       ...(route.replies ? { routeResponseSelectionExpression: "$default" } : {}),
       ...(route.authorizer ? { authorizationType: "CUSTOM", authorizerId: route.authorizer.authorizer.id } : {}),
+      // The stage deploys a route as soon as it exists (auto_deploy): not before API Gateway may invoke its
+      // functions, or the first frames after an apply fail with 500 until the permissions are created.
+      dependsOn: [permission, ...(route.authorizer ? [route.authorizer.permission] : [])],
     });
     if (route.replies) {
       new Apigatewayv2RouteResponse(this, `${id}-response`, {
@@ -149,13 +160,5 @@ export class WebsocketApi extends Construct {
         routeResponseKey: "$default",
       });
     }
-    new LambdaPermission(this, `${id}-permission`, {
-      statementId: "AllowInvokeFromApiGateway",
-      action: "lambda:InvokeFunction",
-      functionName: route.handler.functionName,
-      principal: "apigateway.amazonaws.com",
-      // Only this route of this stage of this API may invoke the function.
-      sourceArn: `${this.api.executionArn}/${this.stageName}/${route.routeKey}`,
-    });
   }
 }

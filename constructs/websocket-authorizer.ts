@@ -51,6 +51,8 @@ export interface WebsocketAuthorizerProps {
 export class WebsocketAuthorizer extends Construct {
   public readonly authorizer: Apigatewayv2Authorizer;
   public readonly function: BundledFunction;
+  /** API Gateway's leave to invoke the function as this authorizer; the route using it waits for it. */
+  public readonly permission: LambdaPermission;
 
   constructor(scope: Construct, id: string, props: WebsocketAuthorizerProps) {
     super(scope, id);
@@ -83,7 +85,7 @@ export class WebsocketAuthorizer extends Construct {
       identitySources: [`route.request.querystring.${TOKEN_QUERY_PARAMETER}`],
     });
 
-    new LambdaPermission(this, "permission", {
+    this.permission = new LambdaPermission(this, "permission", {
       statementId: "AllowInvokeAsAuthorizer",
       action: "lambda:InvokeFunction",
       functionName: this.function.function.functionName,
