@@ -25,9 +25,9 @@ interface Synthesized {
 function synthFanOut(props: Partial<Omit<FanOutQueueProps, "consumer">> = {}, consumerTimeout = 10): Synthesized {
   const stack = new TerraformStack(Testing.app(), "fan-out-test");
   new AwsProvider(stack, "aws", { region: "eu-west-1" });
-  const consumer = new BundledFunction(stack, "consumer", { functionName: "fan-out-worker", entry: CONSUMER_ENTRY, timeout: consumerTimeout, statements: [] });
+  const consumer = new BundledFunction(stack, "consumer", { functionName: "fan-out-worker", region: "us-east-1", entry: CONSUMER_ENTRY, timeout: consumerTimeout, statements: [] });
   const fanOut = new FanOutQueue(stack, "fan-out", { consumer, queueName: "chat-fan-out", ...props });
-  new BundledFunction(stack, "producer", { functionName: "fan-out-producer", entry: CONSUMER_ENTRY, statements: fanOut.producerStatements() });
+  new BundledFunction(stack, "producer", { functionName: "fan-out-producer", region: "us-east-1", entry: CONSUMER_ENTRY, statements: fanOut.producerStatements() });
   const json = Testing.synth(stack);
   return { json, tf: JSON.parse(json) as TerraformJson };
 }
@@ -35,7 +35,7 @@ function synthFanOut(props: Partial<Omit<FanOutQueueProps, "consumer">> = {}, co
 function construct(props: Partial<Omit<FanOutQueueProps, "consumer">>, consumerTimeout = 10): () => void {
   return () => {
     const stack = new TerraformStack(Testing.app(), "fan-out-invalid");
-    const consumer = new BundledFunction(stack, "consumer", { functionName: "fan-out-worker", entry: CONSUMER_ENTRY, timeout: consumerTimeout, statements: [] });
+    const consumer = new BundledFunction(stack, "consumer", { functionName: "fan-out-worker", region: "us-east-1", entry: CONSUMER_ENTRY, timeout: consumerTimeout, statements: [] });
     new FanOutQueue(stack, "fan-out", { consumer, queueName: "chat-fan-out", ...props });
   };
 }
@@ -122,7 +122,7 @@ describe("the event source mapping", () => {
 
 describe("least privilege", () => {
   test("the consumer's role may receive, delete and read the attributes of the fan-out queue, nothing else", () => {
-    const [roleName] = resourceWhere(defaults.tf, "aws_iam_role", "name", "fan-out-worker-fn");
+    const [roleName] = resourceWhere(defaults.tf, "aws_iam_role", "name", "fan-out-worker-us-east-1-fn");
     const policy = policyNamed(defaults.tf, "chat-fan-out-consumer");
     expect(policy.role).toBe(ref("aws_iam_role", roleName, "id"));
     expect(policy.statements).toEqual([

@@ -111,7 +111,7 @@ describe("the model of the synthesized chat stack", () => {
       FANOUT_CONCURRENCY: "25",
       CALLBACK_URL: `https://${model.api.id}.execute-api.us-east-1.amazonaws.com/prod`,
     });
-    expect(join.role).toMatchObject({ name: "chat-join-fn", arn: "arn:aws:iam::000000000000:role/chat-join-fn" });
+    expect(join.role).toMatchObject({ name: "chat-join-us-east-1-fn", arn: "arn:aws:iam::000000000000:role/chat-join-us-east-1-fn" });
     expect(join.policies[0]!.statements[0]).toMatchObject({
       action: ["dynamodb:GetItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query"],
       resource: ["arn:aws:dynamodb:us-east-1:000000000000:table/chat-connections"],
@@ -154,7 +154,7 @@ describe("the model of the synthesized chat stack", () => {
 
   test("a role's attached customer-managed policy is part of its policies", () => {
     const stackDir = writeVariant(workspace, "attached-policy", (tf) => {
-      const [roleName] = Object.entries(tf.resource.aws_iam_role).find(([, r]) => (r as { name: string }).name === "chat-leave-fn")!;
+      const [roleName] = Object.entries(tf.resource.aws_iam_role).find(([, r]) => (r as { name: string }).name === "chat-leave-us-east-1-fn")!;
       tf.resource.aws_iam_policy = {
         extra: { name: "extra", policy: JSON.stringify({ Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: "dynamodb:Scan", Resource: "*" }] }) },
       };
@@ -177,7 +177,7 @@ describe("what stops startup", () => {
 
   test("an AWS-managed policy attachment is refused: its document is not in the stack", () => {
     const stackDir = writeVariant(workspace, "managed-policy", (tf) => {
-      const [roleName] = Object.entries(tf.resource.aws_iam_role).find(([, r]) => (r as { name: string }).name === "chat-join-fn")!;
+      const [roleName] = Object.entries(tf.resource.aws_iam_role).find(([, r]) => (r as { name: string }).name === "chat-join-us-east-1-fn")!;
       tf.resource.aws_iam_role_policy_attachment = {
         basic: { role: `\${aws_iam_role.${roleName}.name}`, policy_arn: "arn:aws:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole" },
       };

@@ -105,7 +105,7 @@ describe("auth mode jwt", () => {
     const [, fn] = authorizerFunction();
     const roleName = nameOf(fn.role);
     const role = tf.resource.aws_iam_role[roleName]!;
-    expect(role.name).toBe("chat-authorizer-fn");
+    expect(role.name).toBe("chat-authorizer-us-east-1-fn");
     expect(JSON.parse(role.assume_role_policy).Statement).toEqual([
       { Effect: "Allow", Principal: { Service: "lambda.amazonaws.com" }, Action: "sts:AssumeRole" },
     ]);
@@ -155,7 +155,7 @@ describe("WebsocketApi.addRoute", () => {
   test("refuses an authorizer on a route other than $connect, naming the route", () => {
     const stack = new TerraformStack(Testing.app(), "authorizer-placement");
     const api = new WebsocketApi(stack, "api", { name: "t" });
-    const guard = new WebsocketAuthorizer(stack, "guard", { api, name: "t-authorizer", issuer: "https://idp.example.com", audience: "a", jwksUrl: "https://idp.example.com/jwks" });
+    const guard = new WebsocketAuthorizer(stack, "guard", { api, name: "t-authorizer", region: "us-east-1", issuer: "https://idp.example.com", audience: "a", jwksUrl: "https://idp.example.com/jwks" });
     expect(() => api.addRoute({ routeKey: "send-message", handler: guard.function.function, authorizer: guard })).toThrow(
       /route "send-message" has an authorizer, but API Gateway runs WebSocket authorizers on "\$connect" only/,
     );

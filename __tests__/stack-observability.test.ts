@@ -146,7 +146,7 @@ describe("alarms", () => {
 describe("dashboard", () => {
   test("has the API's connections and messages, the handlers' metrics, fan-out percentiles, errors, throttles and the alarms", () => {
     const [, dashboard] = resources(tf, "aws_cloudwatch_dashboard")[0]!;
-    expect(dashboard.dashboard_name).toBe("chat-chat");
+    expect(dashboard.dashboard_name).toBe("chat-chat-us-east-1");
     const widgets = dashboardBody(tf).widgets as Array<{ type: string; properties: any }>;
     const metricsOf = (title: string) => widgets.find((w) => w.properties.title === title)!.properties.metrics as unknown[][];
     const [apiName] = resources(tf, "aws_apigatewayv2_api")[0]!;
@@ -185,7 +185,7 @@ describe("the dead-letter queue", () => {
     new AwsProvider(stack, "aws", { region: "us-east-1" });
     new ArchiveProvider(stack, "archive");
     const api = new WebsocketApi(stack, "api", { name: "t-websocket" });
-    const fn = new BundledFunction(stack, "default", { functionName: "t-default", entry: join(__dirname, "..", "handlers", "default.ts"), statements: [] });
+    const fn = new BundledFunction(stack, "default", { functionName: "t-default", region: "us-east-1", entry: join(__dirname, "..", "handlers", "default.ts"), statements: [] });
     api.addRoute({ routeKey: "$default", handler: fn.function });
     const common = { functions: { default: fn }, api, metricsNamespace: "WebsocketChat", service: "t", deadLetterQueueName };
     const alarmsConstruct = new ChatAlarms(stack, "alarms", { namePrefix: "t", ...common });

@@ -91,6 +91,27 @@ describe("WebSocket API", () => {
     expect(route.depends_on).toContain(`aws_lambda_permission.${permissionName}`);
   });
 
+  test("the same stack in two regions of one account shares no account-wide name (IAM roles, the dashboard)", () => {
+    // A role or dashboard name taken twice fails the second apply (EntityAlreadyExists) or, for a
+    // dashboard, silently takes over the first region's, which destroying either stack then deletes.
+    const accountWide = (env: Record<string, string>) => {
+      const { tf: synthesized } = synthChat({ ...env, CHAT_AUTH: "jwt", CHAT_JWT_ISSUER: "https://idp.example.com", CHAT_JWT_AUDIENCE: "chat" });
+      return [
+        ...resources(synthesized, "aws_iam_role").map(([, role]) => `role ${role.name}`),
+        ...resources(synthesized, "aws_cloudwatch_dashboard").map(([, dashboard]) => `dashboard ${dashboard.dashboard_name}`),
+      ];
+    };
+    const east = accountWide({ AWS_REGION: "us-east-1" });
+    const west = accountWide({ AWS_REGION: "eu-west-1" });
+
+    expect(east.filter((name) => name.startsWith("dashboard"))).toHaveLength(1);
+    expect(east.filter((name) => west.includes(name))).toEqual([]);
+  });
+
+  test("a role name over IAM's 64 characters fails synth, naming the setting to shorten", () => {
+    expect(() => synthChat({ CHAT_NAME_PREFIX: "c".repeat(30), AWS_REGION: "ap-southeasterly-1" })).toThrow(/over IAM's 64 characters; shorten CHAT_NAME_PREFIX/);
+  });
+
   test("routes whose handler replies have a $default route response, the others none", () => {
     const routesWithResponse = resources(tf, "aws_apigatewayv2_route_response").map(([, response]) => {
       expect(response.route_response_key).toBe("$default");

@@ -12,6 +12,11 @@ import { policyDocument, type PolicyStatement } from "./policy";
 export interface BundledFunctionProps {
   /** Name of the Lambda function; also names its role and its log group `/aws/lambda/<name>`. */
   readonly functionName: string;
+  /**
+   * The stack's region. IAM role names are account-wide while the function is regional: the role is named
+   * `<functionName>-<region>-fn`, so the same stack in two regions of one account does not collide.
+   */
+  readonly region: string;
   /** Absolute path of the handler's TypeScript entry file, which exports `handler`. */
   readonly entry: string;
   /** Environment variables of the function. @default {} */
@@ -37,6 +42,9 @@ export interface BundledFunctionProps {
  * One Lambda function with everything it owns: its esbuild bundle zipped by `data.archive_file`, its own
  * role and inline policy, and its own log group with retention.
  */
+/** IAM's limit on a role's name. */
+const MAX_ROLE_NAME = 64;
+
 export class BundledFunction extends Construct {
   public readonly function: LambdaFunction;
   public readonly role: IamRole;
@@ -64,8 +72,14 @@ export class BundledFunction extends Construct {
       retentionInDays: props.logRetentionDays ?? 30,
     });
 
+    const roleName = `${name}-${props.region}-fn`;
+    if (roleName.length > MAX_ROLE_NAME) {
+      throw new Error(
+        `BundledFunction "${name}": its role name "${roleName}" is over IAM's ${MAX_ROLE_NAME} characters; shorten CHAT_NAME_PREFIX (AWS_REGION is ${props.region})`,
+      );
+    }
     this.role = new IamRole(this, "role", {
-      name: `${name}-fn`,
+      name: roleName,
       assumeRolePolicy: policyDocument([
         { effect: "Allow", actions: ["sts:AssumeRole"], principals: { Service: "lambda.amazonaws.com" } },
       ]),

@@ -16,6 +16,8 @@ export interface WebsocketAuthorizerProps {
   readonly api: WebsocketApi;
   /** Name of the authorizer and of its function (and so of the function's role and log group). */
   readonly name: string;
+  /** The stack's region (in the function's role name, see BundledFunction). */
+  readonly region: string;
   /** The `iss` every token must carry. */
   readonly issuer: string;
   /** The `aud` every token must carry. */
@@ -58,6 +60,7 @@ export class WebsocketAuthorizer extends Construct {
     super(scope, id);
     this.function = new BundledFunction(this, "function", {
       functionName: props.name,
+      region: props.region,
       entry: AUTHORIZER_ENTRY,
       memorySize: props.memorySize,
       timeout: props.timeout,

@@ -180,6 +180,7 @@ export class WebsocketChat extends Construct {
         ? new WebsocketAuthorizer(this, "authorizer", {
             api: this.api,
             name: `${props.namePrefix}-authorizer`,
+            region: props.region,
             issuer: auth.issuer,
             audience: auth.audience,
             jwksUrl: auth.jwksUrl,
@@ -196,6 +197,7 @@ export class WebsocketChat extends Construct {
     const fanOut = props.fanOut ?? {};
     this.fanOutWorker = new BundledFunction(this, FAN_OUT_WORKER.handler, {
       functionName: `${props.namePrefix}-${FAN_OUT_WORKER.handler}`,
+      region: props.region,
       entry: workerEntry,
       memorySize: props.lambdaMemoryMb,
       timeout: fanOut.timeoutSeconds ?? 60,
@@ -221,6 +223,7 @@ export class WebsocketChat extends Construct {
     for (const spec of CHAT_ROUTES) {
       const fn = new BundledFunction(this, spec.handler, {
         functionName: `${props.namePrefix}-${spec.handler}`,
+        region: props.region,
         entry: entryOf(spec),
         memorySize: props.lambdaMemoryMb,
         timeout,
@@ -267,7 +270,9 @@ export class WebsocketChat extends Construct {
       deadLetterQueueName,
     });
     this.dashboard = new ChatDashboard(this, "dashboard", {
-      dashboardName: `${props.namePrefix}-chat`,
+      // Dashboards are account-wide, and PutDashboard replaces one of the same name: the region keeps apart
+      // the same stack in two regions.
+      dashboardName: `${props.namePrefix}-chat-${props.region}`,
       region: props.region,
       functions: observed,
       api: this.api,

@@ -40,12 +40,14 @@ export function synthesizeQueueWorkspace(prefix: string): QueueWorkspace {
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
   const probeLog = (queue: ProbeQueue) => join(dir, `${queue}-consumer.jsonl`);
   const app = new App({ outdir: join(dir, "cdktf.out") });
-  const stack = new ChatStack(app, readConfig({}));
+  const config = readConfig({});
+  const stack = new ChatStack(app, config);
   const queues = Object.fromEntries(
     (Object.keys(PROBE_QUEUES) as ProbeQueue[]).map((queue) => {
       const { consumerTimeout, props } = PROBE_QUEUES[queue];
       const consumer = new BundledFunction(stack, `${queue}-consumer`, {
         functionName: consumerName(queue),
+        region: config.region,
         entry: join(__dirname, "sqs-probe-consumer.ts"),
         timeout: consumerTimeout,
         environment: { PROBE_LOG: probeLog(queue) },
@@ -56,6 +58,7 @@ export function synthesizeQueueWorkspace(prefix: string): QueueWorkspace {
   ) as Record<ProbeQueue, FanOutQueue>;
   const producer = new BundledFunction(stack, "enqueue", {
     functionName: PRODUCER_NAME,
+    region: config.region,
     entry: join(__dirname, "sqs-probe-producer.ts"),
     environment: { QUEUE_URL: queues.retries.queue.url },
     statements: queues.retries.producerStatements(),
