@@ -57,7 +57,7 @@ describe("the account stack", () => {
     expect(s3.terraform?.backend).toEqual({
       s3: { bucket: "acme-tf-state", key: "chat-account/terraform.tfstate", region: "us-east-1", encrypt: true, use_lockfile: true },
     });
-    const cloud = synthAccount({ TF_CLOUD_ORGANIZATION: "acme", TF_WORKSPACE: "chat-prod" }).tf;
+    const cloud = synthAccount({ TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "chat-prod" }).tf;
     expect(cloud.terraform?.cloud).toMatchObject({ organization: "acme", workspaces: { name: "chat-prod-account" } });
   });
 });

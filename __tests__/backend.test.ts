@@ -14,8 +14,8 @@ describe("Terraform state backend", () => {
     });
   });
 
-  test("is HCP Terraform when TF_CLOUD_ORGANIZATION and TF_WORKSPACE are set", () => {
-    const { tf } = synthChat({ TF_CLOUD_ORGANIZATION: "acme", TF_WORKSPACE: "chat-prod" });
+  test("is HCP Terraform when TF_CLOUD_ORGANIZATION and TF_CLOUD_WORKSPACE are set", () => {
+    const { tf } = synthChat({ TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "chat-prod" });
     expect(tf.terraform?.cloud).toEqual({
       hostname: "app.terraform.io",
       organization: "acme",
@@ -25,7 +25,7 @@ describe("Terraform state backend", () => {
   });
 
   test("refuses S3 and HCP Terraform together", () => {
-    expect(() => synthChat({ TF_STATE_BUCKET: "acme-tf-state", TF_CLOUD_ORGANIZATION: "acme", TF_WORKSPACE: "chat-prod" })).toThrow(
+    expect(() => synthChat({ TF_STATE_BUCKET: "acme-tf-state", TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "chat-prod" })).toThrow(
       /choose one backend/,
     );
   });

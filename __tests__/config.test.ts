@@ -120,8 +120,8 @@ describe("backend selection", () => {
     ).toMatchObject({ key: "envs/prod/chat.tfstate", region: "us-west-2" });
   });
 
-  test("TF_CLOUD_ORGANIZATION and TF_WORKSPACE select HCP Terraform", () => {
-    expect(readConfig({ TF_CLOUD_ORGANIZATION: "acme", TF_WORKSPACE: "chat-prod" }).backend).toEqual({
+  test("TF_CLOUD_ORGANIZATION and TF_CLOUD_WORKSPACE select HCP Terraform", () => {
+    expect(readConfig({ TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "chat-prod" }).backend).toEqual({
       kind: "cloud",
       organization: "acme",
       workspace: "chat-prod",
@@ -130,13 +130,41 @@ describe("backend selection", () => {
   });
 
   test("setting both S3 and HCP Terraform is an error naming both", () => {
-    expect(() => readConfig({ TF_STATE_BUCKET: "acme-tf-state", TF_CLOUD_ORGANIZATION: "acme", TF_WORKSPACE: "w" })).toThrow(
-      /TF_STATE_BUCKET and TF_CLOUD_ORGANIZATION\/TF_WORKSPACE are both set: choose one backend/,
+    expect(() => readConfig({ TF_STATE_BUCKET: "acme-tf-state", TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "w" })).toThrow(
+      /TF_STATE_BUCKET and TF_CLOUD_ORGANIZATION\/TF_CLOUD_WORKSPACE are both set: choose one backend/,
     );
   });
 
   test("an HCP Terraform organization without a workspace names the missing variable", () => {
-    expect(() => readConfig({ TF_CLOUD_ORGANIZATION: "acme" })).toThrow(/TF_WORKSPACE is not set/);
+    expect(() => readConfig({ TF_CLOUD_ORGANIZATION: "acme" })).toThrow(/TF_CLOUD_WORKSPACE is not set/);
+  });
+
+  test("TF_WORKSPACE beside HCP Terraform state fails synth: Terraform would refuse the account stack's workspace", () => {
+    // terraform init: "Specified workspace "chat-prod-account" conflicts with TF_WORKSPACE environment variable".
+    expect(() => readConfig({ TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "chat-prod", TF_WORKSPACE: "chat-prod" })).toThrow(
+      /TF_WORKSPACE is set: .*chat-prod and chat-prod-account.*unset TF_WORKSPACE/,
+    );
+  });
+
+  test.each([
+    ["TF_STATE_KEY", { TF_STATE_KEY: "envs/prod/chat.tfstate" }, "TF_STATE_BUCKET"],
+    ["TF_STATE_REGION", { TF_STATE_REGION: "us-west-2" }, "TF_STATE_BUCKET"],
+    ["TF_CLOUD_HOSTNAME", { TF_CLOUD_HOSTNAME: "tfe.example.com" }, "TF_CLOUD_ORGANIZATION"],
+    ["TF_CLOUD_HOSTNAME with S3 state", { TF_STATE_BUCKET: "acme-tf-state", TF_CLOUD_HOSTNAME: "tfe.example.com" }, "TF_CLOUD_ORGANIZATION"],
+  ])("%s without its backend fails instead of leaving the state local", (_, env, requires) => {
+    expect(() => readConfig(env)).toThrow(new RegExp(`is invalid: expected no value unless ${requires}`));
+  });
+
+  test.each([
+    ["TF_CLOUD_ORGANIZATION", { TF_CLOUD_ORGANIZATION: "acme corp!", TF_CLOUD_WORKSPACE: "chat-prod" }],
+    ["TF_CLOUD_WORKSPACE", { TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "chat prod/../x" }],
+    ["TF_CLOUD_WORKSPACE", { TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "w".repeat(83) }],
+  ])("an invalid %s fails synth instead of terraform init", (name, env) => {
+    expect(() => readConfig(env)).toThrow(new RegExp(`^${name}=.* is invalid: expected`));
+  });
+
+  test("a log retention written other than in decimal digits is refused", () => {
+    expect(() => readConfig({ CHAT_LOG_RETENTION_DAYS: "0x1e" })).toThrow(/CHAT_LOG_RETENTION_DAYS="0x1e" is invalid: expected one of/);
   });
 
   test("an invalid bucket name is rejected", () => {

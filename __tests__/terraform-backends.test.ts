@@ -174,7 +174,7 @@ describeWithTerraform("HCP Terraform state", () => {
 
   beforeAll(() => {
     workspace = TerraformWorkspace.create("terraform-cloud");
-    stackDir = synthesizeApp({ TF_CLOUD_ORGANIZATION: "acme", TF_WORKSPACE: "chat-prod" }, join(workspace.dir, "synth")).chat;
+    stackDir = synthesizeApp({ TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "chat-prod" }, join(workspace.dir, "synth")).chat;
     tf = JSON.parse(readFileSync(join(stackDir, "cdk.tf.json"), "utf8"));
   });
 

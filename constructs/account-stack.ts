@@ -2,12 +2,10 @@ import { TerraformOutput, TerraformStack } from "cdktf";
 import { Construct } from "constructs";
 import { AwsProvider } from "@cdktf/provider-aws/lib/provider";
 import { ApiGatewayCloudWatchAccount } from "./api-gateway-account";
-import type { ChatConfig } from "./config";
+import { ACCOUNT_STACK_SUFFIX, type ChatConfig } from "./config";
 import { companionBackend, configureBackend } from "./state-backend";
 
-/** The account stack's name: the chat stack's with this suffix. */
-export const ACCOUNT_STACK_SUFFIX = "account";
-
+/** The account stack's name: the chat stack's with ACCOUNT_STACK_SUFFIX. */
 export function accountStackName(config: ChatConfig): string {
   return `${config.stackName}-${ACCOUNT_STACK_SUFFIX}`;
 }

@@ -287,16 +287,21 @@ function readDomain(read: Reader, region: string): DomainConfig | undefined {
   return { name, ...(hostedZoneId ? { hostedZoneId } : {}), ...(certificateArn ? { certificateArn } : {}) };
 }
 
+/** The account stack's name is the chat stack's with this suffix, and so is its HCP Terraform workspace. */
+export const ACCOUNT_STACK_SUFFIX = "account";
+
 function readBackend(env: Env, read: Reader, stackName: string, region: string): BackendConfig {
   const bucket = env.TF_STATE_BUCKET?.trim();
   const organization = env.TF_CLOUD_ORGANIZATION?.trim();
-  const workspace = env.TF_WORKSPACE?.trim();
+  const workspace = env.TF_CLOUD_WORKSPACE?.trim();
+  const cloudSettings = "TF_CLOUD_ORGANIZATION and TF_CLOUD_WORKSPACE are set (HCP Terraform state)";
   if (bucket && (organization || workspace)) {
     throw new ConfigError(
-      "TF_STATE_BUCKET and TF_CLOUD_ORGANIZATION/TF_WORKSPACE are both set: choose one backend, S3 (TF_STATE_BUCKET) or HCP Terraform (TF_CLOUD_ORGANIZATION and TF_WORKSPACE)",
+      "TF_STATE_BUCKET and TF_CLOUD_ORGANIZATION/TF_CLOUD_WORKSPACE are both set: choose one backend, S3 (TF_STATE_BUCKET) or HCP Terraform (TF_CLOUD_ORGANIZATION and TF_CLOUD_WORKSPACE)",
     );
   }
   if (bucket) {
+    read.absent("TF_CLOUD_HOSTNAME", cloudSettings);
     return {
       kind: "s3",
       bucket: read.matching("TF_STATE_BUCKET", "", /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/, "an S3 bucket name (3-63 lowercase letters, digits, '.' or '-')"),
@@ -304,19 +309,34 @@ function readBackend(env: Env, read: Reader, stackName: string, region: string):
       region: read.matching("TF_STATE_REGION", region, /^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as us-east-1"),
     };
   }
+  // Without the bucket they would be ignored and the state kept locally: a typo in TF_STATE_BUCKET must not do that silently.
+  for (const name of ["TF_STATE_KEY", "TF_STATE_REGION"]) read.absent(name, "TF_STATE_BUCKET is set (S3 state)");
   if (organization || workspace) {
     if (!organization || !workspace) {
       throw new ConfigError(
-        `${organization ? "TF_WORKSPACE" : "TF_CLOUD_ORGANIZATION"} is not set: HCP Terraform state needs both TF_CLOUD_ORGANIZATION and TF_WORKSPACE`,
+        `${organization ? "TF_CLOUD_WORKSPACE" : "TF_CLOUD_ORGANIZATION"} is not set: HCP Terraform state needs both TF_CLOUD_ORGANIZATION and TF_CLOUD_WORKSPACE`,
+      );
+    }
+    // Terraform reads TF_WORKSPACE itself, and a cloud block naming another workspace (the account stack's
+    // "<workspace>-account") then fails init with "Specified workspace conflicts with TF_WORKSPACE".
+    if (env.TF_WORKSPACE?.trim()) {
+      throw new ConfigError(
+        `TF_WORKSPACE is set: Terraform reads it itself, and with HCP Terraform state it conflicts with the workspaces these stacks name (${workspace} and ${workspace}-${ACCOUNT_STACK_SUFFIX}); name the workspace with TF_CLOUD_WORKSPACE only and unset TF_WORKSPACE`,
       );
     }
     return {
       kind: "cloud",
-      organization,
-      workspace,
+      organization: read.matching("TF_CLOUD_ORGANIZATION", "", /^[A-Za-z0-9_-]+$/, "an HCP Terraform organization name (letters, digits, '-' or '_')"),
+      workspace: read.matching(
+        "TF_CLOUD_WORKSPACE",
+        "",
+        /^[A-Za-z0-9_-]{1,82}$/,
+        `1-82 letters, digits, '-' or '_' (HCP Terraform allows 90 and the account stack adds "-${ACCOUNT_STACK_SUFFIX}")`,
+      ),
       hostname: read.matching("TF_CLOUD_HOSTNAME", "app.terraform.io", /^[A-Za-z0-9.-]+$/, "a host name such as app.terraform.io"),
     };
   }
+  read.absent("TF_CLOUD_HOSTNAME", cloudSettings);
   return { kind: "local" };
 }
 
@@ -343,7 +363,7 @@ function reader(env: Env) {
       const value = raw(name);
       if (value === undefined) return fallback;
       const n = Number(value);
-      return allowed.includes(n) ? n : fail(name, value, `one of ${allowed.join(", ")}`);
+      return /^\d+$/.test(value) && allowed.includes(n) ? n : fail(name, value, `one of ${allowed.join(", ")}`);
     },
     integer(name: string, fallback: number, min: number, max: number): number {
       const value = raw(name);
