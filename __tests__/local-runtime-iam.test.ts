@@ -107,7 +107,7 @@ describe("@connections with the real SDK", () => {
     const resource = `arn:aws:execute-api:us-east-1:000000000000:${runtime.model.api.id}/prod/GET/@connections/${id}`;
     await expect(api.send(new GetConnectionCommand({ ConnectionId: id }))).rejects.toMatchObject({
       name: "AccessDeniedException",
-      message: `User: arn:aws:sts::000000000000:assumed-role/chat-send-message-fn/chat-send-message is not authorized to perform: execute-api:ManageConnections on resource: ${resource} because no identity-based policy allows the execute-api:ManageConnections action`,
+      message: `User: arn:aws:sts::000000000000:assumed-role/chat-send-message-us-east-1-fn/chat-send-message is not authorized to perform: execute-api:ManageConnections on resource: ${resource} because no identity-based policy allows the execute-api:ManageConnections action`,
       $metadata: { httpStatusCode: 403 },
     });
     expect(logs.matching(/^IAM denied chat-send-message: execute-api:ManageConnections on /).some((line) => line.includes(resource))).toBe(true);
@@ -162,7 +162,7 @@ describe("IAM on DynamoDB", () => {
     await expect(db.send(new ScanCommand({ TableName: "chat-connections" }))).rejects.toMatchObject({
       name: "AccessDeniedException",
       message:
-        "User: arn:aws:sts::000000000000:assumed-role/chat-join-fn/chat-join is not authorized to perform: dynamodb:Scan on resource: arn:aws:dynamodb:us-east-1:000000000000:table/chat-connections because no identity-based policy allows the dynamodb:Scan action",
+        "User: arn:aws:sts::000000000000:assumed-role/chat-join-us-east-1-fn/chat-join is not authorized to perform: dynamodb:Scan on resource: arn:aws:dynamodb:us-east-1:000000000000:table/chat-connections because no identity-based policy allows the dynamodb:Scan action",
       $metadata: { httpStatusCode: 400 },
     });
     expect(logs.matching(/^IAM denied chat-join: dynamodb:Scan on arn:aws:dynamodb:us-east-1:000000000000:table\/chat-connections/)).toHaveLength(1);

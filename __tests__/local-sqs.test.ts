@@ -113,7 +113,7 @@ describe("the SQS API, with the real SDK", () => {
     await expect(denied.send(new SendMessageCommand({ QueueUrl: urlOf("chat-retries"), MessageBody: "not allowed" }))).rejects.toMatchObject({
       name: "AccessDenied",
       message:
-        "User: arn:aws:sts::000000000000:assumed-role/chat-join-fn/chat-join is not authorized to perform: sqs:sendmessage on resource: arn:aws:sqs:us-east-1:000000000000:chat-retries because no identity-based policy allows the sqs:sendmessage action",
+        "User: arn:aws:sts::000000000000:assumed-role/chat-join-us-east-1-fn/chat-join is not authorized to perform: sqs:sendmessage on resource: arn:aws:sqs:us-east-1:000000000000:chat-retries because no identity-based policy allows the sqs:sendmessage action",
       $metadata: { httpStatusCode: 403 },
     });
     expect(logs.matching(/^IAM denied chat-join: sqs:SendMessage on arn:aws:sqs:us-east-1:000000000000:chat-retries /)).toHaveLength(1);
@@ -379,7 +379,7 @@ describe("variants of the stack", () => {
       for (const mapping of Object.values(tf.resource.aws_lambda_event_source_mapping!)) delete mapping.depends_on;
     });
     await expect(startLocalRuntime({ stackDir, port: 0, log: () => undefined })).rejects.toThrow(
-      /aws_lambda_event_source_mapping\.\S+: InvalidParameterValueException: The provided execution role does not have permissions to call ReceiveMessage on SQS \(role chat-batches-consumer-fn of chat-batches-consumer needs sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes on arn:aws:sqs:us-east-1:000000000000:chat-batches\)/,
+      /aws_lambda_event_source_mapping\.\S+: InvalidParameterValueException: The provided execution role does not have permissions to call ReceiveMessage on SQS \(role chat-batches-consumer-us-east-1-fn of chat-batches-consumer needs sqs:ReceiveMessage, sqs:DeleteMessage, sqs:GetQueueAttributes on arn:aws:sqs:us-east-1:000000000000:chat-batches\)/,
     );
   });
 
