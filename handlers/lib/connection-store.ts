@@ -1,4 +1,4 @@
-import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand, type UpdateCommandOutput } from "@aws-sdk/lib-dynamodb";
+import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { isConditionFailed, isTransactionConflict } from "./aws-errors";
@@ -28,6 +28,22 @@ const BATCH_GET_LIMIT = 100;
 const UNPROCESSED_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 1000 };
 /** A transaction cancelled by another one on the same items is tried again, after that one has finished. */
 const CONFLICT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 25, maxDelayMs: 200 };
+
+/**
+ * Runs `write` again when DynamoDB cancelled it for another transaction working on its items
+ * (TransactionConflictException, or a transaction cancelled with the reason TransactionConflict): nothing was
+ * written, and the SDK retries neither.
+ */
+async function retryingConflicts<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isTransactionConflict(error) || attempt >= CONFLICT_RETRY.maxAttempts) throw error;
+      await sleep(backoffDelayMs(attempt, CONFLICT_RETRY));
+    }
+  }
+}
 
 /** An open connection, as its own record says. */
 export interface ConnectionRecord {
@@ -131,15 +147,8 @@ export class ConnectionStore {
    * every later room message would post to.
    */
   async join(connection: ConnectionRecord, room: string): Promise<JoinOutcome> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await this.joinOnce(connection, room);
-      } catch (error) {
-        // Cancelled by another transaction on these items (a leave, a connection's removal): try again.
-        if (!isTransactionConflict(error) || attempt >= CONFLICT_RETRY.maxAttempts) throw error;
-        await sleep(backoffDelayMs(attempt, CONFLICT_RETRY));
-      }
-    }
+    // Cancelled by another transaction on these items (a leave, a connection's removal): try again.
+    return retryingConflicts(() => this.joinOnce(connection, room));
   }
 
   private async joinOnce(connection: ConnectionRecord, room: string): Promise<JoinOutcome> {
@@ -183,35 +192,36 @@ export class ConnectionStore {
    * or the reverse, and of two leaves racing only one returns the user, so the room hears `left` once.
    */
   async leave(connectionId: string, room: string): Promise<User | undefined> {
+    // Cancelled by another transaction on these items (a join): it has landed or failed by the next try.
+    return retryingConflicts(() => this.leaveOnce(connectionId, room));
+  }
+
+  private async leaveOnce(connectionId: string, room: string): Promise<User | undefined> {
     const entryKey = keys.roomMember(room, connectionId);
-    for (let attempt = 1; ; attempt += 1) {
-      // The user for the presence frame is on the room's entry.
-      const entry = await this.item(entryKey);
-      if (!entry || isExpired(entry, this.now())) return undefined;
-      try {
-        await this.db.send(
-          new TransactWriteCommand({
-            TransactItems: [
-              {
-                Delete: {
-                  TableName: this.table,
-                  Key: entryKey,
-                  ConditionExpression: "attribute_exists(#pk)",
-                  ExpressionAttributeNames: { "#pk": PARTITION_KEY },
-                },
+    // The user for the presence frame is on the room's entry.
+    const entry = await this.item(entryKey);
+    if (!entry || isExpired(entry, this.now())) return undefined;
+    try {
+      await this.db.send(
+        new TransactWriteCommand({
+          TransactItems: [
+            {
+              Delete: {
+                TableName: this.table,
+                Key: entryKey,
+                ConditionExpression: "attribute_exists(#pk)",
+                ExpressionAttributeNames: { "#pk": PARTITION_KEY },
               },
-              { Delete: { TableName: this.table, Key: keys.membership(connectionId, room) } },
-            ],
-          }),
-        );
-        return storedUser(entry.user, connectionId);
-      } catch (error) {
-        // Removed meanwhile (another leave, the connection's removal): whoever removed it tells the room.
-        if (isConditionFailed(error, 0)) return undefined;
-        // Another transaction on these items (a join) was under way: it has landed or failed by now.
-        if (!isTransactionConflict(error) || attempt >= CONFLICT_RETRY.maxAttempts) throw error;
-        await sleep(backoffDelayMs(attempt, CONFLICT_RETRY));
-      }
+            },
+            { Delete: { TableName: this.table, Key: keys.membership(connectionId, room) } },
+          ],
+        }),
+      );
+      return storedUser(entry.user, connectionId);
+    } catch (error) {
+      // Removed meanwhile (another leave, the connection's removal): whoever removed it tells the room.
+      if (isConditionFailed(error, 0)) return undefined;
+      throw error;
     }
   }
 
@@ -228,16 +238,19 @@ export class ConnectionStore {
     let record: Item | undefined;
     try {
       const cutoff = options.connectedBefore;
-      ({ Attributes: record } = await this.updateRetryingConflicts(
-        new UpdateCommand({
-          TableName: this.table,
-          Key: keys.connection(connectionId),
-          UpdateExpression: "SET #closing = :true",
-          ConditionExpression: `attribute_exists(#pk)${cutoff === undefined ? "" : " AND #connectedAt < :cutoff"}`,
-          ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#closing": "closing", ...(cutoff === undefined ? {} : { "#connectedAt": "connectedAt" }) },
-          ExpressionAttributeValues: { ":true": true, ...(cutoff === undefined ? {} : { ":cutoff": cutoff }) },
-          ReturnValues: "ALL_NEW",
-        }),
+      // A join's transaction checking the record cancels this write (TransactionConflict): try again.
+      ({ Attributes: record } = await retryingConflicts(() =>
+        this.db.send(
+          new UpdateCommand({
+            TableName: this.table,
+            Key: keys.connection(connectionId),
+            UpdateExpression: "SET #closing = :true",
+            ConditionExpression: `attribute_exists(#pk)${cutoff === undefined ? "" : " AND #connectedAt < :cutoff"}`,
+            ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#closing": "closing", ...(cutoff === undefined ? {} : { "#connectedAt": "connectedAt" }) },
+            ExpressionAttributeValues: { ":true": true, ...(cutoff === undefined ? {} : { ":cutoff": cutoff }) },
+            ReturnValues: "ALL_NEW",
+          }),
+        ),
       ));
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
@@ -288,21 +301,6 @@ export class ConnectionStore {
   async *everyone(): AsyncGenerator<ListedRecipient> {
     for (let shard = 0; shard < BROADCAST_SHARDS; shard += 1) {
       for await (const items of this.pages(keys.shardPartition(shard))) for (const item of items) yield listed(item);
-    }
-  }
-
-  /**
-   * Sends an update again when DynamoDB cancelled it for a transaction holding its item (a join's check of
-   * the connection record): nothing was written, and the SDK does not retry that.
-   */
-  private async updateRetryingConflicts(command: UpdateCommand): Promise<UpdateCommandOutput> {
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await this.db.send(command);
-      } catch (error) {
-        if (!isTransactionConflict(error) || attempt >= CONFLICT_RETRY.maxAttempts) throw error;
-        await sleep(backoffDelayMs(attempt, CONFLICT_RETRY));
-      }
     }
   }
 
