@@ -7,16 +7,18 @@ import { handler as disconnect } from "../handlers/disconnect";
 import { handler as join } from "../handlers/join";
 import { handler as leave } from "../handlers/leave";
 import type { LocalDynamo } from "./support/dynalite";
+import type { FakeManagementApi } from "./support/management-api";
 import { disconnectEvent, frameEvent, replyFrame } from "./support/events";
 import { FaultyDynamoDb } from "./support/faulty-dynamodb";
 import { handlerWorld } from "./support/handler-world";
 
 const world = handlerWorld();
 let dynamo: LocalDynamo;
+let api: FakeManagementApi;
 let faulty: FaultyDynamoDb;
 
 beforeAll(async () => {
-  ({ dynamo } = world);
+  ({ dynamo, api } = world);
   faulty = await FaultyDynamoDb.start(dynamo.endpoint);
   process.env.AWS_ENDPOINT_URL_DYNAMODB = faulty.endpoint;
 });
@@ -26,17 +28,22 @@ afterAll(() => faulty?.stop());
 beforeEach(() => faulty.reset());
 
 /**
- * Starts a leave whose second DynamoDB call waits until the returned `release` (a leave that needs only one
- * call just finishes), and resolves once it is waiting or done.
+ * Starts a handler whose `nth` DynamoDB call waits until the returned `release` (one that needs fewer calls
+ * just finishes), and resolves once that call is waiting or the handler is done.
  */
-async function leaveHeldAtSecondCall(connectionId: string) {
-  const { held, release } = faulty.hold(2);
-  const leaving = leave(frameEvent(connectionId, { action: "leave", room: "lobby" }));
-  const first = await Promise.race([held.then(() => "held" as const), leaving.then(() => "done" as const)]);
+async function heldAtCall<T>(nth: number, start: () => Promise<T>) {
+  const { held, release } = faulty.hold(nth);
+  const running = start();
+  const first = await Promise.race([held.then(() => "held" as const), running.then(() => "done" as const)]);
   // A hold still armed would stop the next handler's call instead.
   if (first === "done") release();
-  return { leaving, release };
+  return { running, release };
 }
+
+const leaveHeldAtSecondCall = async (connectionId: string) => {
+  const { running, release } = await heldAtCall(2, () => leave(frameEvent(connectionId, { action: "leave", room: "lobby" })));
+  return { leaving: running, release };
+};
 
 const lobbyKeys = async (id: string) => (await dynamo.keysMentioning(id)).filter((key) => key.includes("room#lobby")).sort();
 
@@ -91,5 +98,22 @@ test("a join cancelled by another transaction on its items tries again and joins
 
   expect(replyFrame(joined)).toEqual({ type: "joined", room: "lobby" });
   expect(faulty.inputs("TransactWriteItems")).toHaveLength(2);
+  expect(await lobbyKeys("alice")).toEqual(["conn#alice room#lobby", "room#lobby conn#alice"]);
+});
+
+test("two joins sent together make one membership, and the room hears `joined` once", async () => {
+  await dynamo.connect("alice", "bob");
+  await dynamo.join("lobby", "bob");
+  // The first join's third call (its transaction, after reading the record and the membership) waits
+  // while the second join runs to the end.
+  const first = await heldAtCall(3, () => join(frameEvent("alice", { action: "join", room: "lobby" })));
+  const second = await join(frameEvent("alice", { action: "join", room: "lobby" }));
+  first.release();
+
+  expect([replyFrame(await first.running), replyFrame(second)]).toEqual([
+    { type: "joined", room: "lobby" },
+    { type: "joined", room: "lobby" },
+  ]);
+  expect(api.received("bob").filter((frame) => frame.type === "presence")).toEqual([expect.objectContaining({ event: "joined", connectionId: "alice" })]);
   expect(await lobbyKeys("alice")).toEqual(["conn#alice room#lobby", "room#lobby conn#alice"]);
 });

@@ -168,7 +168,16 @@ export class ConnectionStore {
                 ExpressionAttributeValues: { ":now": Math.floor(this.now() / 1000) },
               },
             },
-            { Put: { TableName: this.table, Item: { ...keys.membership(connectionId, room), room, [TTL_ATTRIBUTE]: ttl } } },
+            {
+              // Not there yet (or only past its TTL): of two joins racing, one writes and announces.
+              Put: {
+                TableName: this.table,
+                Item: { ...keys.membership(connectionId, room), room, [TTL_ATTRIBUTE]: ttl },
+                ConditionExpression: "attribute_not_exists(#pk) OR #ttl <= :now",
+                ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#ttl": TTL_ATTRIBUTE },
+                ExpressionAttributeValues: { ":now": Math.floor(this.now() / 1000) },
+              },
+            },
             {
               Put: {
                 TableName: this.table,
@@ -181,6 +190,7 @@ export class ConnectionStore {
       return "joined";
     } catch (error) {
       if (isConditionFailed(error, 0)) return "not-connected";
+      if (isConditionFailed(error, 1)) return "already-member";
       throw error;
     }
   }
