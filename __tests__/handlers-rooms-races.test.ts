@@ -9,21 +9,15 @@ import { handler as leave } from "../handlers/leave";
 import type { LocalDynamo } from "./support/dynalite";
 import type { FakeManagementApi } from "./support/management-api";
 import { disconnectEvent, frameEvent, replyFrame } from "./support/events";
-import { FaultyDynamoDb } from "./support/faulty-dynamodb";
-import { handlerWorld } from "./support/handler-world";
+import type { FaultyDynamoDb } from "./support/faulty-dynamodb";
+import { handlerWorldBehindProxy } from "./support/handler-world";
 
-const world = handlerWorld();
+const world = handlerWorldBehindProxy();
 let dynamo: LocalDynamo;
 let api: FakeManagementApi;
 let faulty: FaultyDynamoDb;
 
-beforeAll(async () => {
-  ({ dynamo, api } = world);
-  faulty = await FaultyDynamoDb.start(dynamo.endpoint);
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = faulty.endpoint;
-});
-
-afterAll(() => faulty?.stop());
+beforeAll(() => ({ dynamo, api, faulty } = world));
 
 beforeEach(() => faulty.reset());
 

@@ -3,26 +3,18 @@ import { handler } from "../handlers/send-message";
 import { keys } from "../handlers/lib/table-schema";
 import type { LocalDynamo } from "./support/dynalite";
 import { frameEvent, replyFrame } from "./support/events";
-import { FaultyDynamoDb } from "./support/faulty-dynamodb";
-import { handlerWorld } from "./support/handler-world";
+import type { FaultyDynamoDb } from "./support/faulty-dynamodb";
+import { handlerWorldBehindProxy } from "./support/handler-world";
 import type { FakeManagementApi } from "./support/management-api";
 
 // DynamoDB failing halfway through a handler's work: the local DynamoDB behind a proxy that answers chosen
 // calls itself. The handler's signed reads and the SDK's writes are real requests to it.
-const world = handlerWorld();
+const world = handlerWorldBehindProxy();
 let dynamo: LocalDynamo;
 let api: FakeManagementApi;
 let faulty: FaultyDynamoDb;
 
-beforeAll(async () => {
-  ({ dynamo, api } = world);
-  faulty = await FaultyDynamoDb.start(dynamo.endpoint);
-  process.env.AWS_ENDPOINT_URL_DYNAMODB = faulty.endpoint;
-});
-
-afterAll(async () => {
-  await faulty.stop();
-});
+beforeAll(() => ({ dynamo, api, faulty } = world));
 
 beforeEach(async () => {
   // A room whose members are read in pages of two, in sort-key order: alice and bob, then carol and dave.

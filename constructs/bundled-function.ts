@@ -38,13 +38,13 @@ export interface BundledFunctionProps {
   readonly logLevel?: LogLevel;
 }
 
+/** IAM's limit on a role's name. */
+const MAX_ROLE_NAME = 64;
+
 /**
  * One Lambda function with everything it owns: its esbuild bundle zipped by `data.archive_file`, its own
  * role and inline policy, and its own log group with retention.
  */
-/** IAM's limit on a role's name. */
-const MAX_ROLE_NAME = 64;
-
 export class BundledFunction extends Construct {
   public readonly function: LambdaFunction;
   public readonly role: IamRole;

@@ -9,9 +9,9 @@ export interface SeenRequest {
 }
 
 /**
- * What to answer instead of forwarding: an error by name and status, a body of our own, or nothing at all
- * (the request is read and held, as by a server that stopped answering, until the caller gives up or the
- * proxy stops).
+ * What to answer instead of forwarding: an error by name and status (with `fields` added to its body, such
+ * as a cancelled transaction's CancellationReasons), a body of our own, or nothing at all (the request is
+ * read and held, as by a server that stopped answering, until the caller gives up or the proxy stops).
  */
 export type Answer =
   | { readonly status: number; readonly error: string; readonly fields?: Record<string, unknown> }

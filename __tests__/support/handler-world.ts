@@ -1,4 +1,5 @@
 import { LocalDynamo } from "./dynalite";
+import { FaultyDynamoDb } from "./faulty-dynamodb";
 import { FakeManagementApi } from "./management-api";
 
 export interface HandlerWorld {
@@ -27,5 +28,19 @@ export function handlerWorld(): HandlerWorld {
     await world.dynamo.freshTable();
     world.api.reset();
   });
+  return world;
+}
+
+/**
+ * handlerWorld with the handlers' DynamoDB calls going through a FaultyDynamoDb proxy in front of the local
+ * DynamoDB, so a test can fail, answer or hold chosen calls. Registers its jest hooks.
+ */
+export function handlerWorldBehindProxy(): HandlerWorld & { readonly faulty: FaultyDynamoDb } {
+  const world = handlerWorld() as HandlerWorld & { faulty: FaultyDynamoDb };
+  beforeAll(async () => {
+    world.faulty = await FaultyDynamoDb.start(world.dynamo.endpoint);
+    process.env.AWS_ENDPOINT_URL_DYNAMODB = world.faulty.endpoint;
+  });
+  afterAll(() => world.faulty?.stop());
   return world;
 }

@@ -155,6 +155,8 @@ export class ConnectionStore {
     if (await this.isMember(connection.connectionId, room)) return "already-member";
     const { connectionId, connectedAt, user } = connection;
     const ttl = expiresAt(connectedAt);
+    // One reading of the clock for both conditions: the record still live, the membership not (yet or any more).
+    const nowSeconds = Math.floor(this.now() / 1000);
     try {
       await this.db.send(
         new TransactWriteCommand({
@@ -165,7 +167,7 @@ export class ConnectionStore {
                 Key: keys.connection(connectionId),
                 ConditionExpression: "attribute_exists(#pk) AND attribute_not_exists(#closing) AND #ttl > :now",
                 ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#closing": "closing", "#ttl": TTL_ATTRIBUTE },
-                ExpressionAttributeValues: { ":now": Math.floor(this.now() / 1000) },
+                ExpressionAttributeValues: { ":now": nowSeconds },
               },
             },
             {
@@ -175,7 +177,7 @@ export class ConnectionStore {
                 Item: { ...keys.membership(connectionId, room), room, [TTL_ATTRIBUTE]: ttl },
                 ConditionExpression: "attribute_not_exists(#pk) OR #ttl <= :now",
                 ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#ttl": TTL_ATTRIBUTE },
-                ExpressionAttributeValues: { ":now": Math.floor(this.now() / 1000) },
+                ExpressionAttributeValues: { ":now": nowSeconds },
               },
             },
             {
