@@ -16,7 +16,7 @@ export function badge(text, kind) {
   return node;
 }
 
-/** A user's name followed by a mark when an identity provider vouched for it (protocol.md: `verified`). */
+/** A user's name followed by a mark when an identity provider vouched for it (docs/protocol.md: `verified`). */
 export function userName(user, className = "name") {
   const node = element("span", className, user.name);
   if (user.verified) {
