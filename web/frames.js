@@ -69,6 +69,7 @@ function sentOutcome(frame) {
     text: parts.join(" · "),
     retry: outcome === "incomplete",
     messageId: typeof frame.id === "string" ? frame.id : "",
+    sentAt: typeof frame.sentAt === "string" ? frame.sentAt : "",
     counts: { delivered, stale, failed, queued },
   };
 }

@@ -10,6 +10,38 @@ import { ui } from "./ui.js";
 
 export function renderRooms() {
   renderRoomList(leaveRoom);
+  rememberedRooms.set([...state.rooms].filter(([, room]) => room.status !== "leaving").map(([name]) => name));
+}
+
+const ROOMS_KEY = "chat.rooms";
+
+/**
+ * The rooms this tab is in, so that a reload joins them again: sessionStorage, since each tab has rooms of
+ * its own while all of them share the remembered name. Storage may be unavailable.
+ */
+export const rememberedRooms = {
+  /** @returns {string[]} */
+  get() {
+    try {
+      const names = JSON.parse(sessionStorage.getItem(ROOMS_KEY) ?? "[]");
+      return Array.isArray(names) ? names.filter((name) => typeof name === "string") : [];
+    } catch {
+      return [];
+    }
+  },
+  set(names) {
+    try {
+      sessionStorage.setItem(ROOMS_KEY, JSON.stringify(names));
+    } catch {
+      // Private mode or storage disabled: a reload starts with no room.
+    }
+  },
+};
+
+/** Rooms to join as soon as the connection opens (the rooms of a tab before its reload). */
+export function rejoinOnOpen(names) {
+  for (const name of names) if (!state.rooms.has(name)) state.rooms.set(name, { status: "joining", truncated: false });
+  renderRooms();
 }
 
 /** Joins `name` (again, after a reconnect): it shows as joining until its reply. */

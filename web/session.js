@@ -8,7 +8,7 @@ import { handleFrame } from "./frames.js";
 import { notice } from "./log.js";
 import { renderMe } from "./me.js";
 import { ReconnectingSocket } from "./reconnecting-socket.js";
-import { renderRooms } from "./rooms.js";
+import { rejoinOnOpen, rememberedRooms, renderRooms } from "./rooms.js";
 import {
   chatUrl,
   findLocalIssuer,
@@ -26,6 +26,8 @@ import { ui } from "./ui.js";
 const ATTEMPTS_BEFORE_REFUSED = 3;
 
 export async function start() {
+  // Read before anything renders the (still empty) room list, which would overwrite them.
+  const rooms = rememberedRooms.get();
   syncTarget();
   renderRooms();
   const params = new URLSearchParams(location.search);
@@ -44,10 +46,16 @@ export async function start() {
     ? "Signs in with this server's identity provider. 1 to 64 letters, digits, spaces, _ . -"
     : "Others see this name; it is not verified. 1 to 64 letters, digits, spaces, _ . -";
 
-  if (state.addressToken) return connect({ kind: "token" });
+  // A reload goes straight back in, and into the rooms this tab was in.
+  if (state.addressToken) return resume({ kind: "token" }, rooms);
   const name = rememberedName.get();
-  if (name && !nameProblem(name)) return connect(credentialsFor(name));
+  if (name && !nameProblem(name)) return resume(credentialsFor(name), rooms);
   showSignIn(name, "");
+}
+
+function resume(credentials, rooms) {
+  connect(credentials);
+  rejoinOnOpen(rooms);
 }
 
 function credentialsFor(name) {

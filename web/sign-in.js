@@ -68,7 +68,8 @@ export async function findLocalIssuer() {
   let discovery;
   try {
     const response = await fetch("/.well-known/openid-configuration", { headers: { Accept: "application/json" }, cache: "no-store" });
-    if (!response.ok) return undefined;
+    // 204: the local runtime's answer when it runs no issuer (a 404 would be a console error on every load).
+    if (!response.ok || response.status === 204) return undefined;
     discovery = await response.json();
   } catch {
     return undefined;

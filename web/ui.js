@@ -21,6 +21,8 @@ export const ui = {
   target: /** @type {HTMLSelectElement} */ ($("target")),
   toInput: /** @type {HTMLInputElement} */ ($("to-input")),
   messageInput: /** @type {HTMLTextAreaElement} */ ($("message-input")),
+  messageCount: $("message-count"),
+  messageError: $("message-error"),
   sendButton: /** @type {HTMLButtonElement} */ ($("send-button")),
   joinButton: /** @type {HTMLButtonElement} */ ($("join-button")),
 };
