@@ -43,6 +43,8 @@ interface FrameTap {
   rewriteReply?: (frame: Record<string, unknown>) => Record<string, unknown>;
   /** Frames from the page that never reach the server. */
   dropFromPage?: (frame: Record<string, unknown>) => boolean;
+  /** Rewrites a frame from the page on its way to the server. */
+  rewriteFromPage?: (frame: Record<string, unknown>) => Record<string, unknown>;
   /** Delivers `frame` to the page as if the server had sent it. */
   deliver(frame: string): void;
 }
@@ -144,9 +146,12 @@ async function routeThrough(page: Page, tap: FrameTap): Promise<void> {
     const server = ws.connectToServer();
     tap.deliver = (frame) => ws.send(frame);
     ws.onMessage((message) => {
-      if (tap.dropFromPage?.(JSON.parse(String(message)))) return;
-      server.send(message);
+      const frame = JSON.parse(String(message)) as Record<string, unknown>;
+      if (tap.dropFromPage?.(frame)) return;
+      server.send(tap.rewriteFromPage ? JSON.stringify(tap.rewriteFromPage(frame)) : message);
     });
+    // The server's close code reaches the page as the server sent it (1009 for a frame too large).
+    server.onClose((code, reason) => ws.close({ code, reason }));
     server.onMessage((message) => {
       const frame = JSON.parse(String(message)) as Record<string, unknown>;
       const reply = frame.type === "sent" || frame.type === "error";
@@ -293,7 +298,8 @@ describeInBrowser("web client in Chromium", () => {
       await received.getByTestId("sender").click();
       expect(await b.page.getByTestId("target").inputValue()).toBe("direct");
       expect(await b.page.locator('[data-testid="target"] option:checked').textContent()).toBe("Direct to Ann");
-      expect(await b.page.getByTestId("to-input").inputValue()).toBe(a.userId);
+      // The recipient field names the user; the id goes in the frame.
+      expect(await b.page.getByTestId("to-input").inputValue()).toBe("Ann");
       await send(b.page, "just me");
       const direct = a.page.getByTestId("message").filter({ hasText: "just me" });
       await direct.waitFor();
@@ -459,6 +465,127 @@ describeInBrowser("web client in Chromium", () => {
       await b.page.getByTestId("message").filter({ hasText: "lost in transit" }).waitFor();
       expect(await b.page.getByTestId("message").filter({ hasText: "lost in transit" }).count()).toBe(1);
     });
+
+    it("the composer counts UTF-8 bytes as the user types and refuses a message whose frame would pass 32 KiB, saying why", async () => {
+      const a = await openChat("Ann");
+      const b = await openChat("Ben");
+      const sent: string[] = [];
+      a.page.on("websocket", (socket) => socket.on("framesent", (frame) => sent.push(String(frame.payload))));
+      const count = a.page.getByTestId("message-count");
+      const error = a.page.getByTestId("message-error");
+
+      await a.page.getByTestId("message-input").fill("héllo ✓");
+      expect(await count.textContent()).toMatch(/^10 \/ [\d,]+ bytes$/);
+      const limit = Number(((await count.textContent()) ?? "").split(" / ")[1]!.replace(/[^\d]/g, ""));
+      // The whole frame counts: the limit leaves room for the JSON around the message.
+      expect(limit).toBeLessThan(32 * 1024);
+      expect(limit).toBeGreaterThan(32 * 1024 - 200);
+
+      // 2 bytes a character: 40,000 bytes in 20,000 characters.
+      await a.page.getByTestId("message-input").fill("é".repeat(20_000));
+      expect(await count.getAttribute("data-state")).toBe("over");
+      expect(await count.textContent()).toBe(`40,000 / ${limit.toLocaleString("en-US")} bytes`);
+      expect(await error.textContent()).toMatch(/^Too long to send: 40,000 bytes of UTF-8; at most [\d,]+ fit in one message/);
+      await a.page.getByTestId("message-input").press("Enter");
+      expect(await a.page.getByTestId("own-message").count()).toBe(0);
+      expect(await a.page.getByTestId("message-input").inputValue()).toHaveLength(20_000);
+      expect(sent.filter((frame) => frame.includes('"send-message"'))).toEqual([]);
+      await writeSideBySide([a.page], join(OUTPUT_DIR, "web-message-too-long.png"));
+
+      // One byte over is refused; exactly the limit is sent, and the real server takes it.
+      await a.page.getByTestId("message-input").fill("x".repeat(limit + 1));
+      expect(await count.getAttribute("data-state")).toBe("over");
+      await a.page.getByTestId("message-input").fill("x".repeat(limit));
+      expect(await count.getAttribute("data-state")).not.toBe("over");
+      expect(await error.textContent()).toBe("");
+      await a.page.getByTestId("message-input").press("Enter");
+      await ack(a.page, "xxx").and(a.page.locator('[data-state="delivered"]')).waitFor();
+      await b.page.getByTestId("message").filter({ hasText: "xxx" }).waitFor();
+      expect(await a.page.getByTestId("status").getAttribute("data-state")).toBe("open");
+    });
+
+    it("a connection the server closes with 1009 is explained, and the send that caused it is not offered for a retry", async () => {
+      const tap = frameTap();
+      const a = await openChat("Ann", { tap });
+      // As if the page's limit were wrong: the real runtime gets a frame over 32 KB and closes with 1009.
+      tap.rewriteFromPage = (frame) => (frame.action === "send-message" ? { ...frame, message: "y".repeat(40_000) } : frame);
+
+      await send(a.page, "too big on the wire");
+
+      const failed = ack(a.page, "too big on the wire").and(a.page.locator('[data-state="failed"]'));
+      await failed.waitFor();
+      expect(await failed.textContent()).toMatch(/too large/);
+      const explained = a.page.getByTestId("notice").filter({ hasText: "1009" });
+      await explained.waitFor();
+      expect(await explained.textContent()).toMatch(/too large/);
+      expect(await a.page.getByTestId("notice").filter({ hasText: "Connection lost" }).count()).toBe(0);
+      expect(await a.page.getByTestId("own-message").getByTestId("retry-button").count()).toBe(0);
+      tap.rewriteFromPage = undefined;
+      await whoAmI(a.page, a.id);
+    });
+
+    it("an anonymous load logs no error and requests nothing that is not there", async () => {
+      const page = await newPage();
+      const problems: string[] = [];
+      page.on("console", (message) => {
+        if (message.type() === "error" || message.type() === "warning") problems.push(`${message.type()}: ${message.text()}`);
+      });
+      page.on("response", (response) => {
+        if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
+      });
+      await page.goto(env.runtime.httpUrl);
+      await page.getByTestId("sign-in").waitFor();
+      await signIn(page, "Ann");
+      await whoAmI(page);
+      // The browser asks for a favicon after the load event, if it asks at all.
+      await page.waitForLoadState("networkidle");
+      expect(problems).toEqual([]);
+    });
+
+    it("a message shows the server's sentAt for its sender, as for its recipients", async () => {
+      const tap = frameTap();
+      const a = await openChat("Ann", { tap });
+      const b = await openChat("Ben");
+      tap.holdReplies = true;
+
+      await send(a.page, "what time is it");
+      const received = b.page.getByTestId("message").filter({ hasText: "what time is it" });
+      await received.waitFor();
+      const sentAt = (await received.getByTestId("time").getAttribute("datetime")) ?? "";
+      await waitUntil(() => tap.held.length === 1, "the sent reply");
+      // The `sent` reply carrying the sentAt of the message it confirms, as the recipients got it.
+      tap.holdReplies = false;
+      tap.deliver(JSON.stringify({ ...JSON.parse(tap.held[0]!), sentAt }));
+      const own = a.page.getByTestId("own-message").filter({ hasText: "what time is it" });
+      await ack(a.page, "what time is it").and(a.page.locator('[data-state="delivered"]')).waitFor();
+      expect(await own.getByTestId("time").getAttribute("datetime")).toBe(sentAt);
+      expect(await own.getByTestId("time").textContent()).toBe(await received.getByTestId("time").textContent());
+      expect(await own.getByTestId("time").count()).toBe(1);
+    });
+
+    it("a reload rejoins the rooms the tab was in, and only that tab", async () => {
+      const a = await openChat("Ann");
+      const b = await openChat("Ben");
+      await joinRoom(a.page, "lobby");
+      await joinRoom(a.page, "kitchen");
+      await joinRoom(b.page, "lobby");
+      await a.page.locator('[data-room="kitchen"] [data-testid="leave-button"]').click();
+      await a.page.locator('[data-testid="room"][data-room="kitchen"]').waitFor({ state: "detached" });
+
+      await a.page.reload();
+      const again = await whoAmI(a.page, a.id);
+      await a.page.locator('[data-testid="room"][data-room="lobby"][data-state="joined"]').waitFor();
+      await member(a.page, "lobby", again.userId).and(a.page.locator('[data-self="true"]')).waitFor();
+      expect(await a.page.getByTestId("room").count()).toBe(1);
+      await send(b.page, "welcome back");
+      await a.page.locator('[data-testid="message"][data-room="lobby"]').filter({ hasText: "welcome back" }).waitFor();
+
+      // Another tab of the same browser signs in with the remembered name but is in no room.
+      const other = await a.page.context().newPage();
+      await other.goto(env.runtime.httpUrl);
+      await whoAmI(other);
+      expect(await other.getByTestId("room").count()).toBe(0);
+    });
   });
 
   describe("auth mode jwt, with the local issuer", () => {
@@ -483,30 +610,52 @@ describeInBrowser("web client in Chromium", () => {
       await joinRoom(bob.page, "lobby");
       await member(alice.page, "lobby", bob.userId).waitFor();
       await member(bob.page, "lobby", alice.userId).waitFor();
-      expect(await member(alice.page, "lobby", bob.userId).textContent()).toBe("bob✓");
+      // A verified name carries the end of its user id, which tells two users of one name apart.
+      expect(await member(alice.page, "lobby", bob.userId).textContent()).toBe(`bob✓ · ${bob.userId.slice(-4)}`);
       expect(await member(alice.page, "lobby", alice.userId).getAttribute("data-self")).toBe("true");
 
       await send(alice.page, "hi lobby");
       const inRoom = bob.page.locator('[data-testid="message"][data-room="lobby"]').filter({ hasText: "hi lobby" });
       await inRoom.waitFor();
-      expect(await inRoom.getByTestId("sender").textContent()).toBe("alice✓");
+      expect(await inRoom.getByTestId("sender").textContent()).toBe(`alice✓ · ${alice.userId.slice(-4)}`);
       expect(await inRoom.getAttribute("data-user-id")).toBe(alice.userId);
 
       // Bob picks alice in the members panel: the message goes to her user, not to a connection.
       await member(bob.page, "lobby", alice.userId).getByRole("button").click();
-      expect(await bob.page.locator('[data-testid="target"] option:checked').textContent()).toBe("Direct to alice");
+      const alice4 = alice.userId.slice(-4);
+      expect(await bob.page.locator('[data-testid="target"] option:checked').textContent()).toBe(`Direct to alice · ${alice4}`);
+      expect(await bob.page.getByTestId("to-input").inputValue()).toBe(`alice · ${alice4}`);
       await send(bob.page, "just between us");
       const direct = alice.page.getByTestId("message").filter({ hasText: "just between us" });
       await direct.waitFor();
       expect(await direct.getAttribute("data-direct")).toBe("true");
       expect(await direct.getByTestId("badge-direct").textContent()).toBe("direct");
-      expect(await direct.getByTestId("sender").textContent()).toBe("bob✓");
+      expect(await direct.getByTestId("sender").textContent()).toBe(`bob✓ · ${bob.userId.slice(-4)}`);
       await ack(bob.page, "just between us").and(bob.page.locator('[data-state="delivered"]')).waitFor();
       await writeSideBySide([alice.page, bob.page], join(OUTPUT_DIR, "web-chat-jwt.png"));
 
       await bob.page.locator('[data-room="lobby"] [data-testid="leave-button"]').click();
       await member(alice.page, "lobby", bob.userId).waitFor({ state: "detached" });
       expect(await member(alice.page, "lobby", alice.userId).count()).toBe(1);
+    });
+
+    it("two verified users of the same name are told apart by the end of their ids", async () => {
+      const alice = await openChat("alice");
+      const bob = await openChat("bob");
+      // Another account whose name is also "alice", signed by the same issuer.
+      const now = Math.floor(Date.now() / 1000);
+      const otherId = "local-another-account-9b2c";
+      const token = await env.runtime.issuer!.sign({ sub: otherId, name: "alice", iat: now, exp: now + 600 });
+      const other = await newPage();
+      await other.goto(`${env.runtime.httpUrl}?stage=${env.runtime.stage}&token=${token}`);
+      await whoAmI(other);
+      for (const page of [alice.page, bob.page, other]) await joinRoom(page, "twins");
+
+      await member(bob.page, "twins", otherId).waitFor();
+      await member(bob.page, "twins", alice.userId).waitFor();
+      expect(await member(bob.page, "twins", otherId).textContent()).toBe("alice✓ · 9b2c");
+      expect(await member(bob.page, "twins", alice.userId).textContent()).toBe(`alice✓ · ${alice.userId.slice(-4)}`);
+      expect(alice.userId.slice(-4)).not.toBe("9b2c");
     });
 
     it("a token the chat refuses sends the page back to the sign-in form, saying why, and signing in with a name works", async () => {

@@ -16,7 +16,10 @@ export function badge(text, kind) {
   return node;
 }
 
-/** A user's name followed by a mark when an identity provider vouched for it (protocol.md: `verified`). */
+/**
+ * A user's name followed by a mark when an identity provider vouched for it (docs/protocol.md: `verified`)
+ * and the end of its user id, since two verified users may share a name.
+ */
 export function userName(user, className = "name") {
   const node = element("span", className, user.name);
   if (user.verified) {
@@ -24,9 +27,21 @@ export function userName(user, className = "name") {
     mark.dataset.testid = "verified";
     mark.title = "Verified by the identity provider";
     mark.setAttribute("aria-label", "verified");
-    node.append(mark);
+    const tag = element("span", "user-tag", ` · ${userTag(user)}`);
+    tag.title = `User id ${user.id}`;
+    node.append(mark, tag);
   }
   return node;
+}
+
+/** A user as plain text, told apart from others of the same name as userName does it. */
+export function displayName(user) {
+  return user.verified ? `${user.name} · ${userTag(user)}` : user.name;
+}
+
+/** The last characters of a user id: ids share prefixes ("local-"), their ends are random. */
+function userTag(user) {
+  return user.id.slice(-4);
 }
 
 /** A <time> in local time; the full date and time zone are in its tooltip. */

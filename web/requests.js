@@ -1,5 +1,5 @@
 /**
- * Matching replies to requests (protocol.md: frames of one connection are independent invocations and may
+ * Matching replies to requests (docs/protocol.md: frames of one connection are independent invocations and may
  * be answered in any order, so replies are matched by `requestId`, never by order), and remembering which
  * messages were already shown (delivery is at least once; a message's `id` makes it once on screen).
  */

@@ -1,9 +1,9 @@
 /**
- * How the page gets onto the chat (protocol.md, "Connecting and identity"): the WebSocket URL, the display
+ * How the page gets onto the chat (docs/protocol.md, "Connecting and identity"): the WebSocket URL, the display
  * name rule, a token from the local issuer or from the page's address, and the remembered name.
  */
 
-/** protocol.md: a name is 1–64 letters, digits, spaces, `_ . -`, and not only spaces (handlers/lib/user.ts). */
+/** docs/protocol.md: a name is 1–64 letters, digits, spaces, `_ . -`, and not only spaces (handlers/lib/user.ts). */
 export const NAME_PATTERN = /^(?=.*[^ ])[\p{L}\p{N} _.-]{1,64}$/u;
 const NAME_CHARACTER = /^[\p{L}\p{N} _.-]$/u;
 const MAX_NAME_LENGTH = 64;
@@ -68,7 +68,8 @@ export async function findLocalIssuer() {
   let discovery;
   try {
     const response = await fetch("/.well-known/openid-configuration", { headers: { Accept: "application/json" }, cache: "no-store" });
-    if (!response.ok) return undefined;
+    // 204: the local runtime's answer when it runs no issuer (a 404 would be a console error on every load).
+    if (!response.ok || response.status === 204) return undefined;
     discovery = await response.json();
   } catch {
     return undefined;

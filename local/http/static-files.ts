@@ -37,6 +37,20 @@ function redirectToStage(req: IncomingMessage, res: ServerResponse, stage: strin
   return true;
 }
 
+/** Where the page looks for a local issuer (web/sign-in.js); the issuer answers it first when one runs. */
+const DISCOVERY_PATH = "/.well-known/openid-configuration";
+
+/**
+ * The discovery path reached the files: no issuer runs here. 204 says so to the page's probe; a 404 would
+ * be a console error on every anonymous load.
+ */
+function noIssuer(req: IncomingMessage, res: ServerResponse): boolean {
+  if (new URL(req.url ?? "/", "http://localhost").pathname !== DISCOVERY_PATH) return false;
+  res.writeHead(204, { "Cache-Control": "no-store" });
+  res.end();
+  return true;
+}
+
 export function serveStatic(req: IncomingMessage, res: ServerResponse, webDir: string, stage: string): void {
   const method = req.method ?? "GET";
   if (method !== "GET" && method !== "HEAD") {
@@ -44,7 +58,7 @@ export function serveStatic(req: IncomingMessage, res: ServerResponse, webDir: s
     res.end();
     return;
   }
-  if (redirectToStage(req, res, stage)) return;
+  if (redirectToStage(req, res, stage) || noIssuer(req, res)) return;
   let path: string;
   try {
     path = decodeURIComponent(new URL(req.url ?? "/", "http://localhost").pathname);

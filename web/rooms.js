@@ -1,0 +1,158 @@
+/**
+ * Rooms and their members: joining and leaving (a reply changes a room only when it answers the room's
+ * latest join or leave), the members list read after each join, and `presence` frames keeping it current.
+ */
+import { syncTarget } from "./composer.js";
+import { renderRoomList } from "./room-list.js";
+import { userFrom } from "./render.js";
+import { isOpen, pending, sendRequest, state } from "./state.js";
+import { ui } from "./ui.js";
+
+export function renderRooms() {
+  renderRoomList(leaveRoom);
+  rememberedRooms.set([...state.rooms].filter(([, room]) => room.status !== "leaving").map(([name]) => name));
+}
+
+const ROOMS_KEY = "chat.rooms";
+
+/**
+ * The rooms this tab is in, so that a reload joins them again: sessionStorage, since each tab has rooms of
+ * its own while all of them share the remembered name. Storage may be unavailable.
+ */
+export const rememberedRooms = {
+  /** @returns {string[]} */
+  get() {
+    try {
+      const names = JSON.parse(sessionStorage.getItem(ROOMS_KEY) ?? "[]");
+      return Array.isArray(names) ? names.filter((name) => typeof name === "string") : [];
+    } catch {
+      return [];
+    }
+  },
+  set(names) {
+    try {
+      sessionStorage.setItem(ROOMS_KEY, JSON.stringify(names));
+    } catch {
+      // Private mode or storage disabled: a reload starts with no room.
+    }
+  },
+};
+
+/** Rooms to join as soon as the connection opens (the rooms of a tab before its reload). */
+export function rejoinOnOpen(names) {
+  for (const name of names) if (!state.rooms.has(name)) state.rooms.set(name, { status: "joining", truncated: false });
+  renderRooms();
+}
+
+/** Joins `name` (again, after a reconnect): it shows as joining until its reply. */
+export function joinRoom(name) {
+  const room = state.rooms.get(name) ?? { status: "joining", truncated: false };
+  Object.assign(room, { status: "joining", members: undefined, membersRequest: undefined, membersError: undefined, truncated: false });
+  state.rooms.set(name, room);
+  room.request = sendRequest({ action: "join", room: name }, { kind: "join", room: name });
+  if (!room.request) state.rooms.delete(name);
+  renderRooms();
+}
+
+/** The room a join/leave reply is about, when that reply answers the room's latest join or leave. */
+function currentRoom(request) {
+  const room = state.rooms.get(request.room);
+  return room && room.request === request.requestId ? room : undefined;
+}
+
+export function roomJoined(request) {
+  const room = currentRoom(request);
+  if (!room) return;
+  room.status = "joined";
+  room.membersRequest = sendRequest({ action: "members", room: request.room }, { kind: "members", room: request.room, presence: [] });
+  renderRooms();
+  if (state.selectOnJoin === request.room) {
+    state.selectOnJoin = "";
+    ui.target.value = `room:${request.room}`;
+    syncTarget();
+  }
+}
+
+export function joinFailed(request) {
+  if (!currentRoom(request)) return;
+  state.rooms.delete(request.room);
+  if (state.selectOnJoin === request.room) state.selectOnJoin = "";
+  renderRooms();
+}
+
+function leaveRoom(name) {
+  const room = state.rooms.get(name);
+  if (!room) return;
+  room.request = sendRequest({ action: "leave", room: name }, { kind: "leave", room: name });
+  // While disconnected there is no membership to end: forgetting it is enough to skip the re-join.
+  if (!room.request) state.rooms.delete(name);
+  else room.status = "leaving";
+  renderRooms();
+}
+
+export function roomLeft(request) {
+  if (!currentRoom(request)) return;
+  state.rooms.delete(request.room);
+  renderRooms();
+}
+
+export function leaveFailed(request) {
+  const room = currentRoom(request);
+  if (!room) return;
+  room.status = "joined";
+  renderRooms();
+}
+
+/**
+ * The `members` answer, with the presence frames that arrived while it was on its way applied on top: the
+ * list may have been read before or after each of them, and applying a join or leave twice is harmless.
+ */
+export function showMembers(request, frame) {
+  const room = state.rooms.get(request.room);
+  if (!room || room.membersRequest !== request.requestId) return;
+  room.membersRequest = undefined;
+  room.members = new Map();
+  for (const member of Array.isArray(frame.members) ? frame.members : []) {
+    if (typeof member?.connectionId === "string") room.members.set(member.connectionId, userFrom(member.user, member.connectionId));
+  }
+  for (const presence of request.presence) applyPresenceTo(room, presence);
+  room.truncated = frame.truncated === true;
+  renderRooms();
+}
+
+export function membersFailed(request, code) {
+  const room = state.rooms.get(request.room);
+  if (!room || room.membersRequest !== request.requestId) return;
+  room.membersRequest = undefined;
+  room.membersError = code;
+  renderRooms();
+}
+
+export function applyPresence(frame) {
+  if (typeof frame.room !== "string" || typeof frame.connectionId !== "string") return;
+  const room = state.rooms.get(frame.room);
+  if (!room) return;
+  const listing = room.membersRequest && pending.get(room.membersRequest);
+  if (listing) listing.presence.push(frame);
+  if (room.members) applyPresenceTo(room, frame);
+  renderRooms();
+}
+
+function applyPresenceTo(room, frame) {
+  if (frame.event === "joined") room.members?.set(frame.connectionId, userFrom(frame.user, frame.connectionId));
+  else if (frame.event === "left") room.members?.delete(frame.connectionId);
+}
+
+ui.joinForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  const name = ui.roomInput.value.trim();
+  if (!name || !isOpen()) return;
+  if (state.rooms.get(name)?.status === "joined") {
+    ui.target.value = `room:${name}`;
+    syncTarget();
+  } else {
+    state.selectOnJoin = name;
+    joinRoom(name);
+  }
+  ui.roomInput.value = "";
+});
