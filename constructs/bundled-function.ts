@@ -38,6 +38,16 @@ export interface BundledFunctionProps {
   readonly logLevel?: LogLevel;
 }
 
+/** What a function gets where its props say nothing; config.ts reads these for the CHAT_LAMBDA_* and log settings. */
+export const FUNCTION_DEFAULTS = {
+  memorySize: 256,
+  /** Seconds; API Gateway waits at most 29 for a route's function (MAX_LAMBDA_TIMEOUT_SECONDS). */
+  timeout: 10,
+  /** Also the API's log groups' retention: one retention for every log group of the stack. */
+  logRetentionDays: 30,
+  logLevel: "INFO",
+} as const satisfies { memorySize: number; timeout: number; logRetentionDays: number; logLevel: LogLevel };
+
 /** IAM's limit on a role's name. */
 const MAX_ROLE_NAME = 64;
 
@@ -69,7 +79,7 @@ export class BundledFunction extends Construct {
     // Created before the function, so Lambda never creates it itself without retention.
     this.logGroup = new CloudwatchLogGroup(this, "logs", {
       name: `/aws/lambda/${name}`,
-      retentionInDays: props.logRetentionDays ?? 30,
+      retentionInDays: props.logRetentionDays ?? FUNCTION_DEFAULTS.logRetentionDays,
     });
 
     const roleName = `${name}-${props.region}-fn`;
@@ -105,15 +115,15 @@ export class BundledFunction extends Construct {
       handler: `${BUNDLE_FILE.replace(/\.js$/, "")}.handler`,
       filename: archive.outputPath,
       sourceCodeHash: archive.outputBase64Sha256,
-      memorySize: props.memorySize ?? 256,
-      timeout: props.timeout ?? 10,
+      memorySize: props.memorySize ?? FUNCTION_DEFAULTS.memorySize,
+      timeout: props.timeout ?? FUNCTION_DEFAULTS.timeout,
       environment: { variables: { ...props.environment } },
       // Lambda's JSON format wraps each console call in {timestamp, level, requestId, message}, so every line
       // carries the invocation's request id without code of ours, and Logs Insights reads the fields.
       // https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-logformat.html
       loggingConfig: {
         logFormat: "JSON",
-        applicationLogLevel: props.logLevel ?? "INFO",
+        applicationLogLevel: props.logLevel ?? FUNCTION_DEFAULTS.logLevel,
         systemLogLevel: props.logLevel === "TRACE" || props.logLevel === "DEBUG" ? "DEBUG" : "INFO",
         logGroup: this.logGroup.name,
       },

@@ -3,6 +3,13 @@ import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../handlers/lib/table-schema";
 import type { BillingMode } from "./config";
 
+/** Billing and the capacities PROVISIONED starts from, where props say nothing; config.ts reads these. */
+export const TABLE_DEFAULTS = {
+  billingMode: "PAY_PER_REQUEST",
+  readCapacity: 5,
+  writeCapacity: 5,
+} as const satisfies { billingMode: BillingMode; readCapacity: number; writeCapacity: number };
+
 export interface ConnectionsTableProps {
   /** Name of the table. */
   readonly tableName: string;
@@ -25,7 +32,7 @@ export class ConnectionsTable extends Construct {
 
   constructor(scope: Construct, id: string, props: ConnectionsTableProps) {
     super(scope, id);
-    const billingMode = props.billingMode ?? "PAY_PER_REQUEST";
+    const billingMode: BillingMode = props.billingMode ?? TABLE_DEFAULTS.billingMode;
     const provisioned = billingMode === "PROVISIONED";
     if (!provisioned && (props.readCapacity !== undefined || props.writeCapacity !== undefined)) {
       throw new Error(
@@ -36,7 +43,7 @@ export class ConnectionsTable extends Construct {
     this.table = new DynamodbTable(this, "table", {
       name: props.tableName,
       billingMode,
-      ...(provisioned ? { readCapacity: props.readCapacity ?? 5, writeCapacity: props.writeCapacity ?? 5 } : {}),
+      ...(provisioned ? { readCapacity: props.readCapacity ?? TABLE_DEFAULTS.readCapacity, writeCapacity: props.writeCapacity ?? TABLE_DEFAULTS.writeCapacity } : {}),
       hashKey: PARTITION_KEY,
       rangeKey: SORT_KEY,
       attribute: [

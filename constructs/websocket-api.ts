@@ -8,8 +8,18 @@ import { Apigatewayv2Stage } from "@cdktf/provider-aws/lib/apigatewayv2-stage";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
-import { MAX_LAMBDA_TIMEOUT_SECONDS } from "./config";
+import { FUNCTION_DEFAULTS } from "./bundled-function";
 import type { WebsocketAuthorizer } from "./websocket-authorizer";
+
+/** API Gateway stops waiting for an integration after 29 seconds, so a longer Lambda timeout buys nothing. */
+export const MAX_LAMBDA_TIMEOUT_SECONDS = 29;
+
+/** The stage and its default route throttling where props say nothing; config.ts reads these. */
+export const API_DEFAULTS = {
+  stageName: "prod",
+  throttlingBurstLimit: 500,
+  throttlingRateLimit: 1000,
+} as const;
 
 export interface WebsocketRoute {
   /** Route key: `$connect`, `$disconnect`, `$default` or a value of the frame's `action`. */
@@ -68,8 +78,8 @@ export class WebsocketApi extends Construct {
 
   constructor(scope: Construct, id: string, props: WebsocketApiProps) {
     super(scope, id);
-    const stageName = props.stageName ?? "prod";
-    const retentionInDays = props.logRetentionDays ?? 30;
+    const stageName = props.stageName ?? API_DEFAULTS.stageName;
+    const retentionInDays = props.logRetentionDays ?? FUNCTION_DEFAULTS.logRetentionDays;
     this.stageName = stageName;
     this.node.addValidation({
       validate: () =>
@@ -99,8 +109,8 @@ export class WebsocketApi extends Construct {
       name: stageName,
       autoDeploy: true,
       defaultRouteSettings: {
-        throttlingBurstLimit: props.throttlingBurstLimit ?? 500,
-        throttlingRateLimit: props.throttlingRateLimit ?? 1000,
+        throttlingBurstLimit: props.throttlingBurstLimit ?? API_DEFAULTS.throttlingBurstLimit,
+        throttlingRateLimit: props.throttlingRateLimit ?? API_DEFAULTS.throttlingRateLimit,
         loggingLevel: "ERROR",
         dataTraceEnabled: false,
       },

@@ -11,6 +11,9 @@ import type { WebsocketApi } from "./websocket-api";
 /** The authorizer's entry file, for callers that bundle every handler of a stack in one run. */
 export const AUTHORIZER_ENTRY = join(__dirname, "..", "handlers", "authorizer.ts");
 
+/** The claim most OIDC issuers put the user's display name in; config.ts reads it for CHAT_JWT_NAME_CLAIM. */
+export const DEFAULT_NAME_CLAIM = "name";
+
 export interface WebsocketAuthorizerProps {
   /** The API whose $connect route the authorizer guards. */
   readonly api: WebsocketApi;
@@ -72,7 +75,7 @@ export class WebsocketAuthorizer extends Construct {
         [ENV_JWT_ISSUER]: props.issuer,
         [ENV_JWT_AUDIENCE]: props.audience,
         [ENV_JWT_JWKS_URL]: props.jwksUrl,
-        [ENV_JWT_NAME_CLAIM]: props.nameClaim ?? "name",
+        [ENV_JWT_NAME_CLAIM]: props.nameClaim ?? DEFAULT_NAME_CLAIM,
       },
       // It calls no AWS API: it fetches the issuer's public keys over HTTPS and checks signatures itself.
       statements: [],

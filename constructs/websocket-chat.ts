@@ -2,6 +2,7 @@ import { Construct } from "constructs";
 import { join } from "node:path";
 import { ENV_CALLBACK_URL } from "../handlers/lib/callback-url";
 import {
+  DEFAULT_FANOUT_CONCURRENCY,
   DEFAULT_INLINE_FANOUT_LIMIT,
   ENV_AUTH_MODE,
   ENV_FANOUT_CONCURRENCY,
@@ -13,15 +14,38 @@ import { DEFAULT_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out-job";
 import { ENV_METRICS_NAMESPACE, ENV_METRICS_SERVICE } from "../handlers/lib/metric-names";
 import { ENV_TABLE_NAME } from "../handlers/lib/table-schema";
 import { bundleHandlers } from "./bundle";
-import { BundledFunction } from "./bundled-function";
+import { BundledFunction, FUNCTION_DEFAULTS } from "./bundled-function";
 import { ChatAlarms } from "./chat-alarms";
 import { ChatDashboard } from "./chat-dashboard";
-import { type AuthConfig, type BillingMode, DEFAULT_FANOUT_BATCH_SIZE, DEFAULT_FANOUT_MAX_CONCURRENCY, type ObservabilityConfig } from "./config";
+import type { AuthConfig, BillingMode, ObservabilityConfig } from "./config";
 import { ConnectionsTable } from "./connections-table";
-import { FanOutQueue } from "./fan-out-queue";
+import { DEFAULT_MAXIMUM_CONCURRENCY, FanOutQueue } from "./fan-out-queue";
 import type { PolicyStatement } from "./policy";
-import { WebsocketApi } from "./websocket-api";
+import { API_DEFAULTS, WebsocketApi } from "./websocket-api";
 import { AUTHORIZER_ENTRY, WebsocketAuthorizer } from "./websocket-authorizer";
+
+/** Where the handlers' metrics go unless the stack names a namespace; config.ts reads it. */
+export const DEFAULT_METRICS_NAMESPACE = "WebsocketChat";
+
+/** The chat's fan-out where props say nothing; config.ts reads these (README "Fan-out at scale" says why each). */
+export const FAN_OUT_DEFAULTS = {
+  /** Posts one invocation keeps in flight: enough to hide each post's latency, far below the account's rate. */
+  postsInFlight: DEFAULT_FANOUT_CONCURRENCY,
+  inlineLimit: DEFAULT_INLINE_FANOUT_LIMIT,
+  jobSize: DEFAULT_RECIPIENTS_PER_JOB,
+  /**
+   * One job per consumer invocation: a consumer is CPU-bound on AWS, so how many run at once is what makes a
+   * broadcast fast, and larger batches leave allowed consumers idle (`npm run bench -- --only post-cpu,fan-out-scale`).
+   */
+  batchSize: 1,
+  /**
+   * Consumer invocations at once: about half of the account's @connections rate (shared with every API of the
+   * account and region), so the rest of the account keeps its share; the figures are in bench/results.md (post-cpu).
+   */
+  consumerConcurrency: DEFAULT_MAXIMUM_CONCURRENCY,
+  /** The consumer answers no API Gateway request, so 29 s does not bind it; Lambda's own limit is 900 s. */
+  consumerTimeoutSeconds: 60,
+} as const;
 
 export interface WebsocketChatProps {
   /** Prefix of every resource name. */
@@ -60,13 +84,13 @@ export interface WebsocketChatProps {
 }
 
 export interface FanOutSettings {
-  /** Audiences above this many recipients go to the queue; smaller ones are posted inline. @default DEFAULT_INLINE_FANOUT_LIMIT (1,000) */
+  /** Audiences above this many recipients go to the queue; smaller ones are posted inline. @default FAN_OUT_DEFAULTS.inlineLimit */
   readonly inlineLimit?: number;
-  /** Recipients per job (one SQS message), 1–1,000. @default DEFAULT_RECIPIENTS_PER_JOB (500) */
+  /** Recipients per job (one SQS message), 1–1,000. @default FAN_OUT_DEFAULTS.jobSize */
   readonly jobSize?: number;
-  /** Jobs per consumer invocation, 1–10. @default DEFAULT_FANOUT_BATCH_SIZE (1) */
+  /** Jobs per consumer invocation, 1–10. @default FAN_OUT_DEFAULTS.batchSize */
   readonly batchSize?: number;
-  /** Consumer invocations at once, 2–1,000. @default DEFAULT_FANOUT_MAX_CONCURRENCY (10) */
+  /** Consumer invocations at once, 2–1,000. @default FAN_OUT_DEFAULTS.consumerConcurrency */
   readonly maximumConcurrency?: number;
   /** The consumer's timeout in seconds (it answers no API Gateway request, so 29 s does not bind it). @default 60 */
   readonly timeoutSeconds?: number;
@@ -144,10 +168,10 @@ export class WebsocketChat extends Construct {
 
   constructor(scope: Construct, id: string, props: WebsocketChatProps) {
     super(scope, id);
-    const stageName = props.stageName ?? "prod";
+    const stageName = props.stageName ?? API_DEFAULTS.stageName;
     const handlersDir = props.handlersDir ?? join(__dirname, "..", "handlers");
-    const timeout = props.lambdaTimeoutSeconds ?? 10;
-    const metricsNamespace = props.observability?.metricsNamespace ?? "WebsocketChat";
+    const timeout = props.lambdaTimeoutSeconds ?? FUNCTION_DEFAULTS.timeout;
+    const metricsNamespace = props.observability?.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     const logLevel = props.observability?.logLevel;
     // The stack's name prefix tells stacks apart that share a namespace.
     const metricsEnvironment = { [ENV_METRICS_NAMESPACE]: metricsNamespace, [ENV_METRICS_SERVICE]: props.namePrefix };
@@ -200,14 +224,14 @@ export class WebsocketChat extends Construct {
       region: props.region,
       entry: workerEntry,
       memorySize: props.lambdaMemoryMb,
-      timeout: fanOut.timeoutSeconds ?? 60,
+      timeout: fanOut.timeoutSeconds ?? FAN_OUT_DEFAULTS.consumerTimeoutSeconds,
       logRetentionDays: props.logRetentionDays,
       externalAwsSdk: props.externalAwsSdk,
       logLevel,
       environment: {
         ...metricsEnvironment,
         [ENV_TABLE_NAME]: this.table.table.name,
-        [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? 25),
+        [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? FAN_OUT_DEFAULTS.postsInFlight),
         [ENV_CALLBACK_URL]: this.api.callbackUrl,
       },
       statements: [{ actions: FAN_OUT_WORKER.tableActions, resources: [this.table.table.arn] }, this.manageConnections()],
@@ -215,8 +239,8 @@ export class WebsocketChat extends Construct {
     this.fanOutQueue = new FanOutQueue(this, "fan-out", {
       consumer: this.fanOutWorker,
       queueName: `${props.namePrefix}-fan-out`,
-      batchSize: fanOut.batchSize ?? DEFAULT_FANOUT_BATCH_SIZE,
-      maximumConcurrency: fanOut.maximumConcurrency ?? DEFAULT_FANOUT_MAX_CONCURRENCY,
+      batchSize: fanOut.batchSize ?? FAN_OUT_DEFAULTS.batchSize,
+      maximumConcurrency: fanOut.maximumConcurrency ?? FAN_OUT_DEFAULTS.consumerConcurrency,
     });
 
     const functions: Record<string, BundledFunction> = {};
@@ -234,14 +258,14 @@ export class WebsocketChat extends Construct {
           ...(METRIC_PUBLISHERS.has(spec.handler) ? metricsEnvironment : {}),
           ...(spec.tableActions.length ? { [ENV_TABLE_NAME]: this.table.table.name } : {}),
           ...(spec.manageConnections
-            ? { [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? 25), [ENV_CALLBACK_URL]: this.api.callbackUrl }
+            ? { [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? FAN_OUT_DEFAULTS.postsInFlight), [ENV_CALLBACK_URL]: this.api.callbackUrl }
             : {}),
           ...(spec.routeKey === "$connect" ? { [ENV_AUTH_MODE]: auth.mode } : {}),
           ...(spec.enqueues
             ? {
                 [ENV_FANOUT_QUEUE_URL]: this.fanOutQueue.queue.url,
-                [ENV_INLINE_FANOUT_LIMIT]: String(fanOut.inlineLimit ?? DEFAULT_INLINE_FANOUT_LIMIT),
-                [ENV_FANOUT_JOB_SIZE]: String(fanOut.jobSize ?? DEFAULT_RECIPIENTS_PER_JOB),
+                [ENV_INLINE_FANOUT_LIMIT]: String(fanOut.inlineLimit ?? FAN_OUT_DEFAULTS.inlineLimit),
+                [ENV_FANOUT_JOB_SIZE]: String(fanOut.jobSize ?? FAN_OUT_DEFAULTS.jobSize),
               }
             : {}),
         },

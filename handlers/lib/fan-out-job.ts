@@ -27,7 +27,7 @@ export interface FanOutJob {
  * message of ordinary text and 500 recipients with room-sized list keys stays near 100 KiB, and with short
  * messages ten fill one SendMessageBatch. A job that would not fit (a frame that escaping makes several
  * times its message, see fan-out-handoff.ts) is split in two until it does. Each job is also one consumer
- * invocation's work (a batch is one job, see DEFAULT_FANOUT_BATCH_SIZE) and its unit of retry: at the
+ * invocation's work (a batch is one job, see FAN_OUT_DEFAULTS in constructs/websocket-chat.ts) and its unit of retry: at the
  * 430–600 posts a second a 256 MB consumer manages (`npm run bench -- --only post-cpu`), about a second,
  * so an audience of a few thousand is already spread over several consumers, and a failed invocation delays
  * 500 people at most.

@@ -14,7 +14,8 @@ export const ENV_PAGE_SIZE = "DYNAMODB_PAGE_SIZE";
  * @connections rate limit and Lambda's socket limits.
  */
 export const DEFAULT_FANOUT_CONCURRENCY = 25;
-const MAX_FANOUT_CONCURRENCY = 1000;
+/** The most posts one invocation may keep in flight; the stack's CHAT_FANOUT_CONCURRENCY allows the same. */
+export const MAX_FANOUT_CONCURRENCY = 1000;
 const MAX_PAGE_SIZE = 1000;
 
 export interface TableSettings {
