@@ -9,7 +9,24 @@ import { BUNDLE_FILE, bundleHandler } from "./bundle";
 import type { LogLevel } from "./config";
 import { policyDocument, type PolicyStatement } from "./policy";
 
-export interface BundledFunctionProps {
+/** How a function runs and logs: one object, passed whole from the config to every function of a stack. */
+export interface FunctionSettings {
+  /** Memory in MB (CPU grows with it). @default FUNCTION_DEFAULTS.memorySize */
+  readonly memorySize?: number;
+  /** Timeout in seconds. @default FUNCTION_DEFAULTS.timeout */
+  readonly timeout?: number;
+  /** Retention of the function's log group in days. @default FUNCTION_DEFAULTS.logRetentionDays */
+  readonly logRetentionDays?: number;
+  /**
+   * Lambda's application log level (JSON log format): console calls below it are dropped by the runtime.
+   * The platform's own lines (START, END, REPORT) are kept at INFO, or DEBUG when this is finer. @default FUNCTION_DEFAULTS.logLevel
+   */
+  readonly logLevel?: LogLevel;
+  /** Leave the AWS SDK out of the bundle (see bundle.ts). @default false */
+  readonly externalAwsSdk?: boolean;
+}
+
+export interface BundledFunctionProps extends FunctionSettings {
   /** Name of the Lambda function; also names its role and its log group `/aws/lambda/<name>`. */
   readonly functionName: string;
   /**
@@ -21,21 +38,8 @@ export interface BundledFunctionProps {
   readonly entry: string;
   /** Environment variables of the function. @default {} */
   readonly environment?: Record<string, string>;
-  /** Memory in MB. @default 256 */
-  readonly memorySize?: number;
-  /** Timeout in seconds. @default 10 */
-  readonly timeout?: number;
-  /** Retention of the function's log group in days. @default 30 */
-  readonly logRetentionDays?: number;
   /** What the function may do besides writing its own logs; least privilege is the caller's job. */
   readonly statements: readonly PolicyStatement[];
-  /** Leave the AWS SDK out of the bundle (see bundle.ts). @default false */
-  readonly externalAwsSdk?: boolean;
-  /**
-   * Lambda's application log level (JSON log format): console calls below it are dropped by the runtime.
-   * The platform's own lines (START, END, REPORT) are kept at INFO, or DEBUG when this is finer. @default "INFO"
-   */
-  readonly logLevel?: LogLevel;
 }
 
 /** What a function gets where its props say nothing; config.ts reads these for the CHAT_LAMBDA_* and log settings. */

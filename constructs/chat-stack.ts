@@ -30,20 +30,12 @@ export class ChatStack extends TerraformStack {
     this.chat = new WebsocketChat(this, "chat", {
       namePrefix: config.namePrefix,
       region: config.region,
-      stageName: config.stageName,
-      logRetentionDays: config.logRetentionDays,
-      throttlingBurstLimit: config.throttlingBurstLimit,
-      throttlingRateLimit: config.throttlingRateLimit,
-      billingMode: config.billingMode,
-      readCapacity: config.readCapacity,
-      writeCapacity: config.writeCapacity,
-      lambdaMemoryMb: config.lambdaMemoryMb,
-      lambdaTimeoutSeconds: config.lambdaTimeoutSeconds,
-      fanOutConcurrency: config.fanOutConcurrency,
+      functions: { ...config.functions, externalAwsSdk: options.externalAwsSdk },
+      api: config.api,
+      table: config.table,
       fanOut: config.fanOut,
       auth: config.auth,
       observability: config.observability,
-      externalAwsSdk: options.externalAwsSdk,
     });
 
     if (config.domain) {

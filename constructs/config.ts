@@ -4,12 +4,12 @@
  */
 import { MAX_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out-job";
 import { MAX_FANOUT_CONCURRENCY } from "../handlers/lib/settings";
-import { FUNCTION_DEFAULTS } from "./bundled-function";
+import { FUNCTION_DEFAULTS, type FunctionSettings } from "./bundled-function";
 import { DEFAULT_THRESHOLDS } from "./chat-alarms";
-import { TABLE_DEFAULTS } from "./connections-table";
-import { API_DEFAULTS, MAX_LAMBDA_TIMEOUT_SECONDS } from "./websocket-api";
+import { TABLE_DEFAULTS, type TableSettings } from "./connections-table";
+import { API_DEFAULTS, type ApiSettings, MAX_LAMBDA_TIMEOUT_SECONDS } from "./websocket-api";
 import { DEFAULT_NAME_CLAIM } from "./websocket-authorizer";
-import { DEFAULT_METRICS_NAMESPACE, FAN_OUT_DEFAULTS } from "./websocket-chat";
+import { DEFAULT_METRICS_NAMESPACE, FAN_OUT_DEFAULTS, type FanOutSettings } from "./websocket-chat";
 
 export type BillingMode = "PAY_PER_REQUEST" | "PROVISIONED";
 
@@ -49,29 +49,22 @@ export interface DomainConfig {
   readonly certificateArn?: string;
 }
 
+/**
+ * The stack's settings, grouped by what consumes them; each group is passed whole to its construct, which
+ * owns the group's defaults.
+ */
 export interface ChatConfig {
   readonly stackName: string;
   readonly region: string;
   readonly namePrefix: string;
-  readonly stageName: string;
-  readonly logRetentionDays: number;
-  readonly throttlingBurstLimit: number;
-  readonly throttlingRateLimit: number;
-  readonly billingMode: BillingMode;
-  /** Only with PROVISIONED billing. */
-  readonly readCapacity?: number;
-  readonly writeCapacity?: number;
-  readonly lambdaMemoryMb: number;
-  readonly lambdaTimeoutSeconds: number;
-  readonly fanOutConcurrency: number;
-  /** Asynchronous fan-out through SQS. */
-  readonly fanOut: {
-    readonly inlineLimit: number;
-    readonly jobSize: number;
-    readonly batchSize: number;
-    readonly maximumConcurrency: number;
-    readonly timeoutSeconds: number;
-  };
+  /** Every function's memory, timeout, log level and log retention (the retention also of the API's logs). */
+  readonly functions: Required<Omit<FunctionSettings, "externalAwsSdk">>;
+  /** The API's stage and its throttling. */
+  readonly api: Required<ApiSettings>;
+  /** The connections table's billing; capacities only with PROVISIONED. */
+  readonly table: TableSettings & { readonly billingMode: BillingMode };
+  /** Posts in flight per invocation, and the asynchronous fan-out through SQS. */
+  readonly fanOut: Required<FanOutSettings>;
   readonly auth: AuthConfig;
   /** Unset: clients use the API's execute-api URL. */
   readonly domain?: DomainConfig;
@@ -103,14 +96,12 @@ export interface AlarmThresholds {
   readonly failedDeliveries: number;
 }
 
-/** Metrics, alarms, the dashboard and the functions' logs. */
+/** Metrics, alarms and the dashboard (the functions' log level is a function setting). */
 export interface ObservabilityConfig {
   /** CloudWatch namespace of the handlers' metrics. */
   readonly metricsNamespace: string;
   /** Where alarms send notifications (an SNS topic with an email subscription); none without. */
   readonly alarmEmail?: string;
-  /** Lambda's application log level for every function. */
-  readonly logLevel: LogLevel;
   readonly thresholds: AlarmThresholds;
 }
 
@@ -160,24 +151,31 @@ export function readConfig(env: Env = process.env): ChatConfig {
       /^[a-z][a-z0-9-]{0,29}$/,
       "a lowercase letter followed by up to 29 lowercase letters, digits or '-'",
     ),
-    stageName: read.matching("CHAT_STAGE", API_DEFAULTS.stageName, /^[A-Za-z0-9_-]{1,128}$/, "1-128 letters, digits, '-' or '_'"),
-    logRetentionDays: read.oneOfNumbers("CHAT_LOG_RETENTION_DAYS", FUNCTION_DEFAULTS.logRetentionDays, LOG_RETENTION_DAYS),
-    throttlingBurstLimit: read.integer("CHAT_THROTTLE_BURST", API_DEFAULTS.throttlingBurstLimit, 1, 5000),
-    throttlingRateLimit: read.integer("CHAT_THROTTLE_RATE", API_DEFAULTS.throttlingRateLimit, 1, 10000),
-    billingMode,
-    readCapacity: provisioned ? read.integer("CHAT_READ_CAPACITY", TABLE_DEFAULTS.readCapacity, 1, 40000) : read.absent("CHAT_READ_CAPACITY", "CHAT_BILLING_MODE=PROVISIONED"),
-    writeCapacity: provisioned ? read.integer("CHAT_WRITE_CAPACITY", TABLE_DEFAULTS.writeCapacity, 1, 40000) : read.absent("CHAT_WRITE_CAPACITY", "CHAT_BILLING_MODE=PROVISIONED"),
-    lambdaMemoryMb: read.integer("CHAT_LAMBDA_MEMORY_MB", FUNCTION_DEFAULTS.memorySize, 128, 10240),
-    lambdaTimeoutSeconds: read.integer("CHAT_LAMBDA_TIMEOUT_SECONDS", FUNCTION_DEFAULTS.timeout, 1, MAX_LAMBDA_TIMEOUT_SECONDS),
-    fanOutConcurrency: read.integer("CHAT_FANOUT_CONCURRENCY", FAN_OUT_DEFAULTS.postsInFlight, 1, MAX_FANOUT_CONCURRENCY),
+    functions: {
+      memorySize: read.integer("CHAT_LAMBDA_MEMORY_MB", FUNCTION_DEFAULTS.memorySize, 128, 10240),
+      timeout: read.integer("CHAT_LAMBDA_TIMEOUT_SECONDS", FUNCTION_DEFAULTS.timeout, 1, MAX_LAMBDA_TIMEOUT_SECONDS),
+      logRetentionDays: read.oneOfNumbers("CHAT_LOG_RETENTION_DAYS", FUNCTION_DEFAULTS.logRetentionDays, LOG_RETENTION_DAYS),
+      logLevel: readLogLevel(read),
+    },
+    api: {
+      stageName: read.matching("CHAT_STAGE", API_DEFAULTS.stageName, /^[A-Za-z0-9_-]{1,128}$/, "1-128 letters, digits, '-' or '_'"),
+      throttlingBurstLimit: read.integer("CHAT_THROTTLE_BURST", API_DEFAULTS.throttlingBurstLimit, 1, 5000),
+      throttlingRateLimit: read.integer("CHAT_THROTTLE_RATE", API_DEFAULTS.throttlingRateLimit, 1, 10000),
+    },
+    table: {
+      billingMode,
+      readCapacity: provisioned ? read.integer("CHAT_READ_CAPACITY", TABLE_DEFAULTS.readCapacity, 1, 40000) : read.absent("CHAT_READ_CAPACITY", "CHAT_BILLING_MODE=PROVISIONED"),
+      writeCapacity: provisioned ? read.integer("CHAT_WRITE_CAPACITY", TABLE_DEFAULTS.writeCapacity, 1, 40000) : read.absent("CHAT_WRITE_CAPACITY", "CHAT_BILLING_MODE=PROVISIONED"),
+    },
     fanOut: {
+      postsInFlight: read.integer("CHAT_FANOUT_CONCURRENCY", FAN_OUT_DEFAULTS.postsInFlight, 1, MAX_FANOUT_CONCURRENCY),
       inlineLimit: read.integer("CHAT_INLINE_FANOUT_LIMIT", FAN_OUT_DEFAULTS.inlineLimit, 0, 100_000),
       jobSize: read.integer("CHAT_FANOUT_JOB_SIZE", FAN_OUT_DEFAULTS.jobSize, 1, MAX_RECIPIENTS_PER_JOB),
       // Lambda takes at most 10 SQS messages per batch without a batching window, which would delay fan-out.
       batchSize: read.integer("CHAT_FANOUT_BATCH_SIZE", FAN_OUT_DEFAULTS.batchSize, 1, 10),
-      maximumConcurrency: read.integer("CHAT_FANOUT_MAX_CONCURRENCY", FAN_OUT_DEFAULTS.consumerConcurrency, 2, 1000),
+      consumerConcurrency: read.integer("CHAT_FANOUT_MAX_CONCURRENCY", FAN_OUT_DEFAULTS.consumerConcurrency, 2, 1000),
       // Lambda's own limit is 900 s.
-      timeoutSeconds: read.integer("CHAT_FANOUT_TIMEOUT_SECONDS", FAN_OUT_DEFAULTS.consumerTimeoutSeconds, 10, 900),
+      consumerTimeoutSeconds: read.integer("CHAT_FANOUT_TIMEOUT_SECONDS", FAN_OUT_DEFAULTS.consumerTimeoutSeconds, 10, 900),
     },
     auth: readAuth(read),
     domain: readDomain(read, region),
@@ -189,7 +187,7 @@ export function readConfig(env: Env = process.env): ChatConfig {
 /** CloudWatch's namespace rules (PutMetricData), minus the `AWS/` prefix reserved for AWS's own. */
 const METRICS_NAMESPACE = /^(?!AWS\/)(?=.*\S)[0-9A-Za-z.\-_/#: ]{1,255}$/;
 
-function readObservability(read: Reader): ObservabilityConfig {
+function readLogLevel(read: Reader): LogLevel {
   const logLevel = read.oneOf("CHAT_LOG_LEVEL", FUNCTION_DEFAULTS.logLevel as LogLevel, [...LOG_LEVELS, "WARN", "ERROR", "FATAL"] as const);
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(
@@ -197,6 +195,10 @@ function readObservability(read: Reader): ObservabilityConfig {
         "Lambda files the metrics' EMF lines as INFO, so at WARN and above it would drop every metric, and the alarms built on them would never fire",
     );
   }
+  return logLevel as LogLevel;
+}
+
+function readObservability(read: Reader): ObservabilityConfig {
   const alarmEmail = read.matching("CHAT_ALARM_EMAIL", "", /^$|^[^\s@]+@[^\s@]+\.[^\s@]+$/, "an email address such as oncall@example.com");
   return {
     metricsNamespace: read.matching(
@@ -206,7 +208,6 @@ function readObservability(read: Reader): ObservabilityConfig {
       "1-255 letters, digits, spaces or . - _ / # :, not starting with AWS/",
     ),
     ...(alarmEmail ? { alarmEmail } : {}),
-    logLevel: logLevel as LogLevel,
     thresholds: {
       functionErrors: read.integer("CHAT_ALARM_FUNCTION_ERRORS", DEFAULT_THRESHOLDS.functionErrors, 1, 100_000),
       functionThrottles: read.integer("CHAT_ALARM_FUNCTION_THROTTLES", DEFAULT_THRESHOLDS.functionThrottles, 1, 100_000),

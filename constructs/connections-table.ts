@@ -13,13 +13,16 @@ export const TABLE_DEFAULTS = {
 export interface ConnectionsTableProps {
   /** Name of the table. */
   readonly tableName: string;
-  /** Billing mode of the table. @default "PAY_PER_REQUEST" */
+  /** Billing mode of the table. @default TABLE_DEFAULTS.billingMode */
   readonly billingMode?: BillingMode;
-  /** Read capacity units; PROVISIONED only. @default 5 */
+  /** Read capacity units; PROVISIONED only. @default TABLE_DEFAULTS.readCapacity */
   readonly readCapacity?: number;
-  /** Write capacity units; PROVISIONED only. @default 5 */
+  /** Write capacity units; PROVISIONED only. @default TABLE_DEFAULTS.writeCapacity */
   readonly writeCapacity?: number;
 }
+
+/** The table's settings a stack's configuration chooses: billing and, with PROVISIONED, capacities. */
+export type TableSettings = Pick<ConnectionsTableProps, "billingMode" | "readCapacity" | "writeCapacity">;
 
 /**
  * The table of open connections, room members, users' connections and the broadcast lists (layout in

@@ -36,15 +36,18 @@ export interface WebsocketRoute {
 
 export interface WebsocketApiProps {
   readonly name: string;
-  /** @default "prod" */
+  /** @default API_DEFAULTS.stageName */
   readonly stageName?: string;
-  /** Default route throttling: burst. @default 500 */
+  /** Default route throttling: burst. @default API_DEFAULTS.throttlingBurstLimit */
   readonly throttlingBurstLimit?: number;
-  /** Default route throttling: requests per second. @default 1000 */
+  /** Default route throttling: requests per second. @default API_DEFAULTS.throttlingRateLimit */
   readonly throttlingRateLimit?: number;
-  /** Retention of the access and execution log groups in days. @default 30 */
+  /** Retention of the access and execution log groups in days. @default FUNCTION_DEFAULTS.logRetentionDays */
   readonly logRetentionDays?: number;
 }
+
+/** The API's settings a stack's configuration chooses: its stage and the stage's default throttling. */
+export type ApiSettings = Pick<WebsocketApiProps, "stageName" | "throttlingBurstLimit" | "throttlingRateLimit">;
 
 /** Fields of one access log line (WebSocket $context variables). */
 const ACCESS_LOG_FORMAT = JSON.stringify({

@@ -4,8 +4,7 @@ import { Apigatewayv2Authorizer } from "@cdktf/provider-aws/lib/apigatewayv2-aut
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/auth-settings";
 import { TOKEN_QUERY_PARAMETER } from "../handlers/lib/authorizer-handler";
-import { BundledFunction } from "./bundled-function";
-import type { LogLevel } from "./config";
+import { BundledFunction, type FunctionSettings } from "./bundled-function";
 import type { WebsocketApi } from "./websocket-api";
 
 /** The authorizer's entry file, for callers that bundle every handler of a stack in one run. */
@@ -27,18 +26,10 @@ export interface WebsocketAuthorizerProps {
   readonly audience: string;
   /** Where the issuer publishes its signing keys. */
   readonly jwksUrl: string;
-  /** The claim holding the user's display name. @default "name" */
+  /** The claim holding the user's display name. @default DEFAULT_NAME_CLAIM */
   readonly nameClaim?: string;
-  /** Memory of the function in MB. @default 256 */
-  readonly memorySize?: number;
-  /** Timeout of the function in seconds. @default 10 */
-  readonly timeout?: number;
-  /** Retention of the function's log group in days. @default 30 */
-  readonly logRetentionDays?: number;
-  /** Leave the AWS SDK out of the bundle (the authorizer uses none; kept for symmetry). @default false */
-  readonly externalAwsSdk?: boolean;
-  /** Lambda's application log level. @default "INFO" */
-  readonly logLevel?: LogLevel;
+  /** How the function runs and logs, as every function of the stack. @default FUNCTION_DEFAULTS */
+  readonly functionSettings?: FunctionSettings;
   /** Where its denials are counted (handlers/lib/metric-names.ts). @default none: nothing is published */
   readonly metricsEnvironment?: Readonly<Record<string, string>>;
 }
@@ -65,11 +56,7 @@ export class WebsocketAuthorizer extends Construct {
       functionName: props.name,
       region: props.region,
       entry: AUTHORIZER_ENTRY,
-      memorySize: props.memorySize,
-      timeout: props.timeout,
-      logRetentionDays: props.logRetentionDays,
-      externalAwsSdk: props.externalAwsSdk,
-      logLevel: props.logLevel,
+      ...props.functionSettings,
       environment: {
         ...props.metricsEnvironment,
         [ENV_JWT_ISSUER]: props.issuer,

@@ -14,14 +14,14 @@ import { DEFAULT_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out-job";
 import { ENV_METRICS_NAMESPACE, ENV_METRICS_SERVICE } from "../handlers/lib/metric-names";
 import { ENV_TABLE_NAME } from "../handlers/lib/table-schema";
 import { bundleHandlers } from "./bundle";
-import { BundledFunction, FUNCTION_DEFAULTS } from "./bundled-function";
+import { BundledFunction, FUNCTION_DEFAULTS, type FunctionSettings } from "./bundled-function";
 import { ChatAlarms } from "./chat-alarms";
 import { ChatDashboard } from "./chat-dashboard";
-import type { AuthConfig, BillingMode, ObservabilityConfig } from "./config";
-import { ConnectionsTable } from "./connections-table";
+import type { AuthConfig, ObservabilityConfig } from "./config";
+import { ConnectionsTable, type TableSettings } from "./connections-table";
 import { DEFAULT_MAXIMUM_CONCURRENCY, FanOutQueue } from "./fan-out-queue";
 import type { PolicyStatement } from "./policy";
-import { API_DEFAULTS, WebsocketApi } from "./websocket-api";
+import { type ApiSettings, WebsocketApi } from "./websocket-api";
 import { AUTHORIZER_ENTRY, WebsocketAuthorizer } from "./websocket-authorizer";
 
 /** Where the handlers' metrics go unless the stack names a namespace; config.ts reads it. */
@@ -52,38 +52,36 @@ export interface WebsocketChatProps {
   readonly namePrefix: string;
   /** The stack's region, where the dashboard's metrics live. */
   readonly region: string;
-  /** @default "prod" */
-  readonly stageName?: string;
-  /** @default 30 */
-  readonly logRetentionDays?: number;
-  readonly throttlingBurstLimit?: number;
-  readonly throttlingRateLimit?: number;
-  /** @default "PAY_PER_REQUEST" */
-  readonly billingMode?: BillingMode;
-  readonly readCapacity?: number;
-  readonly writeCapacity?: number;
-  /** @default 256 */
-  readonly lambdaMemoryMb?: number;
-  /** @default 10 */
-  readonly lambdaTimeoutSeconds?: number;
-  /** Posts in flight during one fan-out. @default 25 */
-  readonly fanOutConcurrency?: number;
-  /** Leave the AWS SDK out of the bundles. @default false */
-  readonly externalAwsSdk?: boolean;
-  /** Folder holding the handler entry files. @default the project's handlers/ */
-  readonly handlersDir?: string;
+  /**
+   * How every function runs and logs; the log retention also applies to the API's log groups, so every log
+   * group of the chat keeps its logs as long. @default FUNCTION_DEFAULTS
+   */
+  readonly functions?: FunctionSettings;
+  /** The API's stage and its throttling. @default API_DEFAULTS */
+  readonly api?: ApiSettings;
+  /** The connections table's billing and capacities. @default TABLE_DEFAULTS */
+  readonly table?: TableSettings;
+  /** Posts in flight, and when and how the fan-out queue is used. @default FAN_OUT_DEFAULTS */
+  readonly fanOut?: FanOutSettings;
   /** Who may connect. @default { mode: "none" }: anyone */
   readonly auth?: AuthConfig;
   /**
-   * Metrics namespace, log level, alarm thresholds and the alarms' email.
-   * @default namespace "WebsocketChat", log level INFO, chat-alarms.ts's DEFAULT_THRESHOLDS, no email
+   * Metrics namespace, alarm thresholds and the alarms' email.
+   * @default DEFAULT_METRICS_NAMESPACE, chat-alarms.ts's DEFAULT_THRESHOLDS, no email
    */
   readonly observability?: Partial<ObservabilityConfig>;
-  /** Asynchronous fan-out: when to use the queue, and how its consumer scales. @default see FanOutSettings */
-  readonly fanOut?: FanOutSettings;
+  /** Folder holding the handler entry files. @default the project's handlers/ */
+  readonly handlersDir?: string;
 }
 
+/**
+ * Two different concurrencies: `postsInFlight` is how many posts one invocation (send-message, a presence
+ * announcement, one consumer invocation) keeps in flight; `consumerConcurrency` is how many consumer
+ * invocations the queue may run at once. A queued broadcast posts at most their product at a time.
+ */
 export interface FanOutSettings {
+  /** Posts one invocation keeps in flight, 1–MAX_FANOUT_CONCURRENCY. @default FAN_OUT_DEFAULTS.postsInFlight */
+  readonly postsInFlight?: number;
   /** Audiences above this many recipients go to the queue; smaller ones are posted inline. @default FAN_OUT_DEFAULTS.inlineLimit */
   readonly inlineLimit?: number;
   /** Recipients per job (one SQS message), 1–1,000. @default FAN_OUT_DEFAULTS.jobSize */
@@ -91,9 +89,9 @@ export interface FanOutSettings {
   /** Jobs per consumer invocation, 1–10. @default FAN_OUT_DEFAULTS.batchSize */
   readonly batchSize?: number;
   /** Consumer invocations at once, 2–1,000. @default FAN_OUT_DEFAULTS.consumerConcurrency */
-  readonly maximumConcurrency?: number;
-  /** The consumer's timeout in seconds (it answers no API Gateway request, so 29 s does not bind it). @default 60 */
-  readonly timeoutSeconds?: number;
+  readonly consumerConcurrency?: number;
+  /** The consumer's timeout in seconds. @default FAN_OUT_DEFAULTS.consumerTimeoutSeconds */
+  readonly consumerTimeoutSeconds?: number;
 }
 
 /** The handlers that publish metrics (handlers/lib/metrics.ts); the others only log. */
@@ -168,36 +166,32 @@ export class WebsocketChat extends Construct {
 
   constructor(scope: Construct, id: string, props: WebsocketChatProps) {
     super(scope, id);
-    const stageName = props.stageName ?? API_DEFAULTS.stageName;
     const handlersDir = props.handlersDir ?? join(__dirname, "..", "handlers");
-    const timeout = props.lambdaTimeoutSeconds ?? FUNCTION_DEFAULTS.timeout;
+    const functionSettings = props.functions ?? {};
+    const timeout = functionSettings.timeout ?? FUNCTION_DEFAULTS.timeout;
+    const fanOut = withDefaults<Required<FanOutSettings>>(FAN_OUT_DEFAULTS, props.fanOut);
     const metricsNamespace = props.observability?.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
-    const logLevel = props.observability?.logLevel;
     // The stack's name prefix tells stacks apart that share a namespace.
     const metricsEnvironment = { [ENV_METRICS_NAMESPACE]: metricsNamespace, [ENV_METRICS_SERVICE]: props.namePrefix };
 
     this.table = new ConnectionsTable(this, "connections", {
       tableName: `${props.namePrefix}-connections`,
-      billingMode: props.billingMode,
-      readCapacity: props.readCapacity,
-      writeCapacity: props.writeCapacity,
+      ...props.table,
     });
 
     // The API exists before its functions, so a function can be granted ManageConnections on the API's
     // connections while the API's routes point at the functions, without a dependency cycle.
     this.api = new WebsocketApi(this, "websocket", {
       name: `${props.namePrefix}-websocket`,
-      stageName,
-      throttlingBurstLimit: props.throttlingBurstLimit,
-      throttlingRateLimit: props.throttlingRateLimit,
-      logRetentionDays: props.logRetentionDays,
+      ...props.api,
+      logRetentionDays: functionSettings.logRetentionDays,
     });
 
     const entryOf = (spec: RouteSpec) => join(handlersDir, `${spec.handler}.ts`);
     const auth = props.auth ?? { mode: "none" };
     const workerEntry = join(handlersDir, `${FAN_OUT_WORKER.handler}.ts`);
     bundleHandlers([...CHAT_ROUTES.map(entryOf), workerEntry, ...(auth.mode === "jwt" ? [AUTHORIZER_ENTRY] : [])], {
-      externalAwsSdk: props.externalAwsSdk,
+      externalAwsSdk: functionSettings.externalAwsSdk,
     });
     this.authorizer =
       auth.mode === "jwt"
@@ -209,29 +203,21 @@ export class WebsocketChat extends Construct {
             audience: auth.audience,
             jwksUrl: auth.jwksUrl,
             nameClaim: auth.nameClaim,
-            memorySize: props.lambdaMemoryMb,
-            timeout,
-            logRetentionDays: props.logRetentionDays,
-            externalAwsSdk: props.externalAwsSdk,
-            logLevel,
+            functionSettings,
             metricsEnvironment,
           })
         : undefined;
 
-    const fanOut = props.fanOut ?? {};
     this.fanOutWorker = new BundledFunction(this, FAN_OUT_WORKER.handler, {
       functionName: `${props.namePrefix}-${FAN_OUT_WORKER.handler}`,
       region: props.region,
       entry: workerEntry,
-      memorySize: props.lambdaMemoryMb,
-      timeout: fanOut.timeoutSeconds ?? FAN_OUT_DEFAULTS.consumerTimeoutSeconds,
-      logRetentionDays: props.logRetentionDays,
-      externalAwsSdk: props.externalAwsSdk,
-      logLevel,
+      ...functionSettings,
+      timeout: fanOut.consumerTimeoutSeconds,
       environment: {
         ...metricsEnvironment,
         [ENV_TABLE_NAME]: this.table.table.name,
-        [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? FAN_OUT_DEFAULTS.postsInFlight),
+        [ENV_FANOUT_CONCURRENCY]: String(fanOut.postsInFlight),
         [ENV_CALLBACK_URL]: this.api.callbackUrl,
       },
       statements: [{ actions: FAN_OUT_WORKER.tableActions, resources: [this.table.table.arn] }, this.manageConnections()],
@@ -239,8 +225,8 @@ export class WebsocketChat extends Construct {
     this.fanOutQueue = new FanOutQueue(this, "fan-out", {
       consumer: this.fanOutWorker,
       queueName: `${props.namePrefix}-fan-out`,
-      batchSize: fanOut.batchSize ?? FAN_OUT_DEFAULTS.batchSize,
-      maximumConcurrency: fanOut.maximumConcurrency ?? FAN_OUT_DEFAULTS.consumerConcurrency,
+      batchSize: fanOut.batchSize,
+      maximumConcurrency: fanOut.consumerConcurrency,
     });
 
     const functions: Record<string, BundledFunction> = {};
@@ -249,23 +235,19 @@ export class WebsocketChat extends Construct {
         functionName: `${props.namePrefix}-${spec.handler}`,
         region: props.region,
         entry: entryOf(spec),
-        memorySize: props.lambdaMemoryMb,
-        timeout,
-        logRetentionDays: props.logRetentionDays,
-        externalAwsSdk: props.externalAwsSdk,
-        logLevel,
+        ...functionSettings,
         environment: {
           ...(METRIC_PUBLISHERS.has(spec.handler) ? metricsEnvironment : {}),
           ...(spec.tableActions.length ? { [ENV_TABLE_NAME]: this.table.table.name } : {}),
           ...(spec.manageConnections
-            ? { [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? FAN_OUT_DEFAULTS.postsInFlight), [ENV_CALLBACK_URL]: this.api.callbackUrl }
+            ? { [ENV_FANOUT_CONCURRENCY]: String(fanOut.postsInFlight), [ENV_CALLBACK_URL]: this.api.callbackUrl }
             : {}),
           ...(spec.routeKey === "$connect" ? { [ENV_AUTH_MODE]: auth.mode } : {}),
           ...(spec.enqueues
             ? {
                 [ENV_FANOUT_QUEUE_URL]: this.fanOutQueue.queue.url,
-                [ENV_INLINE_FANOUT_LIMIT]: String(fanOut.inlineLimit ?? FAN_OUT_DEFAULTS.inlineLimit),
-                [ENV_FANOUT_JOB_SIZE]: String(fanOut.jobSize ?? FAN_OUT_DEFAULTS.jobSize),
+                [ENV_INLINE_FANOUT_LIMIT]: String(fanOut.inlineLimit),
+                [ENV_FANOUT_JOB_SIZE]: String(fanOut.jobSize),
               }
             : {}),
         },
@@ -320,4 +302,11 @@ export class WebsocketChat extends Construct {
   private manageConnections(): PolicyStatement {
     return { actions: ["execute-api:ManageConnections"], resources: [`${this.api.connectionsArnPrefix}/POST/@connections/*`] };
   }
+}
+
+/** `given` over `defaults`; a key given as undefined keeps its default, as `??` would. */
+function withDefaults<T extends object>(defaults: T, given: Partial<T> | undefined): T {
+  const chosen = { ...defaults } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(given ?? {})) if (value !== undefined) chosen[key] = value;
+  return chosen as T;
 }
