@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUNDLE_FILE, bundleHandler } from "../constructs/bundle";
-import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/auth-settings";
+import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/env/contract";
 import { closeServer, listen } from "../local/http/servers";
 import { LocalIssuer } from "../local/identity-provider/local-issuer";
 import { firstOutput, zippedBytes } from "./bundles";

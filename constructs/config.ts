@@ -2,8 +2,8 @@
  * Settings of the chat stack, read from environment variables and validated up front, so a bad value fails
  * `synth` with a message that names the variable and what it accepts instead of failing `terraform apply`.
  */
+import { MAX_FANOUT_CONCURRENCY } from "../handlers/lib/env/contract";
 import { MAX_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out-job";
-import { MAX_FANOUT_CONCURRENCY } from "../handlers/lib/settings";
 import { FUNCTION_DEFAULTS, type FunctionSettings } from "./bundled-function";
 import { DEFAULT_THRESHOLDS } from "./chat-alarms";
 import { TABLE_DEFAULTS, type TableSettings } from "./connections-table";

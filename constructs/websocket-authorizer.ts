@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { join } from "node:path";
 import { Apigatewayv2Authorizer } from "@cdktf/provider-aws/lib/apigatewayv2-authorizer";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
-import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/auth-settings";
+import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/env/contract";
 import { TOKEN_QUERY_PARAMETER } from "../handlers/lib/authorizer-handler";
 import { BundledFunction, type FunctionSettings } from "./bundled-function";
 import type { WebsocketApi } from "./websocket-api";
@@ -30,7 +30,7 @@ export interface WebsocketAuthorizerProps {
   readonly nameClaim?: string;
   /** How the function runs and logs, as every function of the stack. @default FUNCTION_DEFAULTS */
   readonly functionSettings?: FunctionSettings;
-  /** Where its denials are counted (handlers/lib/metric-names.ts). @default none: nothing is published */
+  /** Where its denials are counted (handlers/lib/env/contract.ts). @default none: nothing is published */
   readonly metricsEnvironment?: Readonly<Record<string, string>>;
 }
 

@@ -1,18 +1,19 @@
 import { Construct } from "constructs";
 import { join } from "node:path";
-import { ENV_CALLBACK_URL } from "../handlers/lib/callback-url";
 import {
   DEFAULT_FANOUT_CONCURRENCY,
   DEFAULT_INLINE_FANOUT_LIMIT,
+  DEFAULT_RECIPIENTS_PER_JOB,
   ENV_AUTH_MODE,
+  ENV_CALLBACK_URL,
   ENV_FANOUT_CONCURRENCY,
   ENV_FANOUT_JOB_SIZE,
   ENV_FANOUT_QUEUE_URL,
   ENV_INLINE_FANOUT_LIMIT,
-} from "../handlers/lib/settings";
-import { DEFAULT_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out-job";
-import { ENV_METRICS_NAMESPACE, ENV_METRICS_SERVICE } from "../handlers/lib/metric-names";
-import { ENV_TABLE_NAME } from "../handlers/lib/table-schema";
+  ENV_METRICS_NAMESPACE,
+  ENV_METRICS_SERVICE,
+  ENV_TABLE_NAME,
+} from "../handlers/lib/env/contract";
 import { bundleHandlers } from "./bundle";
 import { BundledFunction, FUNCTION_DEFAULTS, type FunctionSettings } from "./bundled-function";
 import { ChatAlarms } from "./chat-alarms";

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
 import { connectionStore } from "./lib/connection-store";
 import { lifecycleRoute } from "./lib/route-result";
-import { authMode } from "./lib/settings";
+import { authMode } from "./lib/env/contract";
 import { anonymousUser, AuthorizerContext, NAME_PATTERN, User, verifiedUser } from "./lib/user";
 
 /** The parts of a $connect event beyond what @types/aws-lambda declares for WebSocket events. */

@@ -7,7 +7,7 @@ import { decodeJob, encodeJob, FanOutJob, JobRecipient } from "./lib/fan-out-job
 import { removeGoneRecipient } from "./lib/gone-recipients";
 import { logError, logInfo } from "./lib/log";
 import { publishFanOut } from "./lib/metrics";
-import { fanOutConcurrency, tableSettings } from "./lib/settings";
+import { fanOutConcurrency, tableSettings } from "./lib/env/contract";
 import { keys, TTL_ATTRIBUTE } from "./lib/table-schema";
 
 const ROUTE = "fan-out-worker";

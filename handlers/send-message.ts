@@ -9,7 +9,7 @@ import { logError } from "./lib/log";
 import { messageId } from "./lib/message-id";
 import { publishFanOut } from "./lib/metrics";
 import { clientRoute } from "./lib/route-result";
-import { fanOutConcurrency, fanOutQueue } from "./lib/settings";
+import { fanOutConcurrency, fanOutQueue } from "./lib/env/contract";
 
 const ACTION = "send-message";
 

@@ -1,7 +1,8 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { ConnectionStore, connectionStore } from "../../handlers/lib/connection-store";
-import { ENV_TABLE_NAME, keys, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../../handlers/lib/table-schema";
+import { ENV_TABLE_NAME } from "../../handlers/lib/env/contract";
+import { keys, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../../handlers/lib/table-schema";
 import { anonymousUser, User } from "../../handlers/lib/user";
 import { startLocalDynamoDb, type LocalDynamoDb } from "../../local/services/dynamodb";
 import type { TtlOptions } from "../../local/services/dynamodb/ttl-sweeper";

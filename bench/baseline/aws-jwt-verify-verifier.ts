@@ -1,7 +1,7 @@
 import { JwtVerifier } from "aws-jwt-verify";
 import { JwtBaseError, FetchError, JwksNotAvailableInCacheError, JwksValidationError, ParameterValidationError } from "aws-jwt-verify/error";
 import { SimpleJwksCache } from "aws-jwt-verify/jwk";
-import type { AuthSettings } from "../../handlers/lib/auth-settings";
+import type { AuthSettings } from "../../handlers/lib/env/contract";
 import { CLOCK_TOLERANCE_SECONDS, InvalidTokenError, type VerifyToken } from "../../handlers/lib/token-verifier";
 
 /** aws-jwt-verify errors that are our fault (the JWKS), not the token's. */

@@ -4,7 +4,8 @@
  */
 import { createMetricsLogger, Unit } from "aws-embedded-metrics";
 import type { FanOutFigures, MetricsContext } from "../../handlers/lib/metrics";
-import { ENV_METRICS_NAMESPACE, ENV_METRICS_SERVICE, METRIC, PATH_DIMENSION, REASON_DIMENSION, TARGET_DIMENSION } from "../../handlers/lib/metric-names";
+import { ENV_METRICS_NAMESPACE, ENV_METRICS_SERVICE } from "../../handlers/lib/env/contract";
+import { METRIC, PATH_DIMENSION, REASON_DIMENSION, TARGET_DIMENSION } from "../../handlers/lib/metric-names";
 
 type Logger = ReturnType<typeof createMetricsLogger>;
 

@@ -18,7 +18,8 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
 import { managementApiEndpoint } from "../../handlers/lib/clients";
-import { CONNECTION_SK, ENV_TABLE_NAME, SORT_KEY } from "../../handlers/lib/table-schema";
+import { ENV_TABLE_NAME } from "../../handlers/lib/env/contract";
+import { CONNECTION_SK, SORT_KEY } from "../../handlers/lib/table-schema";
 
 const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 

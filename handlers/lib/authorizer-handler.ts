@@ -1,4 +1,4 @@
-import { authSettings } from "./auth-settings";
+import { authSettings } from "./env/contract";
 import { allow, deny, type AuthorizerResult } from "./authorizer-response";
 import { logError, logInfo } from "./log";
 import { publishDenial } from "./metrics";

@@ -6,7 +6,7 @@ import { backoffDelayMs, RetryPolicy, sleep } from "./backoff";
 import { dynamoDb } from "./clients";
 import { type DynamoDbJson, dynamoDbJson } from "./dynamodb-json";
 import type { Recipient } from "./fan-out";
-import { TableSettings, tableSettings } from "./settings";
+import { TableSettings, tableSettings } from "./env/contract";
 import {
   BROADCAST_SHARDS,
   expiresAt,

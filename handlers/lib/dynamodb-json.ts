@@ -1,6 +1,7 @@
 import { backoffDelayMs, type RetryPolicy, sleep } from "./backoff";
 import { isThrottled, isTransientForReads } from "./aws-errors";
-import { readText, regionFromEnv, serviceError, type SignedHttp, signedHttp } from "./signed-http";
+import { awsRegion, dynamoDbEndpointOverride } from "./env/contract";
+import { readText, serviceError, type SignedHttp, signedHttp } from "./signed-http";
 import { withTimeout } from "./timeout-signal";
 
 /**
@@ -44,9 +45,7 @@ export function dynamoDbJson(): DynamoDbJson {
 
 /** Where the SDK would send a DynamoDB request: its per-service override, the global one, or the region's endpoint. */
 export function dynamoDbEndpoint(): string {
-  const override = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL;
-  if (override) return override;
-  return `https://dynamodb.${regionFromEnv()}.amazonaws.com`;
+  return dynamoDbEndpointOverride() || `https://dynamodb.${awsRegion()}.amazonaws.com`;
 }
 
 /** `random` draws the backoff's jitter; `attemptTimeoutMs` is there for tests, which cannot wait 5 s an attempt. */

@@ -11,9 +11,8 @@
  */
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
 import type { FanOutCounts } from "./fan-out";
+import { metricsTarget } from "./env/contract";
 import {
-  ENV_METRICS_NAMESPACE,
-  ENV_METRICS_SERVICE,
   type FanOutPath,
   METRIC,
   PATH_DIMENSION,
@@ -89,11 +88,11 @@ function metricsFor(namespace: string, serviceName: string): Metrics {
 
 /** Synchronous from the first addition to the publication, so concurrent invocations never share a document. */
 function publish(context: MetricsContext, add: (metrics: Metrics) => void): void {
-  const namespace = process.env[ENV_METRICS_NAMESPACE];
-  if (!namespace) return;
+  const target = metricsTarget();
+  if (!target) return;
   let metrics: Metrics | undefined;
   try {
-    metrics = metricsFor(namespace, process.env[ENV_METRICS_SERVICE] || "chat");
+    metrics = metricsFor(target.namespace, target.service);
     add(metrics);
     if (context.requestId) metrics.addMetadata("requestId", context.requestId);
     if (context.connectionId) metrics.addMetadata("connectionId", context.connectionId);

@@ -4,7 +4,7 @@ import type { ConnectionStore } from "./connection-store";
 import { fanOut, FanOutCounts } from "./fan-out";
 import type { PresenceFrame } from "./frames";
 import { LogContext, logError } from "./log";
-import { fanOutConcurrency } from "./settings";
+import { fanOutConcurrency } from "./env/contract";
 import type { User } from "./user";
 
 export interface PresenceChange {

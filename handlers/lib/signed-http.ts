@@ -2,6 +2,7 @@ import { sign } from "aws4";
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Socket } from "node:net";
+import { awsCredentials, awsRegion, type Credentials } from "./env/contract";
 
 /**
  * One AWS endpoint called with plain Node HTTP, each request SigV4-signed by aws4 and sent on a keep-alive
@@ -48,7 +49,7 @@ export function signedHttp(endpoint: string, options: SignedHttpOptions): Signed
   const agent = keepAliveAgent(secure, url.host, options.connectionTimeoutMs);
   const basePath = url.pathname.replace(/\/+$/, "");
   const port = url.port ? Number(url.port) : undefined;
-  const region = regionFromEnv();
+  const region = awsRegion();
   // Read at the first request, as an SDK client resolves its credentials at its first call.
   let credentials: Credentials | undefined;
 
@@ -58,7 +59,7 @@ export function signedHttp(endpoint: string, options: SignedHttpOptions): Signed
     // signing, as every service but S3 wants.
     const signed = sign(
       { service: options.service, region, method, host: url.host, path: fullPath, headers: { ...headers, "content-length": String(body.byteLength) }, body: asBuffer(body) },
-      (credentials ??= credentialsFromEnv()),
+      (credentials ??= awsCredentials()),
     );
     if (signal.aborted) throw abortError();
     return new Promise<IncomingMessage>((resolve, reject) => {
@@ -98,22 +99,6 @@ function keepAliveAgent(secure: boolean, host: string, connectionTimeoutMs: numb
 
 /** aws4 hashes Buffers and strings: a Uint8Array is viewed as a Buffer, not copied. */
 const asBuffer = (bytes: Uint8Array) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-
-/** The region as the SDK reads it: AWS_REGION (which Lambda sets), else AWS_DEFAULT_REGION. */
-export function regionFromEnv(): string {
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  if (!region) throw new Error("Environment variable AWS_REGION is not set");
-  return region;
-}
-
-type Credentials = { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
-
-/** As the SDK's fromEnv: Lambda puts the function role's session credentials in these variables. */
-function credentialsFromEnv(): Credentials {
-  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = process.env;
-  if (!accessKeyId || !secretAccessKey) throw new Error("Unable to find environment variable credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
-  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
-}
 
 /** An error the service answered, shaped like the SDK's ServiceException (what aws-errors.ts sorts). */
 export class AwsServiceError extends Error {
