@@ -107,7 +107,7 @@ export async function benchAuthorizer(options: AuthorizerOptions): Promise<Figur
       baselineLabel: "aws-jwt-verify",
       rows,
       notes: [
-        "Both bundles are handlers/lib/authorizer-handler.ts with a different verifier (handlers/lib/jose-verifier.ts, bench/baseline/aws-jwt-verify-verifier.ts), built by constructs/bundle.ts, zipped with `zip -5`.",
+        "Both bundles are handlers/lib/auth/authorizer-handler.ts with a different verifier (handlers/lib/auth/jose-verifier.ts, bench/baseline/aws-jwt-verify-verifier.ts), built by constructs/bundle.ts, zipped with `zip -5`.",
         `Cold start: from spawn until a fresh \`node\` (bench/lib/serve-authorizer.cjs) has loaded the bundle, fetched the JWKS from a local issuer (local/identity-provider) over HTTP and allowed an RS256 token. An empty Node process takes ${range(summarize(nodeFloor), ms)} here.`,
         `Warm verify: the same event answered ${options.warmRuns} more times in each of those processes: signature, issuer, audience and expiry checked each time, keys from the container's cache.`,
       ],

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { readConfig } from "../constructs/config";
-import { DEFAULT_POST_RETRY } from "../handlers/lib/fan-out";
+import { DEFAULT_POST_RETRY } from "../handlers/lib/fan-out/fan-out";
 import { ClientPool } from "./lib/clients";
 import { count, ms, percent, range, runs } from "./lib/format";
 import { ServerProcess } from "./lib/server-process";

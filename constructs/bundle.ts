@@ -12,7 +12,7 @@ export interface BundleOptions {
 export const BUNDLE_FILE = "index.js";
 
 /** Lambda's credentials come from the environment only; see the file for why the bundles use it. */
-const LAMBDA_CREDENTIALS = resolve(__dirname, "..", "handlers", "lib", "lambda-credentials.ts");
+const LAMBDA_CREDENTIALS = resolve(__dirname, "..", "handlers", "lib", "aws", "lambda-credentials.ts");
 
 interface CachedBundle {
   readonly outdir: string;

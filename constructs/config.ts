@@ -3,7 +3,7 @@
  * `synth` with a message that names the variable and what it accepts instead of failing `terraform apply`.
  */
 import { MAX_FANOUT_CONCURRENCY } from "../handlers/lib/env/contract";
-import { MAX_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out-job";
+import { MAX_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out/fan-out-job";
 import { FUNCTION_DEFAULTS, type FunctionSettings } from "./bundled-function";
 import { DEFAULT_THRESHOLDS } from "./chat-alarms";
 import { TABLE_DEFAULTS, type TableSettings } from "./connections-table";

@@ -1,6 +1,6 @@
 import { Construct } from "constructs";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
-import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../handlers/lib/table-schema";
+import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../handlers/lib/store/table-schema";
 import type { BillingMode } from "./config";
 
 /** Billing and the capacities PROVISIONED starts from, where props say nothing; config.ts reads these. */
@@ -26,7 +26,7 @@ export type TableSettings = Pick<ConnectionsTableProps, "billingMode" | "readCap
 
 /**
  * The table of open connections, room members, users' connections and the broadcast lists (layout in
- * handlers/lib/table-schema.ts). It has no secondary index on purpose: every read that decides who
+ * handlers/lib/store/table-schema.ts). It has no secondary index on purpose: every read that decides who
  * receives a message is a strongly consistent read of the base table. TTL removes items of connections
  * that vanished; point-in-time recovery and server-side encryption are on.
  */

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { Apigatewayv2Authorizer } from "@cdktf/provider-aws/lib/apigatewayv2-authorizer";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/env/contract";
-import { TOKEN_QUERY_PARAMETER } from "../handlers/lib/authorizer-handler";
+import { TOKEN_QUERY_PARAMETER } from "../handlers/lib/auth/authorizer-handler";
 import { BundledFunction, type FunctionSettings } from "./bundled-function";
 import type { WebsocketApi } from "./websocket-api";
 

@@ -95,7 +95,7 @@ export interface FanOutSettings {
   readonly consumerTimeoutSeconds?: number;
 }
 
-/** The handlers that publish metrics (handlers/lib/metrics.ts); the others only log. */
+/** The handlers that publish metrics (handlers/lib/observability/metrics.ts); the others only log. */
 const METRIC_PUBLISHERS = new Set(["send-message"]);
 
 /** What a route's function may touch; each maps to the narrowest IAM statements below. */

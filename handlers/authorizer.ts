@@ -1,5 +1,5 @@
-import { authorizerHandler } from "./lib/authorizer-handler";
-import { joseVerifier } from "./lib/jose-verifier";
+import { authorizerHandler } from "./lib/auth/authorizer-handler";
+import { joseVerifier } from "./lib/auth/jose-verifier";
 
 /**
  * The $connect REQUEST authorizer (auth mode `jwt`): verifies the OIDC token in `?token=` against the

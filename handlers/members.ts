@@ -1,7 +1,7 @@
-import { notAMember, validateRoom } from "./lib/client-frames";
-import { connectionStore } from "./lib/connection-store";
-import { MembersFrame, notConnected } from "./lib/frames";
-import { clientRoute } from "./lib/route-result";
+import { notAMember, validateRoom } from "./lib/frames/client-frames";
+import { connectionStore } from "./lib/store/connection-store";
+import { MembersFrame, notConnected } from "./lib/frames/frames";
+import { clientRoute } from "./lib/frames/route-result";
 
 const ACTION = "members";
 /** protocol.md: `truncated` past 1,000 members. */

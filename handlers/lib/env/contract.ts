@@ -6,7 +6,7 @@
  *
  * Bundled into every Lambda: it imports nothing but the fan-out job's size limit.
  */
-import { MAX_RECIPIENTS_PER_JOB } from "../fan-out-job";
+import { MAX_RECIPIENTS_PER_JOB } from "../fan-out/fan-out-job";
 
 type Env = Readonly<Record<string, string | undefined>>;
 

@@ -1,6 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { ENV_CALLBACK_URL, managementApiEndpointFromEnv } from "./env/contract";
+import { ENV_CALLBACK_URL, managementApiEndpointFromEnv } from "../env/contract";
 import { ConnectionsApi, connectionsApi } from "./connections-api";
 
 /**

@@ -5,7 +5,7 @@
  * scan it), a retried job posts to the same people, and a job that lands in the dead-letter queue says
  * exactly who still lacks the message, ready to be redriven.
  */
-import type { Key } from "./table-schema";
+import type { Key } from "../store/table-schema";
 
 export interface JobRecipient {
   readonly connectionId: string;

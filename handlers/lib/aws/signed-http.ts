@@ -2,7 +2,7 @@ import { sign } from "aws4";
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Socket } from "node:net";
-import { awsCredentials, awsRegion, type Credentials } from "./env/contract";
+import { awsCredentials, awsRegion, type Credentials } from "../env/contract";
 
 /**
  * One AWS endpoint called with plain Node HTTP, each request SigV4-signed by aws4 and sent on a keep-alive

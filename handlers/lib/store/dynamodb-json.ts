@@ -1,8 +1,8 @@
-import { backoffDelayMs, type RetryPolicy, sleep } from "./backoff";
-import { isThrottled, isTransientForReads } from "./aws-errors";
-import { awsRegion, dynamoDbEndpointOverride } from "./env/contract";
-import { readText, serviceError, type SignedHttp, signedHttp } from "./signed-http";
-import { withTimeout } from "./timeout-signal";
+import { backoffDelayMs, type RetryPolicy, sleep } from "../aws/backoff";
+import { isThrottled, isTransientForReads } from "../aws/aws-errors";
+import { awsRegion, dynamoDbEndpointOverride } from "../env/contract";
+import { readText, serviceError, type SignedHttp, signedHttp } from "../aws/signed-http";
+import { withTimeout } from "../aws/timeout-signal";
 
 /**
  * DynamoDB's JSON API (awsJson1_0: `POST /` with `X-Amz-Target: DynamoDB_20120810.<Operation>`) as signed

@@ -10,8 +10,8 @@
  * document is added and published in one synchronous step, and publishing clears it.
  */
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { FanOutCounts } from "./fan-out";
-import { metricsTarget } from "./env/contract";
+import type { FanOutCounts } from "../fan-out/fan-out";
+import { metricsTarget } from "../env/contract";
 import {
   type FanOutPath,
   METRIC,
