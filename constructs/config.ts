@@ -124,8 +124,10 @@ export function readConfig(env: Env = process.env): ChatConfig {
   const read = reader(env);
   const manageAccount = env.CHAT_MANAGE_API_GATEWAY_ACCOUNT?.trim();
   if (manageAccount && manageAccount !== "false") {
-    // "false" is what the chat stack now always does; anything else asked for the account setting, which
-    // silently ignoring would leave without the CloudWatch role its stage logging needs.
+    // Migration shim: "false" is what the chat stack always does; anything else asked for the account
+    // setting, which silently ignoring would leave without the CloudWatch role its stage logging needs.
+    // Remove together with chat-stack.ts's forgetAccountSettingOfEarlierVersions, when no deployment
+    // predates the account stack (and so none has a reason to set the variable).
     throw new ConfigError(
       `CHAT_MANAGE_API_GATEWAY_ACCOUNT=${JSON.stringify(manageAccount)} is no longer supported: the chat stack never changes the account's API Gateway settings. ` +
         "The CloudWatch role API Gateway logs with is in the separate <stack>-account stack; deploy it once in an account and region " +

@@ -36,12 +36,13 @@ export const FAN_OUT_DEFAULTS = {
   jobSize: DEFAULT_RECIPIENTS_PER_JOB,
   /**
    * One job per consumer invocation: a consumer is CPU-bound on AWS, so how many run at once is what makes a
-   * broadcast fast, and larger batches leave allowed consumers idle (`npm run bench -- --only post-cpu,fan-out-scale`).
+   * broadcast fast, and larger batches leave allowed consumers idle (bench/results.md, figures 7 "fan-out-scale"
+   * and 9 "post-cpu").
    */
   batchSize: 1,
   /**
    * Consumer invocations at once: about half of the account's @connections rate (shared with every API of the
-   * account and region), so the rest of the account keeps its share; the figures are in bench/results.md (post-cpu).
+   * account and region), so the rest of the account keeps its share (bench/results.md, figure 9 "post-cpu").
    */
   consumerConcurrency: DEFAULT_MAXIMUM_CONCURRENCY,
   /** The consumer answers no API Gateway request, so 29 s does not bind it; Lambda's own limit is 900 s. */
@@ -115,7 +116,7 @@ interface RouteSpec {
 /** Removing a gone connection (send-message on a 410, $disconnect): mark it closing, read its items, delete them. */
 const REMOVAL_ACTIONS = ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem"];
 
-/** The chat protocol's routes (see shared/protocol.md) and exactly what each handler calls. */
+/** The chat protocol's routes (see docs/protocol.md) and exactly what each handler calls. */
 export const CHAT_ROUTES: readonly RouteSpec[] = [
   // One transaction of three puts: the connection, its user's list entry, its broadcast list entry.
   { routeKey: "$connect", handler: "connect", replies: false, tableActions: ["dynamodb:PutItem"], manageConnections: false },

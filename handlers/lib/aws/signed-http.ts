@@ -8,10 +8,10 @@ import { awsCredentials, awsRegion, type Credentials } from "../env/contract";
  * One AWS endpoint called with plain Node HTTP, each request SigV4-signed by aws4 and sent on a keep-alive
  * agent. The hot-path calls (connections-api.ts, dynamodb-json.ts) use it instead of SDK clients, whose
  * per-call machinery (the middleware stack resolved for every command, endpoint rules, schema
- * serialization) costs several times the CPU of the signed request itself (`npm run bench -- --only
- * post-cpu`). aws4 signs as the SDK's signer does for every service but S3 (the path escaped again, the
- * same canonical headers) in about a third of its CPU: ~12 µs a request against ~40 for
- * @smithy/signature-v4, whose per-request work includes an HMAC just to look up its cached signing key.
+ * serialization) costs several times the CPU of the signed request itself (bench/results.md, figure 9
+ * "post-cpu"). aws4 signs as the SDK's signer does for every service but S3 (the path escaped again, the
+ * same canonical headers) for a fraction of the CPU of @smithy/signature-v4, whose per-request work
+ * includes an HMAC just to look up its cached signing key.
  * Region and credentials come from the environment, as the SDK reads them on Lambda (AWS_REGION,
  * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), once per client as an SDK client resolves
  * them once: Lambda sets them for the life of the execution environment.
@@ -80,8 +80,8 @@ export function signedHttp(endpoint: string, options: SignedHttpOptions): Signed
  * As the SDK's NodeHttpHandler: keep-alive, at most 50 sockets (requests beyond wait for a free one), and
  * a connection that has not opened within `connectionTimeoutMs` fails its request with a TimeoutError. The
  * timer is set where a connection is made, so the many requests on a kept-alive connection carry no
- * 'socket' listener for it (with credentials read once, 5-20 µs of a post's ~250 µs of CPU in
- * `npm run bench -- --only post-cpu`, whose noise is of that order).
+ * 'socket' listener for it: a per-request listener showed up in a post's CPU (bench/results.md, figure 9
+ * "post-cpu").
  */
 function keepAliveAgent(secure: boolean, host: string, connectionTimeoutMs: number): HttpAgent {
   const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 50 }) : new HttpAgent({ keepAlive: true, maxSockets: 50 });

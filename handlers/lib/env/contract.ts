@@ -73,8 +73,8 @@ export const ENV_INLINE_FANOUT_LIMIT = "INLINE_FANOUT_LIMIT";
 /**
  * Where send-message stops posting itself and hands the audience to the queue: small enough that an inline
  * fan-out ends well inside the function's timeout at the default memory, leaving room for reading the
- * audience, a cold start and a throttled post's retries (README "Fan-out at scale"; the measurements are
- * figures post-cpu and fan-out-scale in bench/results.md).
+ * audience, a cold start and a throttled post's retries (README "Fan-out at scale"; bench/results.md,
+ * figures 7 "fan-out-scale" and 9 "post-cpu").
  */
 export const DEFAULT_INLINE_FANOUT_LIMIT = 1000;
 const MAX_INLINE_FANOUT_LIMIT = 100_000;
@@ -84,7 +84,7 @@ export const ENV_FANOUT_JOB_SIZE = "FANOUT_JOB_SIZE";
  * Recipients per job, by default: a full job stays well inside SQS's 256 KiB with room-sized list keys,
  * and each job is one consumer invocation's work and its unit of retry, so a failed invocation delays at
  * most this many people while an audience of a few thousand is already spread over several consumers
- * (per-post CPU: figure post-cpu in bench/results.md).
+ * (bench/results.md, figure 9 "post-cpu").
  */
 export const DEFAULT_RECIPIENTS_PER_JOB = 500;
 

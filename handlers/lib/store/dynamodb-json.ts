@@ -7,8 +7,9 @@ import { withTimeout } from "../aws/timeout-signal";
 /**
  * DynamoDB's JSON API (awsJson1_0: `POST /` with `X-Amz-Target: DynamoDB_20120810.<Operation>`) as signed
  * requests (signed-http.ts), for the reads every message makes. Through the SDK's DynamoDBDocumentClient a
- * BatchGetItem of two keys cost ~790 µs of CPU, the same signed request ~225 µs: most of a direct
- * message's handler time, and on a 256 MB function (0.145 vCPU) ~4 ms of its latency (README "Benchmarks").
+ * BatchGetItem costs several times the CPU of the same signed request: most of a direct message's handler
+ * time, and on a small function a noticeable part of its latency (the same comparison for posts is
+ * bench/results.md, figure 9 "post-cpu").
  * Writes, rarer and with richer errors (transactions' cancellation reasons), stay on the SDK.
  *
  * It behaves as the SDK client does where callers can tell: the same endpoint (AWS_ENDPOINT_URL_DYNAMODB,
