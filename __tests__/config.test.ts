@@ -6,23 +6,15 @@ describe("readConfig", () => {
       stackName: "chat",
       region: "us-east-1",
       namePrefix: "chat",
-      stageName: "prod",
-      logRetentionDays: 30,
-      throttlingBurstLimit: 500,
-      throttlingRateLimit: 1000,
-      billingMode: "PAY_PER_REQUEST",
-      readCapacity: undefined,
-      writeCapacity: undefined,
-      lambdaMemoryMb: 256,
-      lambdaTimeoutSeconds: 10,
-      fanOutConcurrency: 25,
-      fanOut: { inlineLimit: 1000, jobSize: 500, batchSize: 1, maximumConcurrency: 10, timeoutSeconds: 60 },
+      functions: { memorySize: 256, timeout: 10, logRetentionDays: 30, logLevel: "INFO" },
+      api: { stageName: "prod", throttlingBurstLimit: 500, throttlingRateLimit: 1000 },
+      table: { billingMode: "PAY_PER_REQUEST", readCapacity: undefined, writeCapacity: undefined },
+      fanOut: { postsInFlight: 25, inlineLimit: 1000, jobSize: 500, batchSize: 1, consumerConcurrency: 10, consumerTimeoutSeconds: 60 },
       auth: { mode: "none" },
       domain: undefined,
       backend: { kind: "local" },
       observability: {
         metricsNamespace: "WebsocketChat",
-        logLevel: "INFO",
         thresholds: { functionErrors: 1, functionThrottles: 1, deadLetterMessages: 1, apiExecutionErrors: 1, apiIntegrationErrors: 20, failedDeliveries: 10 },
       },
     });
@@ -50,16 +42,10 @@ describe("readConfig", () => {
       region: "eu-west-2",
       stackName: "chat-staging",
       namePrefix: "team-chat",
-      stageName: "v1",
-      logRetentionDays: 7,
-      throttlingBurstLimit: 50,
-      throttlingRateLimit: 100,
-      billingMode: "PROVISIONED",
-      readCapacity: 10,
-      writeCapacity: 20,
-      lambdaMemoryMb: 512,
-      lambdaTimeoutSeconds: 20,
-      fanOutConcurrency: 50,
+      functions: { logRetentionDays: 7, memorySize: 512, timeout: 20 },
+      api: { stageName: "v1", throttlingBurstLimit: 50, throttlingRateLimit: 100 },
+      table: { billingMode: "PROVISIONED", readCapacity: 10, writeCapacity: 20 },
+      fanOut: { postsInFlight: 50 },
       domain: { name: "chat.example.com", hostedZoneId: "Z0123456789ABCDEFGHIJ" },
     });
   });
@@ -75,7 +61,7 @@ describe("readConfig", () => {
     ["CHAT_LAMBDA_MEMORY_MB", "64", /CHAT_LAMBDA_MEMORY_MB="64" is invalid: expected an integer from 128 to 10240/],
     ["CHAT_LAMBDA_TIMEOUT_SECONDS", "60", /CHAT_LAMBDA_TIMEOUT_SECONDS="60" is invalid: expected an integer from 1 to 29/],
     ["CHAT_LAMBDA_TIMEOUT_SECONDS", "2.5", /CHAT_LAMBDA_TIMEOUT_SECONDS="2.5" is invalid: expected an integer/],
-    ["CHAT_FANOUT_CONCURRENCY", "0", /CHAT_FANOUT_CONCURRENCY="0" is invalid: expected an integer from 1 to 500/],
+    ["CHAT_FANOUT_CONCURRENCY", "0", /CHAT_FANOUT_CONCURRENCY="0" is invalid: expected an integer from 1 to 1000/],
     ["CHAT_INLINE_FANOUT_LIMIT", "-1", /CHAT_INLINE_FANOUT_LIMIT="-1" is invalid: expected an integer from 0 to 100000/],
     ["CHAT_FANOUT_JOB_SIZE", "1001", /CHAT_FANOUT_JOB_SIZE="1001" is invalid: expected an integer from 1 to 1000/],
     ["CHAT_FANOUT_BATCH_SIZE", "11", /CHAT_FANOUT_BATCH_SIZE="11" is invalid: expected an integer from 1 to 10/],
@@ -96,7 +82,7 @@ describe("readConfig", () => {
   });
 
   test("PROVISIONED billing defaults to 5 read and 5 write units", () => {
-    expect(readConfig({ CHAT_BILLING_MODE: "PROVISIONED" })).toMatchObject({ readCapacity: 5, writeCapacity: 5 });
+    expect(readConfig({ CHAT_BILLING_MODE: "PROVISIONED" }).table).toMatchObject({ readCapacity: 5, writeCapacity: 5 });
   });
 });
 
@@ -227,8 +213,7 @@ describe("authentication", () => {
   );
 
   test("the observability settings are read from their environment variables", () => {
-    expect(
-      readConfig({
+    const config = readConfig({
         CHAT_METRICS_NAMESPACE: "Team/Chat Prod",
         CHAT_ALARM_EMAIL: "oncall@example.com",
         CHAT_LOG_LEVEL: "DEBUG",
@@ -238,13 +223,13 @@ describe("authentication", () => {
         CHAT_ALARM_API_EXECUTION_ERRORS: "5",
         CHAT_ALARM_API_INTEGRATION_ERRORS: "6",
         CHAT_ALARM_FAILED_DELIVERIES: "7",
-      }).observability,
-    ).toEqual({
+      });
+    expect(config.observability).toEqual({
       metricsNamespace: "Team/Chat Prod",
       alarmEmail: "oncall@example.com",
-      logLevel: "DEBUG",
       thresholds: { functionErrors: 2, functionThrottles: 3, deadLetterMessages: 4, apiExecutionErrors: 5, apiIntegrationErrors: 6, failedDeliveries: 7 },
     });
+    expect(config.functions.logLevel).toBe("DEBUG");
   });
 
   test.each([

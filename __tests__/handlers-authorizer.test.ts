@@ -5,9 +5,9 @@
 import { createServer, type Server } from "node:http";
 import { generateKeyPair, SignJWT, UnsecuredJWT } from "jose";
 import { handler } from "../handlers/authorizer";
-import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/auth-settings";
-import { authorizerHandler } from "../handlers/lib/authorizer-handler";
-import { joseVerifier } from "../handlers/lib/jose-verifier";
+import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/env/contract";
+import { authorizerHandler } from "../handlers/lib/auth/authorizer-handler";
+import { joseVerifier } from "../handlers/lib/auth/jose-verifier";
 import { closeServer, listen } from "../local/http/servers";
 import { JWKS_PATH, LocalIssuer } from "../local/identity-provider/local-issuer";
 

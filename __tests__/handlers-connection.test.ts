@@ -1,6 +1,6 @@
 import { handler as connect } from "../handlers/connect";
 import { handler as disconnect } from "../handlers/disconnect";
-import { ITEM_TTL_SECONDS, keys } from "../handlers/lib/table-schema";
+import { ITEM_TTL_SECONDS, keys } from "../handlers/lib/store/table-schema";
 import type { LocalDynamo } from "./support/dynalite";
 import { connectEvent, disconnectEvent } from "./support/events";
 import { handlerWorld } from "./support/handler-world";

@@ -1,6 +1,6 @@
 import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
 import { handler } from "../handlers/send-message";
-import { ENV_CALLBACK_URL } from "../handlers/lib/callback-url";
+import { ENV_CALLBACK_URL } from "../handlers/lib/env/contract";
 import { LocalDynamo } from "./support/dynalite";
 import { frameEvent, replyFrame } from "./support/events";
 import { FakeManagementApi } from "./support/management-api";

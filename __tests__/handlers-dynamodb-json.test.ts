@@ -1,5 +1,5 @@
-import { dynamoDbEndpoint, dynamoDbJsonClient } from "../handlers/lib/dynamodb-json";
-import { signedHttp } from "../handlers/lib/signed-http";
+import { dynamoDbEndpoint, dynamoDbJsonClient } from "../handlers/lib/store/dynamodb-json";
+import { signedHttp } from "../handlers/lib/aws/signed-http";
 import { LocalDynamo } from "./support/dynalite";
 import { FaultyDynamoDb } from "./support/faulty-dynamodb";
 

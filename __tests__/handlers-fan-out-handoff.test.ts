@@ -1,9 +1,9 @@
 /**
- * send-message's hand-off to the fan-out queue (handlers/lib/fan-out-handoff.ts), with the real SQS client
+ * send-message's hand-off to the fan-out queue (handlers/lib/fan-out/fan-out-handoff.ts), with the real SQS client
  * against an endpoint that can refuse single entries as SQS does.
  */
-import { handOff } from "../handlers/lib/fan-out-handoff";
-import { decodeJob, FanOutJob, JobRecipient } from "../handlers/lib/fan-out-job";
+import { handOff } from "../handlers/lib/fan-out/fan-out-handoff";
+import { decodeJob, FanOutJob, JobRecipient } from "../handlers/lib/fan-out/fan-out-job";
 import { useFakeAwsEnvironment } from "./support/dynalite";
 import { FakeSqs } from "./support/fake-sqs";
 

@@ -1,7 +1,7 @@
 import type { SQSEvent, SQSRecord } from "aws-lambda";
 import { handler } from "../handlers/fan-out-worker";
-import { encodeJob, JobRecipient } from "../handlers/lib/fan-out-job";
-import { keys } from "../handlers/lib/table-schema";
+import { encodeJob, JobRecipient } from "../handlers/lib/fan-out/fan-out-job";
+import { keys } from "../handlers/lib/store/table-schema";
 import type { LocalDynamo } from "./support/dynalite";
 import { handlerWorld } from "./support/handler-world";
 import type { FakeManagementApi } from "./support/management-api";

@@ -1,4 +1,4 @@
-import { fanOut, FanOutOptions, NEW_CONNECTION_GRACE_MS, Recipient } from "../handlers/lib/fan-out";
+import { fanOut, FanOutOptions, NEW_CONNECTION_GRACE_MS, Recipient } from "../handlers/lib/fan-out/fan-out";
 
 const noDelay = () => Promise.resolve();
 

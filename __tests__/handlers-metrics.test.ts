@@ -6,9 +6,9 @@
 import type { SQSEvent } from "aws-lambda";
 import { handler as sendMessage } from "../handlers/send-message";
 import { handler as fanOutWorker } from "../handlers/fan-out-worker";
-import { encodeJob } from "../handlers/lib/fan-out-job";
-import { ENV_METRICS_NAMESPACE, ENV_METRICS_SERVICE } from "../handlers/lib/metric-names";
-import { keys } from "../handlers/lib/table-schema";
+import { encodeJob } from "../handlers/lib/fan-out/fan-out-job";
+import { ENV_METRICS_NAMESPACE, ENV_METRICS_SERVICE } from "../handlers/lib/env/contract";
+import { keys } from "../handlers/lib/store/table-schema";
 import type { LocalDynamo } from "./support/dynalite";
 import { frameEvent, replyFrame } from "./support/events";
 import { handlerWorld } from "./support/handler-world";

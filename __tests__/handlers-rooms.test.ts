@@ -2,7 +2,7 @@ import { handler as disconnect } from "../handlers/disconnect";
 import { handler as join } from "../handlers/join";
 import { handler as leave } from "../handlers/leave";
 import { handler as members } from "../handlers/members";
-import { keys } from "../handlers/lib/table-schema";
+import { keys } from "../handlers/lib/store/table-schema";
 import type { LocalDynamo } from "./support/dynalite";
 import { disconnectEvent, frameEvent, replyFrame, websocketEvent } from "./support/events";
 import { handlerWorld } from "./support/handler-world";

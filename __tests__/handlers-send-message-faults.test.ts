@@ -1,6 +1,6 @@
 import { marshall } from "@aws-sdk/util-dynamodb";
 import { handler } from "../handlers/send-message";
-import { keys } from "../handlers/lib/table-schema";
+import { keys } from "../handlers/lib/store/table-schema";
 import type { LocalDynamo } from "./support/dynalite";
 import { frameEvent, replyFrame } from "./support/events";
 import type { FaultyDynamoDb } from "./support/faulty-dynamodb";

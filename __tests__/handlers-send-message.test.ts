@@ -1,7 +1,7 @@
 import { handler } from "../handlers/send-message";
-import { POST_TIMEOUT_MS } from "../handlers/lib/clients";
-import { DEFAULT_POST_RETRY } from "../handlers/lib/fan-out";
-import { keys, TTL_ATTRIBUTE } from "../handlers/lib/table-schema";
+import { POST_TIMEOUT_MS } from "../handlers/lib/aws/clients";
+import { DEFAULT_POST_RETRY } from "../handlers/lib/fan-out/fan-out";
+import { keys, TTL_ATTRIBUTE } from "../handlers/lib/store/table-schema";
 import type { LocalDynamo } from "./support/dynalite";
 import { frameEvent, replyFrame, websocketEvent } from "./support/events";
 import { handlerWorld } from "./support/handler-world";

@@ -1,5 +1,5 @@
-import { managementApi, managementApiEndpoint } from "../handlers/lib/clients";
-import { authMode, DEFAULT_FANOUT_CONCURRENCY, fanOutConcurrency, tableSettings } from "../handlers/lib/settings";
+import { managementApi, managementApiEndpoint } from "../handlers/lib/aws/clients";
+import { authMode, DEFAULT_FANOUT_CONCURRENCY, fanOutConcurrency, tableSettings } from "../handlers/lib/env/contract";
 
 const context = { domainName: "abc123.execute-api.eu-west-1.amazonaws.com", stage: "prod" };
 

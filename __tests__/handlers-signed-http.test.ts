@@ -3,7 +3,7 @@ import { createServer, type Server } from "node:http";
 import { connect, type Socket } from "node:net";
 import { once } from "node:events";
 import { setTimeout as sleep } from "node:timers/promises";
-import { signedHttp } from "../handlers/lib/signed-http";
+import { signedHttp } from "../handlers/lib/aws/signed-http";
 import { closeServer, listen } from "../local/http/servers";
 
 // The signed client's own limits against real sockets: a connection that never opens, and the keep-alive

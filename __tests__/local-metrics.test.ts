@@ -9,7 +9,7 @@ import { DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynam
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import type { Browser, Page } from "playwright-core";
-import { expiresAt, keys } from "../handlers/lib/table-schema";
+import { expiresAt, keys } from "../handlers/lib/store/table-schema";
 import { startLocalRuntime, type LocalRuntime } from "../local/runtime";
 import type { MetricsSnapshot } from "../local/observability/local-observability";
 import { synthesizeStack } from "../local/terraform/synth";

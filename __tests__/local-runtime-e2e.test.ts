@@ -6,7 +6,7 @@ import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { expiresAt, ITEM_TTL_SECONDS, keys } from "../handlers/lib/table-schema";
+import { expiresAt, ITEM_TTL_SECONDS, keys } from "../handlers/lib/store/table-schema";
 import { startLocalRuntime, type LocalRuntime } from "../local/runtime";
 import { ApiGatewayManagementApiClient, GetConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { functionResource, synthesizeWorkspace, useBundle, writeBundle, writeVariant, type Workspace } from "./support/local-stacks";

@@ -6,7 +6,7 @@
  */
 import { GetQueueAttributesCommand, ReceiveMessageCommand, SQSClient } from "@aws-sdk/client-sqs";
 import { join } from "node:path";
-import { decodeJob } from "../handlers/lib/fan-out-job";
+import { decodeJob } from "../handlers/lib/fan-out/fan-out-job";
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from "../local/runtime";
 import { synthesizeStack } from "../local/terraform/synth";
 import { functionResource, useBundle, writeBundle, writeVariant, type TerraformJson, type Workspace } from "./support/local-stacks";

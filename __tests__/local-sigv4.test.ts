@@ -17,7 +17,7 @@ import {
   tryParseAuthorizationHeader,
   verifySigV4,
 } from "../local/iam/sigv4";
-import { signedHttp } from "../handlers/lib/signed-http";
+import { signedHttp } from "../handlers/lib/aws/signed-http";
 
 const credentials = { accessKeyId: "LOCALSENDMESSAGE", secretAccessKey: "local-secret-send-message" };
 const secretFor = (id: string) => (id === credentials.accessKeyId ? credentials.secretAccessKey : undefined);

@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUNDLE_FILE, bundleHandler } from "../constructs/bundle";
-import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/auth-settings";
+import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/env/contract";
 import { closeServer, listen } from "../local/http/servers";
 import { LocalIssuer } from "../local/identity-provider/local-issuer";
 import { firstOutput, zippedBytes } from "./bundles";
@@ -107,7 +107,7 @@ export async function benchAuthorizer(options: AuthorizerOptions): Promise<Figur
       baselineLabel: "aws-jwt-verify",
       rows,
       notes: [
-        "Both bundles are handlers/lib/authorizer-handler.ts with a different verifier (handlers/lib/jose-verifier.ts, bench/baseline/aws-jwt-verify-verifier.ts), built by constructs/bundle.ts, zipped with `zip -5`.",
+        "Both bundles are handlers/lib/auth/authorizer-handler.ts with a different verifier (handlers/lib/auth/jose-verifier.ts, bench/baseline/aws-jwt-verify-verifier.ts), built by constructs/bundle.ts, zipped with `zip -5`.",
         `Cold start: from spawn until a fresh \`node\` (bench/lib/serve-authorizer.cjs) has loaded the bundle, fetched the JWKS from a local issuer (local/identity-provider) over HTTP and allowed an RS256 token. An empty Node process takes ${range(summarize(nodeFloor), ms)} here.`,
         `Warm verify: the same event answered ${options.warmRuns} more times in each of those processes: signature, issuer, audience and expiry checked each time, keys from the container's cache.`,
       ],

@@ -210,11 +210,13 @@ interface FanOutShape {
 function fanOutShape(env: Readonly<Record<string, string>> = {}): FanOutShape {
   const config = readConfig(env);
   return {
-    ...config.fanOut,
-    fanOutConcurrency: config.fanOutConcurrency,
+    jobSize: config.fanOut.jobSize,
+    batchSize: config.fanOut.batchSize,
+    maximumConcurrency: config.fanOut.consumerConcurrency,
+    fanOutConcurrency: config.fanOut.postsInFlight,
     inlineLimit: config.fanOut.inlineLimit,
-    inlineConcurrency: config.fanOutConcurrency,
-    queueConcurrency: config.fanOut.maximumConcurrency * config.fanOutConcurrency,
+    inlineConcurrency: config.fanOut.postsInFlight,
+    queueConcurrency: config.fanOut.consumerConcurrency * config.fanOut.postsInFlight,
   };
 }
 

@@ -1,6 +1,6 @@
 import { performance } from "node:perf_hooks";
 import { readConfig } from "../constructs/config";
-import { DEFAULT_POST_RETRY } from "../handlers/lib/fan-out";
+import { DEFAULT_POST_RETRY } from "../handlers/lib/fan-out/fan-out";
 import { ClientPool } from "./lib/clients";
 import { count, ms, percent, range, runs } from "./lib/format";
 import { ServerProcess } from "./lib/server-process";
@@ -49,7 +49,7 @@ export interface FanOutOptions {
 export async function benchFanOut(options: FanOutOptions): Promise<FigureResult> {
   checkInline(options.sizes);
   const stacks = await fanOutStacks();
-  const concurrency = readConfig().fanOutConcurrency;
+  const concurrency = readConfig().fanOut.postsInFlight;
   const rows: Row[] = [];
   for (const latencyMs of options.latenciesMs) {
     const results = await bothVariants(stacks, { latencyMs, failureRate: 0 }, options.sizes, options.repeats);

@@ -1,7 +1,7 @@
 import { build, type Plugin } from "esbuild";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { BUNDLE_FILE, esbuildOptions } from "../constructs/bundle";
 import { LocalDynamo } from "../__tests__/support/dynalite";
 import { frameEvent } from "../__tests__/support/events";
@@ -116,7 +116,7 @@ export async function benchMetrics(options: MetricsOptions): Promise<FigureResul
       baselineLabel: "aws-embedded-metrics / + Powertools Logger",
       rows,
       notes: [
-        "Four builds of handlers/send-message.ts with constructs/bundle.ts's esbuild options, zipped with `zip -5`: as shipped; with handlers/lib/metrics.ts swapped for bench/baseline/no-metrics.ts (the floor) or bench/baseline/embedded-metrics.ts (the same documents with aws-embedded-metrics); and with handlers/lib/log.ts swapped for bench/baseline/powertools-log.ts.",
+        "Four builds of handlers/send-message.ts with constructs/bundle.ts's esbuild options, zipped with `zip -5`: as shipped; with handlers/lib/observability/metrics.ts swapped for bench/baseline/no-metrics.ts (the floor) or bench/baseline/embedded-metrics.ts (the same documents with aws-embedded-metrics); and with handlers/lib/observability/log.ts swapped for bench/baseline/powertools-log.ts.",
         `Cold start: from spawn until a fresh \`node\` (bench/lib/serve-one-event.cjs) has loaded the bundle and answered a room message against dynalite, printing its EMF document (checked), in a Lambda-like environment (AWS_LAMBDA_FUNCTION_NAME, AWS_LAMBDA_LOG_FORMAT=JSON). An empty Node process takes ${range(summarize(nodeFloor), ms)} here.`,
         "Paired medians compare runs made back to back, which sees through the machine's slow spells; a difference of a few ms is within its noise.",
       ],
@@ -129,13 +129,14 @@ export async function benchMetrics(options: MetricsOptions): Promise<FigureResul
   }
 }
 
-/** Resolves the handlers' `./lib/<name>` (or `./<name>` inside lib/) to another file. */
+/** Resolves every import of handlers/lib/observability/<name> to another file. */
 function swap(files: Record<string, string>): Plugin {
   return {
     name: "swap",
     setup(builder) {
       for (const [name, file] of Object.entries(files)) {
-        builder.onResolve({ filter: new RegExp(`^\\.{1,2}/(lib/)?${name}$`) }, (args) => (/[\\/]handlers([\\/]lib)?$/.test(args.resolveDir) ? { path: file } : undefined));
+        const swapped = join(__dirname, "..", "handlers", "lib", "observability", name);
+        builder.onResolve({ filter: new RegExp(`^\\.{1,2}/(.*/)?${name}$`) }, (args) => (resolve(args.resolveDir, args.path) === swapped ? { path: file } : undefined));
       }
     },
   };

@@ -3,8 +3,8 @@ import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { BUNDLE_FILE, bundleHandler } from "../constructs/bundle";
-import { POST_TIMEOUT_MS } from "../handlers/lib/clients";
-import { MAX_RESERVE_MS, MIN_RESERVE_MS } from "../handlers/lib/fan-out";
+import { POST_TIMEOUT_MS } from "../handlers/lib/aws/clients";
+import { MAX_RESERVE_MS, MIN_RESERVE_MS } from "../handlers/lib/fan-out/fan-out";
 import { count, ms, range } from "./lib/format";
 import { outputTail, run } from "./lib/process";
 import { summarize } from "./lib/stats";
@@ -30,9 +30,9 @@ const CONSUMER_TIMEOUT_MS = 60_000;
 const FLOOR_BUDGET = 1.5;
 
 /**
- * Figure 9: the CPU one post costs inside the fan-out code — handlers/lib/fan-out.ts posting with the
+ * Figure 9: the CPU one post costs inside the fan-out code — handlers/lib/fan-out/fan-out.ts posting with the
  * shipped @connections client, bundled as the handlers are — beside the floor, a bare loop of requests
- * signed by the same SigV4 code (aws4, as handlers/lib/signed-http.ts) and sent with node:https; and the
+ * signed by the same SigV4 code (aws4, as handlers/lib/aws/signed-http.ts) and sent with node:https; and the
  * same fan-out with the SDK's ApiGatewayManagementApiClient, which the shipped client replaced. Each runs
  * in a process of its own against an HTTPS endpoint in another (so only the poster's CPU is counted), 25
  * posts in flight.
@@ -118,7 +118,7 @@ export async function benchPostCpu(options: PostCpuOptions): Promise<FigureResul
       baselineLabel: "floor: SigV4-signed node:https loop",
       rows,
       notes: [
-        `CPU: process.cpuUsage() of the posting process around ${count(options.posts)} posts (after 2,000 warm-up posts), ${CONCURRENCY} in flight, ÷ the posts; the variants alternate run by run, and the budget takes the median of each round's fan-out ÷ floor. The endpoint answers 200 to every post after reading it, over TLS with keep-alive, as API Gateway does; its own CPU is not counted. The floor and the shipped fan-out sign with aws4 (as handlers/lib/signed-http.ts), the SDK variant with the SDK's own signer (@smithy/signature-v4); all with session credentials.`,
+        `CPU: process.cpuUsage() of the posting process around ${count(options.posts)} posts (after 2,000 warm-up posts), ${CONCURRENCY} in flight, ÷ the posts; the variants alternate run by run, and the budget takes the median of each round's fan-out ÷ floor. The endpoint answers 200 to every post after reading it, over TLS with keep-alive, as API Gateway does; its own CPU is not counted. The floor and the shipped fan-out sign with aws4 (as handlers/lib/aws/signed-http.ts), the SDK variant with the SDK's own signer (@smithy/signature-v4); all with session credentials.`,
         `A ${FUNCTION_MB} MB function: Lambda allocates CPU in proportion to memory, one vCPU at ${count(MB_PER_VCPU)} MB (https://docs.aws.amazon.com/lambda/latest/dg/configuration-memory.html), so ${FUNCTION_MB} MB gets ${vcpu.toFixed(3)} of one; this machine's core is taken as one vCPU. Posts per second = that share ÷ CPU per post; recipients = that rate × the time the fan-out may post (the function's timeout less the reserve fan-out.ts keeps: ${ms(POST_TIMEOUT_MS)} post timeout + margin, at most a quarter of the timeout). Latency bounds it too: ${CONCURRENCY} in flight at 20 ms per post is 1,250 posts/s.`,
       ],
     };

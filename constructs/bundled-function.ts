@@ -9,7 +9,24 @@ import { BUNDLE_FILE, bundleHandler } from "./bundle";
 import type { LogLevel } from "./config";
 import { policyDocument, type PolicyStatement } from "./policy";
 
-export interface BundledFunctionProps {
+/** How a function runs and logs: one object, passed whole from the config to every function of a stack. */
+export interface FunctionSettings {
+  /** Memory in MB (CPU grows with it). @default FUNCTION_DEFAULTS.memorySize */
+  readonly memorySize?: number;
+  /** Timeout in seconds. @default FUNCTION_DEFAULTS.timeout */
+  readonly timeout?: number;
+  /** Retention of the function's log group in days. @default FUNCTION_DEFAULTS.logRetentionDays */
+  readonly logRetentionDays?: number;
+  /**
+   * Lambda's application log level (JSON log format): console calls below it are dropped by the runtime.
+   * The platform's own lines (START, END, REPORT) are kept at INFO, or DEBUG when this is finer. @default FUNCTION_DEFAULTS.logLevel
+   */
+  readonly logLevel?: LogLevel;
+  /** Leave the AWS SDK out of the bundle (see bundle.ts). @default false */
+  readonly externalAwsSdk?: boolean;
+}
+
+export interface BundledFunctionProps extends FunctionSettings {
   /** Name of the Lambda function; also names its role and its log group `/aws/lambda/<name>`. */
   readonly functionName: string;
   /**
@@ -21,22 +38,19 @@ export interface BundledFunctionProps {
   readonly entry: string;
   /** Environment variables of the function. @default {} */
   readonly environment?: Record<string, string>;
-  /** Memory in MB. @default 256 */
-  readonly memorySize?: number;
-  /** Timeout in seconds. @default 10 */
-  readonly timeout?: number;
-  /** Retention of the function's log group in days. @default 30 */
-  readonly logRetentionDays?: number;
   /** What the function may do besides writing its own logs; least privilege is the caller's job. */
   readonly statements: readonly PolicyStatement[];
-  /** Leave the AWS SDK out of the bundle (see bundle.ts). @default false */
-  readonly externalAwsSdk?: boolean;
-  /**
-   * Lambda's application log level (JSON log format): console calls below it are dropped by the runtime.
-   * The platform's own lines (START, END, REPORT) are kept at INFO, or DEBUG when this is finer. @default "INFO"
-   */
-  readonly logLevel?: LogLevel;
 }
+
+/** What a function gets where its props say nothing; config.ts reads these for the CHAT_LAMBDA_* and log settings. */
+export const FUNCTION_DEFAULTS = {
+  memorySize: 256,
+  /** Seconds; API Gateway waits at most 29 for a route's function (MAX_LAMBDA_TIMEOUT_SECONDS). */
+  timeout: 10,
+  /** Also the API's log groups' retention: one retention for every log group of the stack. */
+  logRetentionDays: 30,
+  logLevel: "INFO",
+} as const satisfies { memorySize: number; timeout: number; logRetentionDays: number; logLevel: LogLevel };
 
 /** IAM's limit on a role's name. */
 const MAX_ROLE_NAME = 64;
@@ -69,7 +83,7 @@ export class BundledFunction extends Construct {
     // Created before the function, so Lambda never creates it itself without retention.
     this.logGroup = new CloudwatchLogGroup(this, "logs", {
       name: `/aws/lambda/${name}`,
-      retentionInDays: props.logRetentionDays ?? 30,
+      retentionInDays: props.logRetentionDays ?? FUNCTION_DEFAULTS.logRetentionDays,
     });
 
     const roleName = `${name}-${props.region}-fn`;
@@ -105,15 +119,15 @@ export class BundledFunction extends Construct {
       handler: `${BUNDLE_FILE.replace(/\.js$/, "")}.handler`,
       filename: archive.outputPath,
       sourceCodeHash: archive.outputBase64Sha256,
-      memorySize: props.memorySize ?? 256,
-      timeout: props.timeout ?? 10,
+      memorySize: props.memorySize ?? FUNCTION_DEFAULTS.memorySize,
+      timeout: props.timeout ?? FUNCTION_DEFAULTS.timeout,
       environment: { variables: { ...props.environment } },
       // Lambda's JSON format wraps each console call in {timestamp, level, requestId, message}, so every line
       // carries the invocation's request id without code of ours, and Logs Insights reads the fields.
       // https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-logformat.html
       loggingConfig: {
         logFormat: "JSON",
-        applicationLogLevel: props.logLevel ?? "INFO",
+        applicationLogLevel: props.logLevel ?? FUNCTION_DEFAULTS.logLevel,
         systemLogLevel: props.logLevel === "TRACE" || props.logLevel === "DEBUG" ? "DEBUG" : "INFO",
         logGroup: this.logGroup.name,
       },

@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
 import { SnsTopic } from "@cdktf/provider-aws/lib/sns-topic";
 import { SnsTopicSubscription } from "@cdktf/provider-aws/lib/sns-topic-subscription";
-import { METRIC, SERVICE_DIMENSION } from "../handlers/lib/metric-names";
+import { METRIC, SERVICE_DIMENSION } from "../handlers/lib/observability/metric-names";
 import type { BundledFunction } from "./bundled-function";
 import type { AlarmThresholds } from "./config";
 import type { WebsocketApi } from "./websocket-api";

@@ -1,7 +1,7 @@
 import { Construct } from "constructs";
 import { CloudwatchDashboard } from "@cdktf/provider-aws/lib/cloudwatch-dashboard";
 import type { CloudwatchMetricAlarm } from "@cdktf/provider-aws/lib/cloudwatch-metric-alarm";
-import { METRIC, PATH_DIMENSION, PATHS, SERVICE_DIMENSION, TARGET_DIMENSION, TARGETS } from "../handlers/lib/metric-names";
+import { METRIC, PATH_DIMENSION, PATHS, SERVICE_DIMENSION, TARGET_DIMENSION, TARGETS } from "../handlers/lib/observability/metric-names";
 import type { BundledFunction } from "./bundled-function";
 import type { WebsocketApi } from "./websocket-api";
 

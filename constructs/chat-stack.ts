@@ -30,20 +30,12 @@ export class ChatStack extends TerraformStack {
     this.chat = new WebsocketChat(this, "chat", {
       namePrefix: config.namePrefix,
       region: config.region,
-      stageName: config.stageName,
-      logRetentionDays: config.logRetentionDays,
-      throttlingBurstLimit: config.throttlingBurstLimit,
-      throttlingRateLimit: config.throttlingRateLimit,
-      billingMode: config.billingMode,
-      readCapacity: config.readCapacity,
-      writeCapacity: config.writeCapacity,
-      lambdaMemoryMb: config.lambdaMemoryMb,
-      lambdaTimeoutSeconds: config.lambdaTimeoutSeconds,
-      fanOutConcurrency: config.fanOutConcurrency,
+      functions: { ...config.functions, externalAwsSdk: options.externalAwsSdk },
+      api: config.api,
+      table: config.table,
       fanOut: config.fanOut,
       auth: config.auth,
       observability: config.observability,
-      externalAwsSdk: options.externalAwsSdk,
     });
 
     if (config.domain) {
@@ -78,10 +70,15 @@ export class ChatStack extends TerraformStack {
 }
 
 /**
- * Until this version the chat stack created the API Gateway account setting and its role. Deleting them
- * now would, with provider 6.x, reset the account's CloudWatch role (hashicorp/terraform-provider-aws#42226)
- * and stop every API's stage logging; `removed` with `destroy = false` (Terraform >= 1.7) makes Terraform
- * forget them instead, leaving the account as it is. A no-op for stacks that never had them.
+ * Migration shim. Chat stacks deployed before the account stack existed hold the API Gateway account
+ * setting and its role in their state. Deleting them would, with provider 6.x, reset the account's
+ * CloudWatch role (hashicorp/terraform-provider-aws#42226) and stop every API's stage logging; `removed`
+ * with `destroy = false` (Terraform >= 1.7) makes Terraform forget them instead, leaving the account as it
+ * is. A no-op for stacks that never had them.
+ *
+ * Remove it once no deployment's state holds these three addresses (each such stack has been applied once
+ * with this block): without it, a stack that still holds them would destroy them. Remove the
+ * CHAT_MANAGE_API_GATEWAY_ACCOUNT check in config.ts at the same time.
  */
 function forgetAccountSettingOfEarlierVersions(stack: TerraformStack): void {
   const forget = (address: string) => ({ from: address, lifecycle: { destroy: false } });

@@ -2,25 +2,14 @@
  * Settings of the chat stack, read from environment variables and validated up front, so a bad value fails
  * `synth` with a message that names the variable and what it accepts instead of failing `terraform apply`.
  */
-import { DEFAULT_RECIPIENTS_PER_JOB, MAX_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out-job";
-import { DEFAULT_INLINE_FANOUT_LIMIT } from "../handlers/lib/settings";
-
-/**
- * Fan-out jobs per consumer invocation (README "Fan-out at scale"). One: a consumer invocation is CPU-bound
- * on AWS (430–600 posts a second at 256 MB, `npm run bench -- --only post-cpu`), so how many run at once is
- * what makes a broadcast fast, and batches of 4 jobs left half the allowed consumers idle for 10,000
- * recipients (5 invocations of 2,000 instead of 20 of 500 spread over all 10). Locally, where consumers share
- * one thread, one job per batch cost at most ~6% (`fan-out-scale`); on AWS it halves mid-size broadcasts.
- */
-export const DEFAULT_FANOUT_BATCH_SIZE = 1;
-/**
- * Consumer invocations at once. Each posts 430–600 a second at 256 MB, so 10 use about half of the account's
- * 10,000 @connections requests a second (shared with every API of the account and region): a 100,000-recipient
- * broadcast takes 17–23 s, and the rest of the account keeps its share. More consumers, or more memory
- * (CHAT_LAMBDA_MEMORY_MB: CPU grows with it, so the cost per post stays the same), go faster until the
- * account's rate is reached; beyond it they only buy 429s.
- */
-export const DEFAULT_FANOUT_MAX_CONCURRENCY = 10;
+import { MAX_FANOUT_CONCURRENCY } from "../handlers/lib/env/contract";
+import { MAX_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out/fan-out-job";
+import { FUNCTION_DEFAULTS, type FunctionSettings } from "./bundled-function";
+import { DEFAULT_THRESHOLDS } from "./chat-alarms";
+import { TABLE_DEFAULTS, type TableSettings } from "./connections-table";
+import { API_DEFAULTS, type ApiSettings, MAX_LAMBDA_TIMEOUT_SECONDS } from "./websocket-api";
+import { DEFAULT_NAME_CLAIM } from "./websocket-authorizer";
+import { DEFAULT_METRICS_NAMESPACE, FAN_OUT_DEFAULTS, type FanOutSettings } from "./websocket-chat";
 
 export type BillingMode = "PAY_PER_REQUEST" | "PROVISIONED";
 
@@ -60,29 +49,22 @@ export interface DomainConfig {
   readonly certificateArn?: string;
 }
 
+/**
+ * The stack's settings, grouped by what consumes them; each group is passed whole to its construct, which
+ * owns the group's defaults.
+ */
 export interface ChatConfig {
   readonly stackName: string;
   readonly region: string;
   readonly namePrefix: string;
-  readonly stageName: string;
-  readonly logRetentionDays: number;
-  readonly throttlingBurstLimit: number;
-  readonly throttlingRateLimit: number;
-  readonly billingMode: BillingMode;
-  /** Only with PROVISIONED billing. */
-  readonly readCapacity?: number;
-  readonly writeCapacity?: number;
-  readonly lambdaMemoryMb: number;
-  readonly lambdaTimeoutSeconds: number;
-  readonly fanOutConcurrency: number;
-  /** Asynchronous fan-out through SQS. */
-  readonly fanOut: {
-    readonly inlineLimit: number;
-    readonly jobSize: number;
-    readonly batchSize: number;
-    readonly maximumConcurrency: number;
-    readonly timeoutSeconds: number;
-  };
+  /** Every function's memory, timeout, log level and log retention (the retention also of the API's logs). */
+  readonly functions: Required<Omit<FunctionSettings, "externalAwsSdk">>;
+  /** The API's stage and its throttling. */
+  readonly api: Required<ApiSettings>;
+  /** The connections table's billing; capacities only with PROVISIONED. */
+  readonly table: TableSettings & { readonly billingMode: BillingMode };
+  /** Posts in flight per invocation, and the asynchronous fan-out through SQS. */
+  readonly fanOut: Required<FanOutSettings>;
   readonly auth: AuthConfig;
   /** Unset: clients use the API's execute-api URL. */
   readonly domain?: DomainConfig;
@@ -114,14 +96,12 @@ export interface AlarmThresholds {
   readonly failedDeliveries: number;
 }
 
-/** Metrics, alarms, the dashboard and the functions' logs. */
+/** Metrics, alarms and the dashboard (the functions' log level is a function setting). */
 export interface ObservabilityConfig {
   /** CloudWatch namespace of the handlers' metrics. */
   readonly metricsNamespace: string;
   /** Where alarms send notifications (an SNS topic with an email subscription); none without. */
   readonly alarmEmail?: string;
-  /** Lambda's application log level for every function. */
-  readonly logLevel: LogLevel;
   readonly thresholds: AlarmThresholds;
 }
 
@@ -138,17 +118,16 @@ export const LOG_RETENTION_DAYS = [
   1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557, 2922, 3288, 3653,
 ] as const;
 
-/** API Gateway stops waiting for an integration after 29 seconds, so a longer Lambda timeout buys nothing. */
-export const MAX_LAMBDA_TIMEOUT_SECONDS = 29;
-
 type Env = Readonly<Record<string, string | undefined>>;
 
 export function readConfig(env: Env = process.env): ChatConfig {
   const read = reader(env);
   const manageAccount = env.CHAT_MANAGE_API_GATEWAY_ACCOUNT?.trim();
   if (manageAccount && manageAccount !== "false") {
-    // "false" is what the chat stack now always does; anything else asked for the account setting, which
-    // silently ignoring would leave without the CloudWatch role its stage logging needs.
+    // Migration shim: "false" is what the chat stack always does; anything else asked for the account
+    // setting, which silently ignoring would leave without the CloudWatch role its stage logging needs.
+    // Remove together with chat-stack.ts's forgetAccountSettingOfEarlierVersions, when no deployment
+    // predates the account stack (and so none has a reason to set the variable).
     throw new ConfigError(
       `CHAT_MANAGE_API_GATEWAY_ACCOUNT=${JSON.stringify(manageAccount)} is no longer supported: the chat stack never changes the account's API Gateway settings. ` +
         "The CloudWatch role API Gateway logs with is in the separate <stack>-account stack; deploy it once in an account and region " +
@@ -156,7 +135,7 @@ export function readConfig(env: Env = process.env): ChatConfig {
     );
   }
   const region = read.matching("AWS_REGION", "us-east-1", /^[a-z]{2}(-[a-z]+)+-\d$/, "an AWS region such as us-east-1");
-  const billingMode = read.oneOf("CHAT_BILLING_MODE", "PAY_PER_REQUEST", ["PAY_PER_REQUEST", "PROVISIONED"] as const);
+  const billingMode = read.oneOf("CHAT_BILLING_MODE", TABLE_DEFAULTS.billingMode as BillingMode, ["PAY_PER_REQUEST", "PROVISIONED"] as const);
   const provisioned = billingMode === "PROVISIONED";
   const stackName = read.matching(
     "CHAT_STACK_NAME",
@@ -174,24 +153,31 @@ export function readConfig(env: Env = process.env): ChatConfig {
       /^[a-z][a-z0-9-]{0,29}$/,
       "a lowercase letter followed by up to 29 lowercase letters, digits or '-'",
     ),
-    stageName: read.matching("CHAT_STAGE", "prod", /^[A-Za-z0-9_-]{1,128}$/, "1-128 letters, digits, '-' or '_'"),
-    logRetentionDays: read.oneOfNumbers("CHAT_LOG_RETENTION_DAYS", 30, LOG_RETENTION_DAYS),
-    throttlingBurstLimit: read.integer("CHAT_THROTTLE_BURST", 500, 1, 5000),
-    throttlingRateLimit: read.integer("CHAT_THROTTLE_RATE", 1000, 1, 10000),
-    billingMode,
-    readCapacity: provisioned ? read.integer("CHAT_READ_CAPACITY", 5, 1, 40000) : read.absent("CHAT_READ_CAPACITY", "CHAT_BILLING_MODE=PROVISIONED"),
-    writeCapacity: provisioned ? read.integer("CHAT_WRITE_CAPACITY", 5, 1, 40000) : read.absent("CHAT_WRITE_CAPACITY", "CHAT_BILLING_MODE=PROVISIONED"),
-    lambdaMemoryMb: read.integer("CHAT_LAMBDA_MEMORY_MB", 256, 128, 10240),
-    lambdaTimeoutSeconds: read.integer("CHAT_LAMBDA_TIMEOUT_SECONDS", 10, 1, MAX_LAMBDA_TIMEOUT_SECONDS),
-    fanOutConcurrency: read.integer("CHAT_FANOUT_CONCURRENCY", 25, 1, 500),
+    functions: {
+      memorySize: read.integer("CHAT_LAMBDA_MEMORY_MB", FUNCTION_DEFAULTS.memorySize, 128, 10240),
+      timeout: read.integer("CHAT_LAMBDA_TIMEOUT_SECONDS", FUNCTION_DEFAULTS.timeout, 1, MAX_LAMBDA_TIMEOUT_SECONDS),
+      logRetentionDays: read.oneOfNumbers("CHAT_LOG_RETENTION_DAYS", FUNCTION_DEFAULTS.logRetentionDays, LOG_RETENTION_DAYS),
+      logLevel: readLogLevel(read),
+    },
+    api: {
+      stageName: read.matching("CHAT_STAGE", API_DEFAULTS.stageName, /^[A-Za-z0-9_-]{1,128}$/, "1-128 letters, digits, '-' or '_'"),
+      throttlingBurstLimit: read.integer("CHAT_THROTTLE_BURST", API_DEFAULTS.throttlingBurstLimit, 1, 5000),
+      throttlingRateLimit: read.integer("CHAT_THROTTLE_RATE", API_DEFAULTS.throttlingRateLimit, 1, 10000),
+    },
+    table: {
+      billingMode,
+      readCapacity: provisioned ? read.integer("CHAT_READ_CAPACITY", TABLE_DEFAULTS.readCapacity, 1, 40000) : read.absent("CHAT_READ_CAPACITY", "CHAT_BILLING_MODE=PROVISIONED"),
+      writeCapacity: provisioned ? read.integer("CHAT_WRITE_CAPACITY", TABLE_DEFAULTS.writeCapacity, 1, 40000) : read.absent("CHAT_WRITE_CAPACITY", "CHAT_BILLING_MODE=PROVISIONED"),
+    },
     fanOut: {
-      inlineLimit: read.integer("CHAT_INLINE_FANOUT_LIMIT", DEFAULT_INLINE_FANOUT_LIMIT, 0, 100_000),
-      jobSize: read.integer("CHAT_FANOUT_JOB_SIZE", DEFAULT_RECIPIENTS_PER_JOB, 1, MAX_RECIPIENTS_PER_JOB),
+      postsInFlight: read.integer("CHAT_FANOUT_CONCURRENCY", FAN_OUT_DEFAULTS.postsInFlight, 1, MAX_FANOUT_CONCURRENCY),
+      inlineLimit: read.integer("CHAT_INLINE_FANOUT_LIMIT", FAN_OUT_DEFAULTS.inlineLimit, 0, 100_000),
+      jobSize: read.integer("CHAT_FANOUT_JOB_SIZE", FAN_OUT_DEFAULTS.jobSize, 1, MAX_RECIPIENTS_PER_JOB),
       // Lambda takes at most 10 SQS messages per batch without a batching window, which would delay fan-out.
-      batchSize: read.integer("CHAT_FANOUT_BATCH_SIZE", DEFAULT_FANOUT_BATCH_SIZE, 1, 10),
-      maximumConcurrency: read.integer("CHAT_FANOUT_MAX_CONCURRENCY", DEFAULT_FANOUT_MAX_CONCURRENCY, 2, 1000),
-      // The consumer answers no API Gateway request; Lambda's own limit is 900 s.
-      timeoutSeconds: read.integer("CHAT_FANOUT_TIMEOUT_SECONDS", 60, 10, 900),
+      batchSize: read.integer("CHAT_FANOUT_BATCH_SIZE", FAN_OUT_DEFAULTS.batchSize, 1, 10),
+      consumerConcurrency: read.integer("CHAT_FANOUT_MAX_CONCURRENCY", FAN_OUT_DEFAULTS.consumerConcurrency, 2, 1000),
+      // Lambda's own limit is 900 s.
+      consumerTimeoutSeconds: read.integer("CHAT_FANOUT_TIMEOUT_SECONDS", FAN_OUT_DEFAULTS.consumerTimeoutSeconds, 10, 900),
     },
     auth: readAuth(read),
     domain: readDomain(read, region),
@@ -203,31 +189,34 @@ export function readConfig(env: Env = process.env): ChatConfig {
 /** CloudWatch's namespace rules (PutMetricData), minus the `AWS/` prefix reserved for AWS's own. */
 const METRICS_NAMESPACE = /^(?!AWS\/)(?=.*\S)[0-9A-Za-z.\-_/#: ]{1,255}$/;
 
-function readObservability(read: Reader): ObservabilityConfig {
-  const logLevel = read.oneOf("CHAT_LOG_LEVEL", "INFO", [...LOG_LEVELS, "WARN", "ERROR", "FATAL"] as const);
+function readLogLevel(read: Reader): LogLevel {
+  const logLevel = read.oneOf("CHAT_LOG_LEVEL", FUNCTION_DEFAULTS.logLevel as LogLevel, [...LOG_LEVELS, "WARN", "ERROR", "FATAL"] as const);
   if (!(LOG_LEVELS as readonly string[]).includes(logLevel)) {
     throw new ConfigError(
       `CHAT_LOG_LEVEL=${JSON.stringify(logLevel)} is invalid: expected one of ${LOG_LEVELS.join(", ")}. ` +
         "Lambda files the metrics' EMF lines as INFO, so at WARN and above it would drop every metric, and the alarms built on them would never fire",
     );
   }
+  return logLevel as LogLevel;
+}
+
+function readObservability(read: Reader): ObservabilityConfig {
   const alarmEmail = read.matching("CHAT_ALARM_EMAIL", "", /^$|^[^\s@]+@[^\s@]+\.[^\s@]+$/, "an email address such as oncall@example.com");
   return {
     metricsNamespace: read.matching(
       "CHAT_METRICS_NAMESPACE",
-      "WebsocketChat",
+      DEFAULT_METRICS_NAMESPACE,
       METRICS_NAMESPACE,
       "1-255 letters, digits, spaces or . - _ / # :, not starting with AWS/",
     ),
     ...(alarmEmail ? { alarmEmail } : {}),
-    logLevel: logLevel as LogLevel,
     thresholds: {
-      functionErrors: read.integer("CHAT_ALARM_FUNCTION_ERRORS", 1, 1, 100_000),
-      functionThrottles: read.integer("CHAT_ALARM_FUNCTION_THROTTLES", 1, 1, 100_000),
-      deadLetterMessages: read.integer("CHAT_ALARM_DLQ_MESSAGES", 1, 1, 100_000),
-      apiExecutionErrors: read.integer("CHAT_ALARM_API_EXECUTION_ERRORS", 1, 1, 100_000),
-      apiIntegrationErrors: read.integer("CHAT_ALARM_API_INTEGRATION_ERRORS", 20, 1, 100_000),
-      failedDeliveries: read.integer("CHAT_ALARM_FAILED_DELIVERIES", 10, 1, 100_000),
+      functionErrors: read.integer("CHAT_ALARM_FUNCTION_ERRORS", DEFAULT_THRESHOLDS.functionErrors, 1, 100_000),
+      functionThrottles: read.integer("CHAT_ALARM_FUNCTION_THROTTLES", DEFAULT_THRESHOLDS.functionThrottles, 1, 100_000),
+      deadLetterMessages: read.integer("CHAT_ALARM_DLQ_MESSAGES", DEFAULT_THRESHOLDS.deadLetterMessages, 1, 100_000),
+      apiExecutionErrors: read.integer("CHAT_ALARM_API_EXECUTION_ERRORS", DEFAULT_THRESHOLDS.apiExecutionErrors, 1, 100_000),
+      apiIntegrationErrors: read.integer("CHAT_ALARM_API_INTEGRATION_ERRORS", DEFAULT_THRESHOLDS.apiIntegrationErrors, 1, 100_000),
+      failedDeliveries: read.integer("CHAT_ALARM_FAILED_DELIVERIES", DEFAULT_THRESHOLDS.failedDeliveries, 1, 100_000),
     },
   };
 }
@@ -249,7 +238,7 @@ function readAuth(read: Reader): AuthConfig {
     audience: read.required("CHAT_JWT_AUDIENCE", /^[\x21-\x7e]{1,256}$/, "1-256 printable characters without spaces", "CHAT_AUTH=jwt needs the audience your tokens carry (their aud claim)"),
     // Where Cognito and Auth0 publish their keys; OIDC discovery names it jwks_uri.
     jwksUrl: read.matching("CHAT_JWT_JWKS_URL", `${issuer.replace(/\/+$/, "")}/.well-known/jwks.json`, ISSUER_URL, URL_ALLOWED),
-    nameClaim: read.matching("CHAT_JWT_NAME_CLAIM", "name", /^[\x21-\x7e]{1,256}$/, "a claim name of 1-256 printable characters without spaces"),
+    nameClaim: read.matching("CHAT_JWT_NAME_CLAIM", DEFAULT_NAME_CLAIM, /^[\x21-\x7e]{1,256}$/, "a claim name of 1-256 printable characters without spaces"),
   };
 }
 

@@ -52,6 +52,9 @@ const LIMITS = {
   deadLetterRetentionSeconds: [60, 1_209_600],
 } as const;
 
+/** Consumer invocations the queue may cause at once, where props say nothing (see `maximumConcurrency`). */
+export const DEFAULT_MAXIMUM_CONCURRENCY = 10;
+
 /** Lambda's default timeout, when a function sets none. */
 const LAMBDA_DEFAULT_TIMEOUT_SECONDS = 3;
 
@@ -91,7 +94,7 @@ export class FanOutQueue extends Construct {
     if (batchSize > 10 && batchingWindow < 1) {
       fail(`batchSize ${batchSize} needs maximumBatchingWindowSeconds of at least 1 (allowed without a window: 1 to 10)`);
     }
-    const maximumConcurrency = setting("maximumConcurrency", props.maximumConcurrency, 10);
+    const maximumConcurrency = setting("maximumConcurrency", props.maximumConcurrency, DEFAULT_MAXIMUM_CONCURRENCY);
     const maxReceiveCount = setting("maxReceiveCount", props.maxReceiveCount, 5);
 
     const consumerTimeout = props.consumer.function.timeoutInput ?? LAMBDA_DEFAULT_TIMEOUT_SECONDS;

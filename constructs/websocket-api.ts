@@ -8,8 +8,18 @@ import { Apigatewayv2Stage } from "@cdktf/provider-aws/lib/apigatewayv2-stage";
 import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
-import { MAX_LAMBDA_TIMEOUT_SECONDS } from "./config";
+import { FUNCTION_DEFAULTS } from "./bundled-function";
 import type { WebsocketAuthorizer } from "./websocket-authorizer";
+
+/** API Gateway stops waiting for an integration after 29 seconds, so a longer Lambda timeout buys nothing. */
+export const MAX_LAMBDA_TIMEOUT_SECONDS = 29;
+
+/** The stage and its default route throttling where props say nothing; config.ts reads these. */
+export const API_DEFAULTS = {
+  stageName: "prod",
+  throttlingBurstLimit: 500,
+  throttlingRateLimit: 1000,
+} as const;
 
 export interface WebsocketRoute {
   /** Route key: `$connect`, `$disconnect`, `$default` or a value of the frame's `action`. */
@@ -26,15 +36,18 @@ export interface WebsocketRoute {
 
 export interface WebsocketApiProps {
   readonly name: string;
-  /** @default "prod" */
+  /** @default API_DEFAULTS.stageName */
   readonly stageName?: string;
-  /** Default route throttling: burst. @default 500 */
+  /** Default route throttling: burst. @default API_DEFAULTS.throttlingBurstLimit */
   readonly throttlingBurstLimit?: number;
-  /** Default route throttling: requests per second. @default 1000 */
+  /** Default route throttling: requests per second. @default API_DEFAULTS.throttlingRateLimit */
   readonly throttlingRateLimit?: number;
-  /** Retention of the access and execution log groups in days. @default 30 */
+  /** Retention of the access and execution log groups in days. @default FUNCTION_DEFAULTS.logRetentionDays */
   readonly logRetentionDays?: number;
 }
+
+/** The API's settings a stack's configuration chooses: its stage and the stage's default throttling. */
+export type ApiSettings = Pick<WebsocketApiProps, "stageName" | "throttlingBurstLimit" | "throttlingRateLimit">;
 
 /** Fields of one access log line (WebSocket $context variables). */
 const ACCESS_LOG_FORMAT = JSON.stringify({
@@ -68,8 +81,8 @@ export class WebsocketApi extends Construct {
 
   constructor(scope: Construct, id: string, props: WebsocketApiProps) {
     super(scope, id);
-    const stageName = props.stageName ?? "prod";
-    const retentionInDays = props.logRetentionDays ?? 30;
+    const stageName = props.stageName ?? API_DEFAULTS.stageName;
+    const retentionInDays = props.logRetentionDays ?? FUNCTION_DEFAULTS.logRetentionDays;
     this.stageName = stageName;
     this.node.addValidation({
       validate: () =>
@@ -99,8 +112,8 @@ export class WebsocketApi extends Construct {
       name: stageName,
       autoDeploy: true,
       defaultRouteSettings: {
-        throttlingBurstLimit: props.throttlingBurstLimit ?? 500,
-        throttlingRateLimit: props.throttlingRateLimit ?? 1000,
+        throttlingBurstLimit: props.throttlingBurstLimit ?? API_DEFAULTS.throttlingBurstLimit,
+        throttlingRateLimit: props.throttlingRateLimit ?? API_DEFAULTS.throttlingRateLimit,
         loggingLevel: "ERROR",
         dataTraceEnabled: false,
       },

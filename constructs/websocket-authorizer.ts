@@ -2,14 +2,16 @@ import { Construct } from "constructs";
 import { join } from "node:path";
 import { Apigatewayv2Authorizer } from "@cdktf/provider-aws/lib/apigatewayv2-authorizer";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
-import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/auth-settings";
-import { TOKEN_QUERY_PARAMETER } from "../handlers/lib/authorizer-handler";
-import { BundledFunction } from "./bundled-function";
-import type { LogLevel } from "./config";
+import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/env/contract";
+import { TOKEN_QUERY_PARAMETER } from "../handlers/lib/auth/authorizer-handler";
+import { BundledFunction, type FunctionSettings } from "./bundled-function";
 import type { WebsocketApi } from "./websocket-api";
 
 /** The authorizer's entry file, for callers that bundle every handler of a stack in one run. */
 export const AUTHORIZER_ENTRY = join(__dirname, "..", "handlers", "authorizer.ts");
+
+/** The claim most OIDC issuers put the user's display name in; config.ts reads it for CHAT_JWT_NAME_CLAIM. */
+export const DEFAULT_NAME_CLAIM = "name";
 
 export interface WebsocketAuthorizerProps {
   /** The API whose $connect route the authorizer guards. */
@@ -24,19 +26,11 @@ export interface WebsocketAuthorizerProps {
   readonly audience: string;
   /** Where the issuer publishes its signing keys. */
   readonly jwksUrl: string;
-  /** The claim holding the user's display name. @default "name" */
+  /** The claim holding the user's display name. @default DEFAULT_NAME_CLAIM */
   readonly nameClaim?: string;
-  /** Memory of the function in MB. @default 256 */
-  readonly memorySize?: number;
-  /** Timeout of the function in seconds. @default 10 */
-  readonly timeout?: number;
-  /** Retention of the function's log group in days. @default 30 */
-  readonly logRetentionDays?: number;
-  /** Leave the AWS SDK out of the bundle (the authorizer uses none; kept for symmetry). @default false */
-  readonly externalAwsSdk?: boolean;
-  /** Lambda's application log level. @default "INFO" */
-  readonly logLevel?: LogLevel;
-  /** Where its denials are counted (handlers/lib/metric-names.ts). @default none: nothing is published */
+  /** How the function runs and logs, as every function of the stack. @default FUNCTION_DEFAULTS */
+  readonly functionSettings?: FunctionSettings;
+  /** Where its denials are counted (handlers/lib/env/contract.ts). @default none: nothing is published */
   readonly metricsEnvironment?: Readonly<Record<string, string>>;
 }
 
@@ -62,17 +56,13 @@ export class WebsocketAuthorizer extends Construct {
       functionName: props.name,
       region: props.region,
       entry: AUTHORIZER_ENTRY,
-      memorySize: props.memorySize,
-      timeout: props.timeout,
-      logRetentionDays: props.logRetentionDays,
-      externalAwsSdk: props.externalAwsSdk,
-      logLevel: props.logLevel,
+      ...props.functionSettings,
       environment: {
         ...props.metricsEnvironment,
         [ENV_JWT_ISSUER]: props.issuer,
         [ENV_JWT_AUDIENCE]: props.audience,
         [ENV_JWT_JWKS_URL]: props.jwksUrl,
-        [ENV_JWT_NAME_CLAIM]: props.nameClaim ?? "name",
+        [ENV_JWT_NAME_CLAIM]: props.nameClaim ?? DEFAULT_NAME_CLAIM,
       },
       // It calls no AWS API: it fetches the issuer's public keys over HTTPS and checks signatures itself.
       statements: [],

@@ -1,78 +1,102 @@
 import { Construct } from "constructs";
 import { join } from "node:path";
-import { ENV_CALLBACK_URL } from "../handlers/lib/callback-url";
 import {
+  DEFAULT_FANOUT_CONCURRENCY,
   DEFAULT_INLINE_FANOUT_LIMIT,
+  DEFAULT_RECIPIENTS_PER_JOB,
   ENV_AUTH_MODE,
+  ENV_CALLBACK_URL,
   ENV_FANOUT_CONCURRENCY,
   ENV_FANOUT_JOB_SIZE,
   ENV_FANOUT_QUEUE_URL,
   ENV_INLINE_FANOUT_LIMIT,
-} from "../handlers/lib/settings";
-import { DEFAULT_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out-job";
-import { ENV_METRICS_NAMESPACE, ENV_METRICS_SERVICE } from "../handlers/lib/metric-names";
-import { ENV_TABLE_NAME } from "../handlers/lib/table-schema";
+  ENV_METRICS_NAMESPACE,
+  ENV_METRICS_SERVICE,
+  ENV_TABLE_NAME,
+} from "../handlers/lib/env/contract";
 import { bundleHandlers } from "./bundle";
-import { BundledFunction } from "./bundled-function";
+import { BundledFunction, FUNCTION_DEFAULTS, type FunctionSettings } from "./bundled-function";
 import { ChatAlarms } from "./chat-alarms";
 import { ChatDashboard } from "./chat-dashboard";
-import { type AuthConfig, type BillingMode, DEFAULT_FANOUT_BATCH_SIZE, DEFAULT_FANOUT_MAX_CONCURRENCY, type ObservabilityConfig } from "./config";
-import { ConnectionsTable } from "./connections-table";
-import { FanOutQueue } from "./fan-out-queue";
+import type { AuthConfig, ObservabilityConfig } from "./config";
+import { ConnectionsTable, type TableSettings } from "./connections-table";
+import { DEFAULT_MAXIMUM_CONCURRENCY, FanOutQueue } from "./fan-out-queue";
 import type { PolicyStatement } from "./policy";
-import { WebsocketApi } from "./websocket-api";
+import { type ApiSettings, WebsocketApi } from "./websocket-api";
 import { AUTHORIZER_ENTRY, WebsocketAuthorizer } from "./websocket-authorizer";
+
+/** Where the handlers' metrics go unless the stack names a namespace; config.ts reads it. */
+export const DEFAULT_METRICS_NAMESPACE = "WebsocketChat";
+
+/** The chat's fan-out where props say nothing; config.ts reads these (README "Fan-out at scale" says why each). */
+export const FAN_OUT_DEFAULTS = {
+  /** Posts one invocation keeps in flight: enough to hide each post's latency, far below the account's rate. */
+  postsInFlight: DEFAULT_FANOUT_CONCURRENCY,
+  inlineLimit: DEFAULT_INLINE_FANOUT_LIMIT,
+  jobSize: DEFAULT_RECIPIENTS_PER_JOB,
+  /**
+   * One job per consumer invocation: a consumer is CPU-bound on AWS, so how many run at once is what makes a
+   * broadcast fast, and larger batches leave allowed consumers idle (bench/results.md, figures 7 "fan-out-scale"
+   * and 9 "post-cpu").
+   */
+  batchSize: 1,
+  /**
+   * Consumer invocations at once: about half of the account's @connections rate (shared with every API of the
+   * account and region), so the rest of the account keeps its share (bench/results.md, figure 9 "post-cpu").
+   */
+  consumerConcurrency: DEFAULT_MAXIMUM_CONCURRENCY,
+  /** The consumer answers no API Gateway request, so 29 s does not bind it; Lambda's own limit is 900 s. */
+  consumerTimeoutSeconds: 60,
+} as const;
 
 export interface WebsocketChatProps {
   /** Prefix of every resource name. */
   readonly namePrefix: string;
   /** The stack's region, where the dashboard's metrics live. */
   readonly region: string;
-  /** @default "prod" */
-  readonly stageName?: string;
-  /** @default 30 */
-  readonly logRetentionDays?: number;
-  readonly throttlingBurstLimit?: number;
-  readonly throttlingRateLimit?: number;
-  /** @default "PAY_PER_REQUEST" */
-  readonly billingMode?: BillingMode;
-  readonly readCapacity?: number;
-  readonly writeCapacity?: number;
-  /** @default 256 */
-  readonly lambdaMemoryMb?: number;
-  /** @default 10 */
-  readonly lambdaTimeoutSeconds?: number;
-  /** Posts in flight during one fan-out. @default 25 */
-  readonly fanOutConcurrency?: number;
-  /** Leave the AWS SDK out of the bundles. @default false */
-  readonly externalAwsSdk?: boolean;
-  /** Folder holding the handler entry files. @default the project's handlers/ */
-  readonly handlersDir?: string;
+  /**
+   * How every function runs and logs; the log retention also applies to the API's log groups, so every log
+   * group of the chat keeps its logs as long. @default FUNCTION_DEFAULTS
+   */
+  readonly functions?: FunctionSettings;
+  /** The API's stage and its throttling. @default API_DEFAULTS */
+  readonly api?: ApiSettings;
+  /** The connections table's billing and capacities. @default TABLE_DEFAULTS */
+  readonly table?: TableSettings;
+  /** Posts in flight, and when and how the fan-out queue is used. @default FAN_OUT_DEFAULTS */
+  readonly fanOut?: FanOutSettings;
   /** Who may connect. @default { mode: "none" }: anyone */
   readonly auth?: AuthConfig;
   /**
-   * Metrics namespace, log level, alarm thresholds and the alarms' email.
-   * @default namespace "WebsocketChat", log level INFO, chat-alarms.ts's DEFAULT_THRESHOLDS, no email
+   * Metrics namespace, alarm thresholds and the alarms' email.
+   * @default DEFAULT_METRICS_NAMESPACE, chat-alarms.ts's DEFAULT_THRESHOLDS, no email
    */
   readonly observability?: Partial<ObservabilityConfig>;
-  /** Asynchronous fan-out: when to use the queue, and how its consumer scales. @default see FanOutSettings */
-  readonly fanOut?: FanOutSettings;
+  /** Folder holding the handler entry files. @default the project's handlers/ */
+  readonly handlersDir?: string;
 }
 
+/**
+ * Two different concurrencies: `postsInFlight` is how many posts one invocation (send-message, a presence
+ * announcement, one consumer invocation) keeps in flight; `consumerConcurrency` is how many consumer
+ * invocations the queue may run at once. A queued broadcast posts at most their product at a time.
+ */
 export interface FanOutSettings {
-  /** Audiences above this many recipients go to the queue; smaller ones are posted inline. @default DEFAULT_INLINE_FANOUT_LIMIT (1,000) */
+  /** Posts one invocation keeps in flight, 1–MAX_FANOUT_CONCURRENCY. @default FAN_OUT_DEFAULTS.postsInFlight */
+  readonly postsInFlight?: number;
+  /** Audiences above this many recipients go to the queue; smaller ones are posted inline. @default FAN_OUT_DEFAULTS.inlineLimit */
   readonly inlineLimit?: number;
-  /** Recipients per job (one SQS message), 1–1,000. @default DEFAULT_RECIPIENTS_PER_JOB (500) */
+  /** Recipients per job (one SQS message), 1–1,000. @default FAN_OUT_DEFAULTS.jobSize */
   readonly jobSize?: number;
-  /** Jobs per consumer invocation, 1–10. @default DEFAULT_FANOUT_BATCH_SIZE (1) */
+  /** Jobs per consumer invocation, 1–10. @default FAN_OUT_DEFAULTS.batchSize */
   readonly batchSize?: number;
-  /** Consumer invocations at once, 2–1,000. @default DEFAULT_FANOUT_MAX_CONCURRENCY (10) */
-  readonly maximumConcurrency?: number;
-  /** The consumer's timeout in seconds (it answers no API Gateway request, so 29 s does not bind it). @default 60 */
-  readonly timeoutSeconds?: number;
+  /** Consumer invocations at once, 2–1,000. @default FAN_OUT_DEFAULTS.consumerConcurrency */
+  readonly consumerConcurrency?: number;
+  /** The consumer's timeout in seconds. @default FAN_OUT_DEFAULTS.consumerTimeoutSeconds */
+  readonly consumerTimeoutSeconds?: number;
 }
 
-/** The handlers that publish metrics (handlers/lib/metrics.ts); the others only log. */
+/** The handlers that publish metrics (handlers/lib/observability/metrics.ts); the others only log. */
 const METRIC_PUBLISHERS = new Set(["send-message"]);
 
 /** What a route's function may touch; each maps to the narrowest IAM statements below. */
@@ -92,7 +116,7 @@ interface RouteSpec {
 /** Removing a gone connection (send-message on a 410, $disconnect): mark it closing, read its items, delete them. */
 const REMOVAL_ACTIONS = ["dynamodb:UpdateItem", "dynamodb:GetItem", "dynamodb:Query", "dynamodb:BatchWriteItem", "dynamodb:DeleteItem"];
 
-/** The chat protocol's routes (see shared/protocol.md) and exactly what each handler calls. */
+/** The chat protocol's routes (see docs/protocol.md) and exactly what each handler calls. */
 export const CHAT_ROUTES: readonly RouteSpec[] = [
   // One transaction of three puts: the connection, its user's list entry, its broadcast list entry.
   { routeKey: "$connect", handler: "connect", replies: false, tableActions: ["dynamodb:PutItem"], manageConnections: false },
@@ -144,36 +168,32 @@ export class WebsocketChat extends Construct {
 
   constructor(scope: Construct, id: string, props: WebsocketChatProps) {
     super(scope, id);
-    const stageName = props.stageName ?? "prod";
     const handlersDir = props.handlersDir ?? join(__dirname, "..", "handlers");
-    const timeout = props.lambdaTimeoutSeconds ?? 10;
-    const metricsNamespace = props.observability?.metricsNamespace ?? "WebsocketChat";
-    const logLevel = props.observability?.logLevel;
+    const functionSettings = props.functions ?? {};
+    const timeout = functionSettings.timeout ?? FUNCTION_DEFAULTS.timeout;
+    const fanOut = withDefaults<Required<FanOutSettings>>(FAN_OUT_DEFAULTS, props.fanOut);
+    const metricsNamespace = props.observability?.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     // The stack's name prefix tells stacks apart that share a namespace.
     const metricsEnvironment = { [ENV_METRICS_NAMESPACE]: metricsNamespace, [ENV_METRICS_SERVICE]: props.namePrefix };
 
     this.table = new ConnectionsTable(this, "connections", {
       tableName: `${props.namePrefix}-connections`,
-      billingMode: props.billingMode,
-      readCapacity: props.readCapacity,
-      writeCapacity: props.writeCapacity,
+      ...props.table,
     });
 
     // The API exists before its functions, so a function can be granted ManageConnections on the API's
     // connections while the API's routes point at the functions, without a dependency cycle.
     this.api = new WebsocketApi(this, "websocket", {
       name: `${props.namePrefix}-websocket`,
-      stageName,
-      throttlingBurstLimit: props.throttlingBurstLimit,
-      throttlingRateLimit: props.throttlingRateLimit,
-      logRetentionDays: props.logRetentionDays,
+      ...props.api,
+      logRetentionDays: functionSettings.logRetentionDays,
     });
 
     const entryOf = (spec: RouteSpec) => join(handlersDir, `${spec.handler}.ts`);
     const auth = props.auth ?? { mode: "none" };
     const workerEntry = join(handlersDir, `${FAN_OUT_WORKER.handler}.ts`);
     bundleHandlers([...CHAT_ROUTES.map(entryOf), workerEntry, ...(auth.mode === "jwt" ? [AUTHORIZER_ENTRY] : [])], {
-      externalAwsSdk: props.externalAwsSdk,
+      externalAwsSdk: functionSettings.externalAwsSdk,
     });
     this.authorizer =
       auth.mode === "jwt"
@@ -185,29 +205,21 @@ export class WebsocketChat extends Construct {
             audience: auth.audience,
             jwksUrl: auth.jwksUrl,
             nameClaim: auth.nameClaim,
-            memorySize: props.lambdaMemoryMb,
-            timeout,
-            logRetentionDays: props.logRetentionDays,
-            externalAwsSdk: props.externalAwsSdk,
-            logLevel,
+            functionSettings,
             metricsEnvironment,
           })
         : undefined;
 
-    const fanOut = props.fanOut ?? {};
     this.fanOutWorker = new BundledFunction(this, FAN_OUT_WORKER.handler, {
       functionName: `${props.namePrefix}-${FAN_OUT_WORKER.handler}`,
       region: props.region,
       entry: workerEntry,
-      memorySize: props.lambdaMemoryMb,
-      timeout: fanOut.timeoutSeconds ?? 60,
-      logRetentionDays: props.logRetentionDays,
-      externalAwsSdk: props.externalAwsSdk,
-      logLevel,
+      ...functionSettings,
+      timeout: fanOut.consumerTimeoutSeconds,
       environment: {
         ...metricsEnvironment,
         [ENV_TABLE_NAME]: this.table.table.name,
-        [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? 25),
+        [ENV_FANOUT_CONCURRENCY]: String(fanOut.postsInFlight),
         [ENV_CALLBACK_URL]: this.api.callbackUrl,
       },
       statements: [{ actions: FAN_OUT_WORKER.tableActions, resources: [this.table.table.arn] }, this.manageConnections()],
@@ -215,8 +227,8 @@ export class WebsocketChat extends Construct {
     this.fanOutQueue = new FanOutQueue(this, "fan-out", {
       consumer: this.fanOutWorker,
       queueName: `${props.namePrefix}-fan-out`,
-      batchSize: fanOut.batchSize ?? DEFAULT_FANOUT_BATCH_SIZE,
-      maximumConcurrency: fanOut.maximumConcurrency ?? DEFAULT_FANOUT_MAX_CONCURRENCY,
+      batchSize: fanOut.batchSize,
+      maximumConcurrency: fanOut.consumerConcurrency,
     });
 
     const functions: Record<string, BundledFunction> = {};
@@ -225,23 +237,19 @@ export class WebsocketChat extends Construct {
         functionName: `${props.namePrefix}-${spec.handler}`,
         region: props.region,
         entry: entryOf(spec),
-        memorySize: props.lambdaMemoryMb,
-        timeout,
-        logRetentionDays: props.logRetentionDays,
-        externalAwsSdk: props.externalAwsSdk,
-        logLevel,
+        ...functionSettings,
         environment: {
           ...(METRIC_PUBLISHERS.has(spec.handler) ? metricsEnvironment : {}),
           ...(spec.tableActions.length ? { [ENV_TABLE_NAME]: this.table.table.name } : {}),
           ...(spec.manageConnections
-            ? { [ENV_FANOUT_CONCURRENCY]: String(props.fanOutConcurrency ?? 25), [ENV_CALLBACK_URL]: this.api.callbackUrl }
+            ? { [ENV_FANOUT_CONCURRENCY]: String(fanOut.postsInFlight), [ENV_CALLBACK_URL]: this.api.callbackUrl }
             : {}),
           ...(spec.routeKey === "$connect" ? { [ENV_AUTH_MODE]: auth.mode } : {}),
           ...(spec.enqueues
             ? {
                 [ENV_FANOUT_QUEUE_URL]: this.fanOutQueue.queue.url,
-                [ENV_INLINE_FANOUT_LIMIT]: String(fanOut.inlineLimit ?? DEFAULT_INLINE_FANOUT_LIMIT),
-                [ENV_FANOUT_JOB_SIZE]: String(fanOut.jobSize ?? DEFAULT_RECIPIENTS_PER_JOB),
+                [ENV_INLINE_FANOUT_LIMIT]: String(fanOut.inlineLimit),
+                [ENV_FANOUT_JOB_SIZE]: String(fanOut.jobSize),
               }
             : {}),
         },
@@ -296,4 +304,11 @@ export class WebsocketChat extends Construct {
   private manageConnections(): PolicyStatement {
     return { actions: ["execute-api:ManageConnections"], resources: [`${this.api.connectionsArnPrefix}/POST/@connections/*`] };
   }
+}
+
+/** `given` over `defaults`; a key given as undefined keeps its default, as `??` would. */
+function withDefaults<T extends object>(defaults: T, given: Partial<T> | undefined): T {
+  const chosen = { ...defaults } as Record<string, unknown>;
+  for (const [key, value] of Object.entries(given ?? {})) if (value !== undefined) chosen[key] = value;
+  return chosen as T;
 }

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
-import { connectionStore } from "./lib/connection-store";
-import { lifecycleRoute } from "./lib/route-result";
-import { authMode } from "./lib/settings";
-import { anonymousUser, AuthorizerContext, NAME_PATTERN, User, verifiedUser } from "./lib/user";
+import { connectionStore } from "./lib/store/connection-store";
+import { lifecycleRoute } from "./lib/frames/route-result";
+import { authMode } from "./lib/env/contract";
+import { anonymousUser, AuthorizerContext, NAME_PATTERN, User, verifiedUser } from "./lib/auth/user";
 
 /** The parts of a $connect event beyond what @types/aws-lambda declares for WebSocket events. */
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {

@@ -1,6 +1,6 @@
-import { connectionStore } from "./lib/connection-store";
-import { clientRoute } from "./lib/route-result";
-import { CLIENT_ROUTES } from "./lib/routes";
+import { connectionStore } from "./lib/store/connection-store";
+import { clientRoute } from "./lib/frames/route-result";
+import { CLIENT_ROUTES } from "./lib/frames/routes";
 
 const USAGE =
   'Send a JSON frame whose "action" is one of: ' +

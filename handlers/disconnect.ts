@@ -1,7 +1,7 @@
-import { connectionStore } from "./lib/connection-store";
-import { announcePresence } from "./lib/presence";
-import { lifecycleRoute } from "./lib/route-result";
-import { anonymousUser } from "./lib/user";
+import { connectionStore } from "./lib/store/connection-store";
+import { announcePresence } from "./lib/fan-out/presence";
+import { lifecycleRoute } from "./lib/frames/route-result";
+import { anonymousUser } from "./lib/auth/user";
 
 /**
  * $disconnect: removes the connection and everything that lists it, then tells the members of each room

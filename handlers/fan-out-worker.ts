@@ -1,14 +1,14 @@
 import { DeleteCommand, GetCommand, PutCommand } from "@aws-sdk/lib-dynamodb";
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from "aws-lambda";
-import { dynamoDb, managementApi } from "./lib/clients";
-import { connectionStore } from "./lib/connection-store";
-import { fanOut } from "./lib/fan-out";
-import { decodeJob, encodeJob, FanOutJob, JobRecipient } from "./lib/fan-out-job";
-import { removeGoneRecipient } from "./lib/gone-recipients";
-import { logError, logInfo } from "./lib/log";
-import { publishFanOut } from "./lib/metrics";
-import { fanOutConcurrency, tableSettings } from "./lib/settings";
-import { keys, TTL_ATTRIBUTE } from "./lib/table-schema";
+import { dynamoDb, managementApi } from "./lib/aws/clients";
+import { connectionStore } from "./lib/store/connection-store";
+import { fanOut } from "./lib/fan-out/fan-out";
+import { decodeJob, encodeJob, FanOutJob, JobRecipient } from "./lib/fan-out/fan-out-job";
+import { removeGoneRecipient } from "./lib/fan-out/gone-recipients";
+import { logError, logInfo } from "./lib/observability/log";
+import { publishFanOut } from "./lib/observability/metrics";
+import { fanOutConcurrency, tableSettings } from "./lib/env/contract";
+import { keys, TTL_ATTRIBUTE } from "./lib/store/table-schema";
 
 const ROUTE = "fan-out-worker";
 /** Progress of a retried job is kept for as long as SQS could still be retrying it, and a day at most. */

@@ -1,8 +1,8 @@
-import { validateRoom } from "./lib/client-frames";
-import { connectionStore } from "./lib/connection-store";
-import { notConnected } from "./lib/frames";
-import { announcePresence } from "./lib/presence";
-import { clientRoute } from "./lib/route-result";
+import { validateRoom } from "./lib/frames/client-frames";
+import { connectionStore } from "./lib/store/connection-store";
+import { notConnected } from "./lib/frames/frames";
+import { announcePresence } from "./lib/fan-out/presence";
+import { clientRoute } from "./lib/frames/route-result";
 
 const ACTION = "join";
 

@@ -1,10 +1,10 @@
-import { notAMember, validateRoom } from "./lib/client-frames";
-import { connectionStore } from "./lib/connection-store";
-import { MembersFrame, notConnected } from "./lib/frames";
-import { clientRoute } from "./lib/route-result";
+import { notAMember, validateRoom } from "./lib/frames/client-frames";
+import { connectionStore } from "./lib/store/connection-store";
+import { MembersFrame, notConnected } from "./lib/frames/frames";
+import { clientRoute } from "./lib/frames/route-result";
 
 const ACTION = "members";
-/** protocol.md: `truncated` past 1,000 members. */
+/** docs/protocol.md: `truncated` past 1,000 members. */
 export const MAX_MEMBERS = 1000;
 /**
  * API Gateway refuses a reply over 128 KB; stop listing well before, whatever the names and ids weigh.

@@ -1,15 +1,15 @@
-import { frameTooLarge, MAX_DELIVERED_BYTES, notAMember, Target, unknownRecipient, validateSendMessage } from "./lib/client-frames";
-import { managementApi } from "./lib/clients";
-import { ConnectionRecord, ConnectionStore, connectionStore, ListedRecipient } from "./lib/connection-store";
-import { fanOut, Recipient } from "./lib/fan-out";
-import { handOff } from "./lib/fan-out-handoff";
-import { removeGoneRecipient } from "./lib/gone-recipients";
-import { ErrorFrame, MessageFrame, notConnected } from "./lib/frames";
-import { logError } from "./lib/log";
-import { messageId } from "./lib/message-id";
-import { publishFanOut } from "./lib/metrics";
-import { clientRoute } from "./lib/route-result";
-import { fanOutConcurrency, fanOutQueue } from "./lib/settings";
+import { frameTooLarge, MAX_DELIVERED_BYTES, notAMember, Target, unknownRecipient, validateSendMessage } from "./lib/frames/client-frames";
+import { managementApi } from "./lib/aws/clients";
+import { ConnectionRecord, ConnectionStore, connectionStore, ListedRecipient } from "./lib/store/connection-store";
+import { fanOut, Recipient } from "./lib/fan-out/fan-out";
+import { handOff } from "./lib/fan-out/fan-out-handoff";
+import { removeGoneRecipient } from "./lib/fan-out/gone-recipients";
+import { ErrorFrame, MessageFrame, notConnected } from "./lib/frames/frames";
+import { logError } from "./lib/observability/log";
+import { messageId } from "./lib/frames/message-id";
+import { publishFanOut } from "./lib/observability/metrics";
+import { clientRoute } from "./lib/frames/route-result";
+import { fanOutConcurrency, fanOutQueue } from "./lib/env/contract";
 
 const ACTION = "send-message";
 

@@ -1,8 +1,9 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
-import { ConnectionStore, connectionStore } from "../../handlers/lib/connection-store";
-import { ENV_TABLE_NAME, keys, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../../handlers/lib/table-schema";
-import { anonymousUser, User } from "../../handlers/lib/user";
+import { ConnectionStore, connectionStore } from "../../handlers/lib/store/connection-store";
+import { ENV_TABLE_NAME } from "../../handlers/lib/env/contract";
+import { keys, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../../handlers/lib/store/table-schema";
+import { anonymousUser, User } from "../../handlers/lib/auth/user";
 import { startLocalDynamoDb, type LocalDynamoDb } from "../../local/services/dynamodb";
 import type { TtlOptions } from "../../local/services/dynamodb/ttl-sweeper";
 import type { TableModel } from "../../local/terraform/stack-model";

@@ -1,4 +1,4 @@
-import { authorizerHandler } from "../../handlers/lib/authorizer-handler";
+import { authorizerHandler } from "../../handlers/lib/auth/authorizer-handler";
 import { awsJwtVerifyVerifier } from "./aws-jwt-verify-verifier";
 
 /** handlers/authorizer.ts with aws-jwt-verify in place of jose, for bench/authorizer.ts. */

@@ -1,8 +1,8 @@
 import { JwtVerifier } from "aws-jwt-verify";
 import { JwtBaseError, FetchError, JwksNotAvailableInCacheError, JwksValidationError, ParameterValidationError } from "aws-jwt-verify/error";
 import { SimpleJwksCache } from "aws-jwt-verify/jwk";
-import type { AuthSettings } from "../../handlers/lib/auth-settings";
-import { CLOCK_TOLERANCE_SECONDS, InvalidTokenError, type VerifyToken } from "../../handlers/lib/token-verifier";
+import type { AuthSettings } from "../../handlers/lib/env/contract";
+import { CLOCK_TOLERANCE_SECONDS, InvalidTokenError, type VerifyToken } from "../../handlers/lib/auth/token-verifier";
 
 /** aws-jwt-verify errors that are our fault (the JWKS), not the token's. */
 const SERVER_ERRORS = [FetchError, JwksNotAvailableInCacheError, JwksValidationError, ParameterValidationError];

@@ -1,10 +1,11 @@
 /**
- * handlers/lib/metrics.ts with aws-embedded-metrics instead of Powertools, for the benchmark (bench/metrics.ts):
+ * handlers/lib/observability/metrics.ts with aws-embedded-metrics instead of Powertools, for the benchmark (bench/metrics.ts):
  * the same documents (namespace, the service alone and by path and target, the same metrics and properties).
  */
 import { createMetricsLogger, Unit } from "aws-embedded-metrics";
-import type { FanOutFigures, MetricsContext } from "../../handlers/lib/metrics";
-import { ENV_METRICS_NAMESPACE, ENV_METRICS_SERVICE, METRIC, PATH_DIMENSION, REASON_DIMENSION, TARGET_DIMENSION } from "../../handlers/lib/metric-names";
+import type { FanOutFigures, MetricsContext } from "../../handlers/lib/observability/metrics";
+import { ENV_METRICS_NAMESPACE, ENV_METRICS_SERVICE } from "../../handlers/lib/env/contract";
+import { METRIC, PATH_DIMENSION, REASON_DIMENSION, TARGET_DIMENSION } from "../../handlers/lib/observability/metric-names";
 
 type Logger = ReturnType<typeof createMetricsLogger>;
 

@@ -1,8 +1,8 @@
 /**
- * handlers/lib/metrics.ts's interface publishing nothing: what send-message costs without metrics, the
+ * handlers/lib/observability/metrics.ts's interface publishing nothing: what send-message costs without metrics, the
  * floor the benchmark measures both metrics libraries against (bench/metrics.ts).
  */
-import type { FanOutFigures, MetricsContext } from "../../handlers/lib/metrics";
+import type { FanOutFigures, MetricsContext } from "../../handlers/lib/observability/metrics";
 
 export async function publishFanOut(_figures: FanOutFigures, _context: MetricsContext): Promise<void> {}
 

@@ -1,9 +1,9 @@
 /**
- * handlers/lib/log.ts with Powertools for AWS Lambda's Logger instead of the console Lambda's JSON log format
+ * handlers/lib/observability/log.ts with Powertools for AWS Lambda's Logger instead of the console Lambda's JSON log format
  * wraps, for the benchmark (bench/metrics.ts): the same functions and fields.
  */
 import { Logger } from "@aws-lambda-powertools/logger";
-import type { LogContext } from "../../handlers/lib/log";
+import type { LogContext } from "../../handlers/lib/observability/log";
 
 const logger = new Logger({ serviceName: process.env.METRICS_SERVICE || "chat" });
 

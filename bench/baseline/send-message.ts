@@ -6,7 +6,7 @@
  * it in place of handlers/send-message.ts in a copy of the synthesized stack (bench/lib/stacks.ts, which also
  * grants that copy's role the dynamodb:Scan the shipped stack never needs); it never ships.
  *
- * Ported onto the single-table design (handlers/lib/table-schema.ts): the tutorial's table holds one small item
+ * Ported onto the single-table design (handlers/lib/store/table-schema.ts): the tutorial's table holds one small item
  * per connection, this one also a user-list and a broadcast-list item per connection, memberships and fan-out
  * progress. So the Scan keeps only connection records (`sk = "meta"`), and it follows LastEvaluatedKey: a Scan
  * page stops after 1 MB read *before* the filter, which here is ~3,000 connections (~120 bytes for each of their
@@ -17,8 +17,9 @@ import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
-import { managementApiEndpoint } from "../../handlers/lib/clients";
-import { CONNECTION_SK, ENV_TABLE_NAME, SORT_KEY } from "../../handlers/lib/table-schema";
+import { managementApiEndpoint } from "../../handlers/lib/aws/clients";
+import { ENV_TABLE_NAME } from "../../handlers/lib/env/contract";
+import { CONNECTION_SK, SORT_KEY } from "../../handlers/lib/store/table-schema";
 
 const db = DynamoDBDocumentClient.from(new DynamoDBClient({}));
 

@@ -1,6 +1,6 @@
 import type { LocalDynamo } from "../../__tests__/support/dynalite";
-import { ConnectionStore } from "../../handlers/lib/connection-store";
-import { anonymousUser } from "../../handlers/lib/user";
+import { ConnectionStore } from "../../handlers/lib/store/connection-store";
+import { anonymousUser } from "../../handlers/lib/auth/user";
 
 /** Puts connections and room memberships in a figure's dynalite, as $connect and join write them. */
 export interface Arranger {
@@ -11,7 +11,7 @@ export interface Arranger {
 /**
  * Arranges items on `tableName` of this figure's dynalite through LocalDynamo's own client, which names its
  * endpoint. Not `dynamo.connect`/`dynamo.join`: those write through the handlers' process-wide client
- * (handlers/lib/clients.ts memoizes it on first use, with the AWS_ENDPOINT_URL_DYNAMODB of that moment).
+ * (handlers/lib/aws/clients.ts memoizes it on first use, with the AWS_ENDPOINT_URL_DYNAMODB of that moment).
  * Jest gives every test file its own modules and dynalite, but `npm run bench` runs its figures in one
  * process, each with a dynalite of its own that it stops at the end: the client the first figure created
  * would send a later figure's writes to a stopped dynalite (ECONNREFUSED).

@@ -3,15 +3,15 @@
  * the code measured is the code Lambda runs: posts to AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI, `concurrency`
  * at a time, one way per variant, and prints the CPU time the process spent on the measured posts.
  *   node <bundle>/index.js '{"variant":"fan-out","posts":20000,"concurrency":25}'
- * Variants: "fan-out" (handlers/lib/fan-out.ts posting with the shipped @connections client), "fan-out-sdk"
+ * Variants: "fan-out" (handlers/lib/fan-out/fan-out.ts posting with the shipped @connections client), "fan-out-sdk"
  * (the same fan-out posting with the SDK's ApiGatewayManagementApiClient, as before), "floor" (no fan-out:
  * a loop signing each request with aws4, as the shipped client does, and sending it with node:https).
  */
 import { ApiGatewayManagementApiClient, PostToConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { sign } from "aws4";
 import { Agent, request } from "node:https";
-import { managementApi, POST_TIMEOUT_MS } from "../../handlers/lib/clients";
-import { fanOut } from "../../handlers/lib/fan-out";
+import { managementApi, POST_TIMEOUT_MS } from "../../handlers/lib/aws/clients";
+import { fanOut } from "../../handlers/lib/fan-out/fan-out";
 
 interface LoopSpec {
   readonly variant: "fan-out" | "fan-out-sdk" | "floor";
@@ -79,7 +79,7 @@ function loopOf(variant: LoopSpec["variant"]): (posts: number) => Promise<void> 
       return fanOutWith((id, signal) => api.post(id, data, signal));
     }
     case "fan-out-sdk": {
-      // As handlers/lib/clients.ts made it before the @connections client replaced it.
+      // As handlers/lib/aws/clients.ts made it before the @connections client replaced it.
       const sdk = new ApiGatewayManagementApiClient({
         endpoint: endpoint.href.replace(/\/$/, ""),
         maxAttempts: 1,

@@ -13,7 +13,7 @@
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from "jose";
-import { NAME_PATTERN } from "../../handlers/lib/user";
+import { NAME_PATTERN } from "../../handlers/lib/auth/user";
 import { readBody } from "../http/request-body";
 
 /** The audience of the tokens the local issuer mints, and the one the locally synthesized stack expects. */

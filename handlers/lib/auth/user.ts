@@ -1,4 +1,4 @@
-/** Who is behind a connection (protocol.md, "Connecting and identity"). */
+/** Who is behind a connection (docs/protocol.md, "Connecting and identity"). */
 export interface User {
   /** The token's `sub` when verified; the connection id for anonymous users. */
   readonly id: string;

@@ -1,4 +1,4 @@
-import type { AuthSettings } from "./auth-settings";
+import type { AuthSettings } from "../env/contract";
 
 /** The verified token's claims. */
 export type Claims = Readonly<Record<string, unknown>>;

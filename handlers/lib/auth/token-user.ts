@@ -3,7 +3,7 @@ import type { Claims } from "./token-verifier";
 
 /** Longest `sub` accepted: it becomes a key in the table, and real issuers' ids are far shorter (UUIDs). */
 const MAX_USER_ID_LENGTH = 255;
-/** As long as a display name may be in anonymous mode (protocol.md). */
+/** As long as a display name may be in anonymous mode (docs/protocol.md). */
 const MAX_NAME_LENGTH = 64;
 /** Asked for when the configured name claim is absent: OIDC's standard claim for a short name. */
 const FALLBACK_NAME_CLAIM = "preferred_username";

@@ -1,7 +1,7 @@
-import { authSettings } from "./auth-settings";
+import { authSettings } from "../env/contract";
 import { allow, deny, type AuthorizerResult } from "./authorizer-response";
-import { logError, logInfo } from "./log";
-import { publishDenial } from "./metrics";
+import { logError, logInfo } from "../observability/log";
+import { publishDenial } from "../observability/metrics";
 import { userOf } from "./token-user";
 import { InvalidTokenError, type VerifierFactory, type VerifyToken } from "./token-verifier";
 

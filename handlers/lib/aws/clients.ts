@@ -1,6 +1,6 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient } from "@aws-sdk/lib-dynamodb";
-import { ENV_CALLBACK_URL } from "./callback-url";
+import { ENV_CALLBACK_URL, managementApiEndpointFromEnv } from "../env/contract";
 import { ConnectionsApi, connectionsApi } from "./connections-api";
 
 /**
@@ -29,7 +29,7 @@ export interface CallbackContext {
  * A function that no API Gateway event invokes (the fan-out queue's consumer) has only the environment.
  */
 export function managementApiEndpoint(context?: CallbackContext): string {
-  const endpoint = process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI ?? process.env[ENV_CALLBACK_URL];
+  const endpoint = managementApiEndpointFromEnv();
   if (endpoint) return endpoint;
   if (!context) throw new Error(`Environment variable ${ENV_CALLBACK_URL} is not set`);
   return `https://${context.domainName}/${context.stage}`;

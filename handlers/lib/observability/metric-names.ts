@@ -4,11 +4,6 @@
  * never a room, user or connection id, each of which would make a custom metric per value.
  */
 
-/** The CloudWatch namespace (set by the stack from CHAT_METRICS_NAMESPACE). Without it nothing is published. */
-export const ENV_METRICS_NAMESPACE = "METRICS_NAMESPACE";
-/** The value of the `service` dimension every metric carries: the stack's name prefix. */
-export const ENV_METRICS_SERVICE = "METRICS_SERVICE";
-
 /** On every metric (Powertools names it so): stacks sharing a namespace stay apart. */
 export const SERVICE_DIMENSION = "service";
 /** Whom a message was sent to: a kind of target, never the target itself. */

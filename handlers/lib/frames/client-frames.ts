@@ -1,6 +1,6 @@
 import { errorFrame, ErrorFrame } from "./frames";
 
-/** Limits of protocol.md: what a client may send. */
+/** Limits of docs/protocol.md: what a client may send. */
 export const MAX_MESSAGE_BYTES = 32 * 1024;
 /**
  * The most API Gateway delivers as one message, an @connections post included ("Message payload size

@@ -1,13 +1,15 @@
-import { backoffDelayMs, type RetryPolicy, sleep } from "./backoff";
-import { isThrottled, isTransientForReads } from "./aws-errors";
-import { readText, regionFromEnv, serviceError, type SignedHttp, signedHttp } from "./signed-http";
-import { withTimeout } from "./timeout-signal";
+import { backoffDelayMs, type RetryPolicy, sleep } from "../aws/backoff";
+import { isThrottled, isTransientForReads } from "../aws/aws-errors";
+import { awsRegion, dynamoDbEndpointOverride } from "../env/contract";
+import { readText, serviceError, type SignedHttp, signedHttp } from "../aws/signed-http";
+import { withTimeout } from "../aws/timeout-signal";
 
 /**
  * DynamoDB's JSON API (awsJson1_0: `POST /` with `X-Amz-Target: DynamoDB_20120810.<Operation>`) as signed
  * requests (signed-http.ts), for the reads every message makes. Through the SDK's DynamoDBDocumentClient a
- * BatchGetItem of two keys cost ~790 µs of CPU, the same signed request ~225 µs: most of a direct
- * message's handler time, and on a 256 MB function (0.145 vCPU) ~4 ms of its latency (README "Benchmarks").
+ * BatchGetItem costs several times the CPU of the same signed request: most of a direct message's handler
+ * time, and on a small function a noticeable part of its latency (the same comparison for posts is
+ * bench/results.md, figure 9 "post-cpu").
  * Writes, rarer and with richer errors (transactions' cancellation reasons), stay on the SDK.
  *
  * It behaves as the SDK client does where callers can tell: the same endpoint (AWS_ENDPOINT_URL_DYNAMODB,
@@ -44,9 +46,7 @@ export function dynamoDbJson(): DynamoDbJson {
 
 /** Where the SDK would send a DynamoDB request: its per-service override, the global one, or the region's endpoint. */
 export function dynamoDbEndpoint(): string {
-  const override = process.env.AWS_ENDPOINT_URL_DYNAMODB ?? process.env.AWS_ENDPOINT_URL;
-  if (override) return override;
-  return `https://dynamodb.${regionFromEnv()}.amazonaws.com`;
+  return dynamoDbEndpointOverride() || `https://dynamodb.${awsRegion()}.amazonaws.com`;
 }
 
 /** `random` draws the backoff's jitter; `attemptTimeoutMs` is there for tests, which cannot wait 5 s an attempt. */

@@ -5,7 +5,7 @@
  * scan it), a retried job posts to the same people, and a job that lands in the dead-letter queue says
  * exactly who still lacks the message, ready to be redriven.
  */
-import type { Key } from "./table-schema";
+import type { Key } from "../store/table-schema";
 
 export interface JobRecipient {
   readonly connectionId: string;
@@ -23,16 +23,10 @@ export interface FanOutJob {
 }
 
 /**
- * Recipients per job, by default. SQS takes 256 KiB per message and per batch: a full job with a 32 KiB
- * message of ordinary text and 500 recipients with room-sized list keys stays near 100 KiB, and with short
- * messages ten fill one SendMessageBatch. A job that would not fit (a frame that escaping makes several
- * times its message, see fan-out-handoff.ts) is split in two until it does. Each job is also one consumer
- * invocation's work (a batch is one job, see DEFAULT_FANOUT_BATCH_SIZE) and its unit of retry: at the
- * 430–600 posts a second a 256 MB consumer manages (`npm run bench -- --only post-cpu`), about a second,
- * so an audience of a few thousand is already spread over several consumers, and a failed invocation delays
- * 500 people at most.
+ * A job that would not fit SQS's limit (a frame that escaping makes several times its message, see
+ * fan-out-handoff.ts) is split in two until it does; the default size is env/contract.ts's
+ * DEFAULT_RECIPIENTS_PER_JOB.
  */
-export const DEFAULT_RECIPIENTS_PER_JOB = 500;
 /** The most recipients per job: ~150 KB of recipients, beside a frame of ordinary text, in SQS's 256 KiB. */
 export const MAX_RECIPIENTS_PER_JOB = 1000;
 /** SQS's limit on one message and on one SendMessageBatch. */

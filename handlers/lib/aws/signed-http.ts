@@ -2,15 +2,16 @@ import { sign } from "aws4";
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage, type OutgoingHttpHeaders } from "node:http";
 import { Agent as HttpsAgent, request as httpsRequest } from "node:https";
 import type { Socket } from "node:net";
+import { awsCredentials, awsRegion, type Credentials } from "../env/contract";
 
 /**
  * One AWS endpoint called with plain Node HTTP, each request SigV4-signed by aws4 and sent on a keep-alive
  * agent. The hot-path calls (connections-api.ts, dynamodb-json.ts) use it instead of SDK clients, whose
  * per-call machinery (the middleware stack resolved for every command, endpoint rules, schema
- * serialization) costs several times the CPU of the signed request itself (`npm run bench -- --only
- * post-cpu`). aws4 signs as the SDK's signer does for every service but S3 (the path escaped again, the
- * same canonical headers) in about a third of its CPU: ~12 µs a request against ~40 for
- * @smithy/signature-v4, whose per-request work includes an HMAC just to look up its cached signing key.
+ * serialization) costs several times the CPU of the signed request itself (bench/results.md, figure 9
+ * "post-cpu"). aws4 signs as the SDK's signer does for every service but S3 (the path escaped again, the
+ * same canonical headers) for a fraction of the CPU of @smithy/signature-v4, whose per-request work
+ * includes an HMAC just to look up its cached signing key.
  * Region and credentials come from the environment, as the SDK reads them on Lambda (AWS_REGION,
  * AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY, AWS_SESSION_TOKEN), once per client as an SDK client resolves
  * them once: Lambda sets them for the life of the execution environment.
@@ -48,7 +49,7 @@ export function signedHttp(endpoint: string, options: SignedHttpOptions): Signed
   const agent = keepAliveAgent(secure, url.host, options.connectionTimeoutMs);
   const basePath = url.pathname.replace(/\/+$/, "");
   const port = url.port ? Number(url.port) : undefined;
-  const region = regionFromEnv();
+  const region = awsRegion();
   // Read at the first request, as an SDK client resolves its credentials at its first call.
   let credentials: Credentials | undefined;
 
@@ -58,7 +59,7 @@ export function signedHttp(endpoint: string, options: SignedHttpOptions): Signed
     // signing, as every service but S3 wants.
     const signed = sign(
       { service: options.service, region, method, host: url.host, path: fullPath, headers: { ...headers, "content-length": String(body.byteLength) }, body: asBuffer(body) },
-      (credentials ??= credentialsFromEnv()),
+      (credentials ??= awsCredentials()),
     );
     if (signal.aborted) throw abortError();
     return new Promise<IncomingMessage>((resolve, reject) => {
@@ -79,8 +80,8 @@ export function signedHttp(endpoint: string, options: SignedHttpOptions): Signed
  * As the SDK's NodeHttpHandler: keep-alive, at most 50 sockets (requests beyond wait for a free one), and
  * a connection that has not opened within `connectionTimeoutMs` fails its request with a TimeoutError. The
  * timer is set where a connection is made, so the many requests on a kept-alive connection carry no
- * 'socket' listener for it (with credentials read once, 5-20 µs of a post's ~250 µs of CPU in
- * `npm run bench -- --only post-cpu`, whose noise is of that order).
+ * 'socket' listener for it: a per-request listener showed up in a post's CPU (bench/results.md, figure 9
+ * "post-cpu").
  */
 function keepAliveAgent(secure: boolean, host: string, connectionTimeoutMs: number): HttpAgent {
   const agent = secure ? new HttpsAgent({ keepAlive: true, maxSockets: 50 }) : new HttpAgent({ keepAlive: true, maxSockets: 50 });
@@ -98,22 +99,6 @@ function keepAliveAgent(secure: boolean, host: string, connectionTimeoutMs: numb
 
 /** aws4 hashes Buffers and strings: a Uint8Array is viewed as a Buffer, not copied. */
 const asBuffer = (bytes: Uint8Array) => (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
-
-/** The region as the SDK reads it: AWS_REGION (which Lambda sets), else AWS_DEFAULT_REGION. */
-export function regionFromEnv(): string {
-  const region = process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION;
-  if (!region) throw new Error("Environment variable AWS_REGION is not set");
-  return region;
-}
-
-type Credentials = { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
-
-/** As the SDK's fromEnv: Lambda puts the function role's session credentials in these variables. */
-function credentialsFromEnv(): Credentials {
-  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = process.env;
-  if (!accessKeyId || !secretAccessKey) throw new Error("Unable to find environment variable credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
-  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
-}
 
 /** An error the service answered, shaped like the SDK's ServiceException (what aws-errors.ts sorts). */
 export class AwsServiceError extends Error {

@@ -1,11 +1,11 @@
 import type { APIGatewayEventWebsocketRequestContextV2 } from "aws-lambda";
-import { managementApi } from "./clients";
-import type { ConnectionStore } from "./connection-store";
+import { managementApi } from "../aws/clients";
+import type { ConnectionStore } from "../store/connection-store";
 import { fanOut, FanOutCounts } from "./fan-out";
-import type { PresenceFrame } from "./frames";
-import { LogContext, logError } from "./log";
-import { fanOutConcurrency } from "./settings";
-import type { User } from "./user";
+import type { PresenceFrame } from "../frames/frames";
+import { LogContext, logError } from "../observability/log";
+import { fanOutConcurrency } from "../env/contract";
+import type { User } from "../auth/user";
 
 export interface PresenceChange {
   readonly room: string;

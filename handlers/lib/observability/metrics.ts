@@ -1,19 +1,18 @@
 /**
  * The handlers' custom metrics, written as CloudWatch Embedded Metric Format lines by Powertools for AWS
- * Lambda's Metrics (chosen over aws-embedded-metrics after measuring both: `npm run bench -- --only
- * metrics`, README "Observability"). Powertools writes through a Console of its own on stdout, so Lambda's
+ * Lambda's Metrics (chosen over aws-embedded-metrics after measuring both: bench/results.md, figure 12
+ * "metrics"; README "Observability"). Powertools writes through a Console of its own on stdout, so Lambda's
  * JSON log format leaves the lines as they are and CloudWatch turns them into metrics.
  *
  * One Metrics object per container, as Powertools intends: creating one per document (a Console of its own,
- * the environment read again) cost ~85 µs per message, a tenth of a direct message's handler time. It
+ * the environment read again) is a noticeable share of a direct message's handler time. It
  * stays correct when an environment serves invocations concurrently (the local runtime does) because each
  * document is added and published in one synchronous step, and publishing clears it.
  */
 import { Metrics, MetricUnit } from "@aws-lambda-powertools/metrics";
-import type { FanOutCounts } from "./fan-out";
+import type { FanOutCounts } from "../fan-out/fan-out";
+import { metricsTarget } from "../env/contract";
 import {
-  ENV_METRICS_NAMESPACE,
-  ENV_METRICS_SERVICE,
   type FanOutPath,
   METRIC,
   PATH_DIMENSION,
@@ -89,11 +88,11 @@ function metricsFor(namespace: string, serviceName: string): Metrics {
 
 /** Synchronous from the first addition to the publication, so concurrent invocations never share a document. */
 function publish(context: MetricsContext, add: (metrics: Metrics) => void): void {
-  const namespace = process.env[ENV_METRICS_NAMESPACE];
-  if (!namespace) return;
+  const target = metricsTarget();
+  if (!target) return;
   let metrics: Metrics | undefined;
   try {
-    metrics = metricsFor(namespace, process.env[ENV_METRICS_SERVICE] || "chat");
+    metrics = metricsFor(target.namespace, target.service);
     add(metrics);
     if (context.requestId) metrics.addMetadata("requestId", context.requestId);
     if (context.connectionId) metrics.addMetadata("connectionId", context.connectionId);

@@ -1,5 +1,5 @@
 import { createRemoteJWKSet, jwtVerify } from "jose";
-import type { AuthSettings } from "./auth-settings";
+import type { AuthSettings } from "../env/contract";
 import { ALLOWED_ALGORITHMS, CLOCK_TOLERANCE_SECONDS, InvalidTokenError, type VerifyToken } from "./token-verifier";
 
 /**

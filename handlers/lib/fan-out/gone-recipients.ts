@@ -1,6 +1,6 @@
-import type { ConnectionStore } from "./connection-store";
+import type { ConnectionStore } from "../store/connection-store";
 import { NEW_CONNECTION_GRACE_MS, Recipient } from "./fan-out";
-import type { Key } from "./table-schema";
+import type { Key } from "../store/table-schema";
 
 /**
  * Removes a recipient that answered 410 and is old enough to be really gone, with what lists it. A record

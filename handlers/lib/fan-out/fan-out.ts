@@ -1,7 +1,7 @@
-import { isGone, isRetryable } from "./aws-errors";
-import { backoffDelayMs, RetryPolicy, sleep } from "./backoff";
-import { POST_TIMEOUT_MS } from "./clients";
-import { withTimeout } from "./timeout-signal";
+import { isGone, isRetryable } from "../aws/aws-errors";
+import { backoffDelayMs, RetryPolicy, sleep } from "../aws/backoff";
+import { POST_TIMEOUT_MS } from "../aws/clients";
+import { withTimeout } from "../aws/timeout-signal";
 
 /** Someone a message is posted to. */
 export interface Recipient {

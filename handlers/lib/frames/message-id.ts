@@ -20,9 +20,9 @@ export function messageId(parts: {
 }
 
 /**
- * Random bytes drawn for many ids at once, as Node's randomUUID does: a synchronous randomBytes call costs
- * ~4.5 µs in a tight loop on this project's VM and showed up at ~24 µs a message in the local runtime's
- * capacity profile; a slice of a pool costs next to nothing.
+ * Random bytes drawn for many ids at once, as Node's randomUUID does: a synchronous randomBytes call per id
+ * showed up in the local runtime's capacity profile (bench/results.md, figure 10 "capacity"); a slice of a
+ * pool costs next to nothing.
  */
 const ID_BYTES = 17;
 const POOLED_IDS = 128;

@@ -1,12 +1,12 @@
 import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import { isConditionFailed, isTransactionConflict } from "./aws-errors";
-import { backoffDelayMs, RetryPolicy, sleep } from "./backoff";
-import { dynamoDb } from "./clients";
+import { isConditionFailed, isTransactionConflict } from "../aws/aws-errors";
+import { backoffDelayMs, RetryPolicy, sleep } from "../aws/backoff";
+import { dynamoDb } from "../aws/clients";
 import { type DynamoDbJson, dynamoDbJson } from "./dynamodb-json";
-import type { Recipient } from "./fan-out";
-import { TableSettings, tableSettings } from "./settings";
+import type { Recipient } from "../fan-out/fan-out";
+import { TableSettings, tableSettings } from "../env/contract";
 import {
   BROADCAST_SHARDS,
   expiresAt,
@@ -18,7 +18,7 @@ import {
   SORT_KEY,
   TTL_ATTRIBUTE,
 } from "./table-schema";
-import { storedUser, User } from "./user";
+import { storedUser, User } from "../auth/user";
 
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_WRITE_LIMIT = 25;

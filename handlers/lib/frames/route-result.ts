@@ -1,7 +1,7 @@
 import type { APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
 import { ClientFrame, isObject, parseJsonFrame, validateRequestId } from "./client-frames";
 import { errorFrame, internalErrorFrame, ReplyFrame } from "./frames";
-import { LogContext, logError } from "./log";
+import { LogContext, logError } from "../observability/log";
 
 /** What a route's function returns; with a route response, API Gateway sends `body` to the caller. */
 export interface RouteResult {

@@ -5,9 +5,9 @@ import { withTimeout } from "./timeout-signal";
  * API Gateway's `@connections` POST (PostToConnection) as a signed request (signed-http.ts). It stands in
  * for the SDK's ApiGatewayManagementApiClient on the fan-out's hot path: the client's per-call machinery
  * (the middleware stack resolved for every command, endpoint rules, schema serialization, collecting the
- * empty answer) cost 3 to 4 times the CPU of the signed request itself (`npm run bench -- --only post-cpu`),
- * and on a 256 MB function CPU, not latency, is what bounds how many recipients one invocation reaches
- * (README "Fan-out at scale").
+ * empty answer) cost several times the CPU of the signed request itself, and on a small function CPU, not
+ * latency, is what bounds how many recipients one invocation reaches (bench/results.md, figure 9 "post-cpu";
+ * README "Fan-out at scale").
  *
  * Failures look like the SDK's to the code that sorts them (aws-errors.ts): an answered error has the
  * service's `name` (x-amzn-ErrorType: GoneException, LimitExceededException, ...), `$metadata.httpStatusCode`

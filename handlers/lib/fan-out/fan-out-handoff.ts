@@ -1,6 +1,6 @@
 import { SendMessageBatchCommand, SQSClient } from "@aws-sdk/client-sqs";
-import { isRetryable } from "./aws-errors";
-import { backoffDelayMs, RetryPolicy, sleep } from "./backoff";
+import { isRetryable } from "../aws/aws-errors";
+import { backoffDelayMs, RetryPolicy, sleep } from "../aws/backoff";
 import { encodeJob, FanOutJob, JobRecipient, MAX_SQS_PAYLOAD_BYTES } from "./fan-out-job";
 
 /** SendMessageBatch takes at most 10 entries. */

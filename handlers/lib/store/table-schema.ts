@@ -79,6 +79,3 @@ export function isExpired(item: { readonly [TTL_ATTRIBUTE]?: unknown }, nowMs: n
   const ttl = item[TTL_ATTRIBUTE];
   return typeof ttl === "number" && ttl * 1000 <= nowMs;
 }
-
-/** Environment variables the stack gives every function that uses the table. */
-export const ENV_TABLE_NAME = "TABLE_NAME";

@@ -1,5 +1,5 @@
-/** The frames the server sends (protocol.md v2, "Server → client"); every one is a JSON object with a `type`. */
-import type { User } from "./user";
+/** The frames the server sends (docs/protocol.md v2, "Server → client"); every one is a JSON object with a `type`. */
+import type { User } from "../auth/user";
 
 export type ErrorCode =
   | "INVALID_JSON"

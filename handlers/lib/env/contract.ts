@@ -1,0 +1,197 @@
+/**
+ * The environment contract between the stack and the handlers: every environment variable a handler reads,
+ * with its name, its default and its parser. The constructs set the variables by these names
+ * (constructs/websocket-chat.ts, websocket-authorizer.ts); the handlers read them only through these
+ * functions. Read at call time, not at import, so a test can set the environment after loading a handler.
+ *
+ * Bundled into every Lambda: it imports nothing but the fan-out job's size limit.
+ */
+import { MAX_RECIPIENTS_PER_JOB } from "../fan-out/fan-out-job";
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+// --- The connections table (every function that uses it) ---
+
+/** The connections table's name. Required. */
+export const ENV_TABLE_NAME = "TABLE_NAME";
+/**
+ * Optional: `Limit` of every Scan/Query page the handlers read. Unset means DynamoDB's own 1 MB pages;
+ * tests set it to a few items to exercise pagination without writing thousands of items.
+ */
+export const ENV_PAGE_SIZE = "DYNAMODB_PAGE_SIZE";
+const MAX_PAGE_SIZE = 1000;
+
+export interface TableSettings {
+  readonly tableName: string;
+  /** `Limit` of each Scan/Query page; undefined leaves DynamoDB's default. */
+  readonly pageSize?: number;
+}
+
+export function tableSettings(env: Env = process.env): TableSettings {
+  const pageSize = env[ENV_PAGE_SIZE];
+  return {
+    tableName: requiredSetting(env, ENV_TABLE_NAME),
+    pageSize: pageSize === undefined || pageSize === "" ? undefined : integerSetting(ENV_PAGE_SIZE, pageSize, MAX_PAGE_SIZE),
+  };
+}
+
+// --- Posting (every function that posts to connections) ---
+
+/**
+ * The `https://` endpoint of the API's `@connections` (execute-api host and stage). Set on every function
+ * that posts: the event's `domainName` is a custom domain when the API has one, and `@connections` answers
+ * only on the execute-api host.
+ */
+export const ENV_CALLBACK_URL = "CALLBACK_URL";
+/** The SDK's per-service override of the @connections endpoint; the local runtime sets it, AWS does not. */
+export const ENV_MANAGEMENT_API_ENDPOINT = "AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI";
+
+/** Where to post: the SDK's override first, then the stack's CALLBACK_URL; undefined when neither is set. */
+export function managementApiEndpointFromEnv(env: Env = process.env): string | undefined {
+  return env[ENV_MANAGEMENT_API_ENDPOINT] ?? env[ENV_CALLBACK_URL];
+}
+
+/** Optional: how many posts one invocation keeps in flight (the stack's CHAT_FANOUT_CONCURRENCY). */
+export const ENV_FANOUT_CONCURRENCY = "FANOUT_CONCURRENCY";
+/** Enough parallel posts to hide each one's latency, few enough to stay far below the account's @connections rate. */
+export const DEFAULT_FANOUT_CONCURRENCY = 25;
+/** The most posts one invocation may keep in flight; the stack's CHAT_FANOUT_CONCURRENCY allows the same. */
+export const MAX_FANOUT_CONCURRENCY = 1000;
+
+export function fanOutConcurrency(env: Env = process.env): number {
+  const value = env[ENV_FANOUT_CONCURRENCY];
+  if (value === undefined || value === "") return DEFAULT_FANOUT_CONCURRENCY;
+  return integerSetting(ENV_FANOUT_CONCURRENCY, value, MAX_FANOUT_CONCURRENCY);
+}
+
+// --- The fan-out queue (send-message) ---
+
+/** The fan-out queue's URL: set on send-message when the stack has the queue. */
+export const ENV_FANOUT_QUEUE_URL = "FANOUT_QUEUE_URL";
+/** Audiences larger than this go to the queue; smaller ones are posted inline. */
+export const ENV_INLINE_FANOUT_LIMIT = "INLINE_FANOUT_LIMIT";
+/**
+ * Where send-message stops posting itself and hands the audience to the queue: small enough that an inline
+ * fan-out ends well inside the function's timeout at the default memory, leaving room for reading the
+ * audience, a cold start and a throttled post's retries (README "Fan-out at scale"; bench/results.md,
+ * figures 7 "fan-out-scale" and 9 "post-cpu").
+ */
+export const DEFAULT_INLINE_FANOUT_LIMIT = 1000;
+const MAX_INLINE_FANOUT_LIMIT = 100_000;
+/** Recipients per fan-out job (one SQS message). */
+export const ENV_FANOUT_JOB_SIZE = "FANOUT_JOB_SIZE";
+/**
+ * Recipients per job, by default: a full job stays well inside SQS's 256 KiB with room-sized list keys,
+ * and each job is one consumer invocation's work and its unit of retry, so a failed invocation delays at
+ * most this many people while an audience of a few thousand is already spread over several consumers
+ * (bench/results.md, figure 9 "post-cpu").
+ */
+export const DEFAULT_RECIPIENTS_PER_JOB = 500;
+
+/** Where and above how many recipients send-message hands a message to the queue; undefined without a queue. */
+export function fanOutQueue(env: Env = process.env): { readonly url: string; readonly inlineLimit: number; readonly jobSize: number } | undefined {
+  const url = env[ENV_FANOUT_QUEUE_URL];
+  if (!url) return undefined;
+  const limit = env[ENV_INLINE_FANOUT_LIMIT];
+  const jobSize = env[ENV_FANOUT_JOB_SIZE];
+  return {
+    url,
+    inlineLimit: limit === undefined || limit === "" ? DEFAULT_INLINE_FANOUT_LIMIT : integerSetting(ENV_INLINE_FANOUT_LIMIT, limit, MAX_INLINE_FANOUT_LIMIT, 0),
+    jobSize: jobSize === undefined || jobSize === "" ? DEFAULT_RECIPIENTS_PER_JOB : integerSetting(ENV_FANOUT_JOB_SIZE, jobSize, MAX_RECIPIENTS_PER_JOB),
+  };
+}
+
+// --- Authentication ($connect and the authorizer) ---
+
+/** How the stack authenticates connections: set on the $connect function. */
+export const ENV_AUTH_MODE = "AUTH_MODE";
+export type AuthMode = "none" | "jwt";
+
+/** Unset means "none", the tutorial's anonymous mode. */
+export function authMode(env: Env = process.env): AuthMode {
+  const value = env[ENV_AUTH_MODE];
+  if (value === undefined || value === "" || value === "none") return "none";
+  if (value === "jwt") return "jwt";
+  throw new Error(`Environment variable ${ENV_AUTH_MODE} must be "none" or "jwt", got "${value}"`);
+}
+
+/** What the authorizer verifies tokens against; each is required in the authorizer's function. */
+export const ENV_JWT_ISSUER = "JWT_ISSUER";
+export const ENV_JWT_AUDIENCE = "JWT_AUDIENCE";
+export const ENV_JWT_JWKS_URL = "JWT_JWKS_URL";
+export const ENV_JWT_NAME_CLAIM = "JWT_NAME_CLAIM";
+
+export interface AuthSettings {
+  /** The `iss` every token must carry. */
+  readonly issuer: string;
+  /** The `aud` every token must carry (one of its values, when it is a list). */
+  readonly audience: string;
+  /** Where the issuer publishes its signing keys. */
+  readonly jwksUrl: string;
+  /** The claim that holds the user's display name. */
+  readonly nameClaim: string;
+}
+
+export function authSettings(env: Env = process.env): AuthSettings {
+  return {
+    issuer: requiredSetting(env, ENV_JWT_ISSUER),
+    audience: requiredSetting(env, ENV_JWT_AUDIENCE),
+    jwksUrl: requiredSetting(env, ENV_JWT_JWKS_URL),
+    nameClaim: requiredSetting(env, ENV_JWT_NAME_CLAIM),
+  };
+}
+
+// --- Metrics (send-message, the fan-out consumer, the authorizer) ---
+
+/** The CloudWatch namespace (set by the stack from CHAT_METRICS_NAMESPACE). Without it nothing is published. */
+export const ENV_METRICS_NAMESPACE = "METRICS_NAMESPACE";
+/** The value of the `service` dimension every metric carries: the stack's name prefix. */
+export const ENV_METRICS_SERVICE = "METRICS_SERVICE";
+/** The `service` dimension when the stack sets none. */
+const DEFAULT_METRICS_SERVICE = "chat";
+
+/** Where metrics go; undefined when nothing is to be published. */
+export function metricsTarget(env: Env = process.env): { readonly namespace: string; readonly service: string } | undefined {
+  const namespace = env[ENV_METRICS_NAMESPACE];
+  if (!namespace) return undefined;
+  return { namespace, service: env[ENV_METRICS_SERVICE] || DEFAULT_METRICS_SERVICE };
+}
+
+// --- Set by Lambda itself (or the local runtime), read as the AWS SDK reads them ---
+
+/** The region: AWS_REGION (which Lambda sets), else AWS_DEFAULT_REGION. */
+export function awsRegion(env: Env = process.env): string {
+  const region = env.AWS_REGION ?? env.AWS_DEFAULT_REGION;
+  if (!region) throw new Error("Environment variable AWS_REGION is not set");
+  return region;
+}
+
+export type Credentials = { readonly accessKeyId: string; readonly secretAccessKey: string; readonly sessionToken?: string };
+
+/** As the SDK's fromEnv: Lambda puts the function role's session credentials in these variables. */
+export function awsCredentials(env: Env = process.env): Credentials {
+  const { AWS_ACCESS_KEY_ID: accessKeyId, AWS_SECRET_ACCESS_KEY: secretAccessKey, AWS_SESSION_TOKEN: sessionToken } = env;
+  if (!accessKeyId || !secretAccessKey) throw new Error("Unable to find environment variable credentials (AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY)");
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}) };
+}
+
+/** The SDK's endpoint overrides for DynamoDB: its per-service one, else the global one; undefined on AWS. */
+export function dynamoDbEndpointOverride(env: Env = process.env): string | undefined {
+  return env.AWS_ENDPOINT_URL_DYNAMODB ?? env.AWS_ENDPOINT_URL;
+}
+
+// --- Parsers ---
+
+function requiredSetting(env: Env, name: string): string {
+  const value = env[name];
+  if (!value) throw new Error(`Environment variable ${name} is not set`);
+  return value;
+}
+
+function integerSetting(name: string, value: string, max: number, min = 1): number {
+  const parsed = /^\d+$/.test(value.trim()) ? Number(value) : NaN;
+  if (!(parsed >= min && parsed <= max)) {
+    throw new Error(`Environment variable ${name} must be an integer from ${min} to ${max}, got "${value}"`);
+  }
+  return parsed;
+}
