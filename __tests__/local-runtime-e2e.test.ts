@@ -1,6 +1,6 @@
 /**
  * The chat end to end, as `npm start` runs it: the real synthesized stack and its bundled handlers in the
- * local runtime, real `ws` clients, dynalite. The protocol is shared/protocol.md.
+ * local runtime, real `ws` clients, dynalite. The protocol is docs/protocol.md.
  */
 import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";

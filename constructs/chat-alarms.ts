@@ -10,7 +10,7 @@ import type { WebsocketApi } from "./websocket-api";
 /** Every alarm looks at one period of this length: short enough to page within minutes, long enough to sum a burst. */
 export const ALARM_PERIOD_SECONDS = 300;
 
-/** Used where a threshold is not given; README "Observability" says why each is what it is. */
+/** Used where a threshold is not given; docs/observability.md says why each is what it is. */
 export const DEFAULT_THRESHOLDS: AlarmThresholds = {
   functionErrors: 1,
   functionThrottles: 1,

@@ -245,7 +245,7 @@ function readAuth(read: Reader): AuthConfig {
 /** What synth prints (to stderr, once) about a configuration that works but may not be what was meant. */
 export function configWarnings(config: ChatConfig): string[] {
   return config.auth.mode === "none"
-    ? ["CHAT_AUTH=none: anyone who knows the URL can connect and chat, as in the tutorial. Set CHAT_AUTH=jwt (README: Authentication) to require a token from your identity provider."]
+    ? ["CHAT_AUTH=none: anyone who knows the URL can connect and chat, as in the tutorial. Set CHAT_AUTH=jwt (docs/authentication.md) to require a token from your identity provider."]
     : [];
 }
 

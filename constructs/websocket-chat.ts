@@ -28,7 +28,7 @@ import { AUTHORIZER_ENTRY, WebsocketAuthorizer } from "./websocket-authorizer";
 /** Where the handlers' metrics go unless the stack names a namespace; config.ts reads it. */
 export const DEFAULT_METRICS_NAMESPACE = "WebsocketChat";
 
-/** The chat's fan-out where props say nothing; config.ts reads these (README "Fan-out at scale" says why each). */
+/** The chat's fan-out where props say nothing; config.ts reads these (docs/fan-out.md says why each). */
 export const FAN_OUT_DEFAULTS = {
   /** Posts one invocation keeps in flight: enough to hide each post's latency, far below the account's rate. */
   postsInFlight: DEFAULT_FANOUT_CONCURRENCY,

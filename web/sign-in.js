@@ -3,7 +3,7 @@
  * name rule, a token from the local issuer or from the page's address, and the remembered name.
  */
 
-/** docs/protocol.md: a name is 1–64 letters, digits, spaces, `_ . -`, and not only spaces (handlers/lib/user.ts). */
+/** docs/protocol.md: a name is 1–64 letters, digits, spaces, `_ . -`, and not only spaces (handlers/lib/auth/user.ts). */
 export const NAME_PATTERN = /^(?=.*[^ ])[\p{L}\p{N} _.-]{1,64}$/u;
 const NAME_CHARACTER = /^[\p{L}\p{N} _.-]$/u;
 const MAX_NAME_LENGTH = 64;

@@ -7,7 +7,7 @@ import { withTimeout } from "./timeout-signal";
  * (the middleware stack resolved for every command, endpoint rules, schema serialization, collecting the
  * empty answer) cost several times the CPU of the signed request itself, and on a small function CPU, not
  * latency, is what bounds how many recipients one invocation reaches (bench/results.md, figure 9 "post-cpu";
- * README "Fan-out at scale").
+ * docs/fan-out.md).
  *
  * Failures look like the SDK's to the code that sorts them (aws-errors.ts): an answered error has the
  * service's `name` (x-amzn-ErrorType: GoneException, LimitExceededException, ...), `$metadata.httpStatusCode`

@@ -73,7 +73,7 @@ export const ENV_INLINE_FANOUT_LIMIT = "INLINE_FANOUT_LIMIT";
 /**
  * Where send-message stops posting itself and hands the audience to the queue: small enough that an inline
  * fan-out ends well inside the function's timeout at the default memory, leaving room for reading the
- * audience, a cold start and a throttled post's retries (README "Fan-out at scale"; bench/results.md,
+ * audience, a cold start and a throttled post's retries (docs/fan-out.md; bench/results.md,
  * figures 7 "fan-out-scale" and 9 "post-cpu").
  */
 export const DEFAULT_INLINE_FANOUT_LIMIT = 1000;

@@ -1,7 +1,7 @@
 /**
  * The handlers' custom metrics, written as CloudWatch Embedded Metric Format lines by Powertools for AWS
  * Lambda's Metrics (chosen over aws-embedded-metrics after measuring both: bench/results.md, figure 12
- * "metrics"; README "Observability"). Powertools writes through a Console of its own on stdout, so Lambda's
+ * "metrics"; docs/observability.md). Powertools writes through a Console of its own on stdout, so Lambda's
  * JSON log format leaves the lines as they are and CloudWatch turns them into metrics.
  *
  * One Metrics object per container, as Powertools intends: creating one per document (a Console of its own,
