@@ -56,7 +56,7 @@ describe("a chat through the local runtime", () => {
     workDir = synthesizeWorkspace("local-metrics");
     // One rejected frame is enough to fire the API's integration-error alarm in this stack.
     const stackDir = synthesizeStack({ outdir: join(workDir.dir, "strict"), env: { CHAT_ALARM_API_INTEGRATION_ERRORS: "1" }, warn: () => undefined });
-    runtime = await startLocalRuntime({ stackDir, port: 0, log: logs.log });
+    runtime = await startLocalRuntime({ stackDir, port: 0, log: logs.log, metricLines: true });
 
     const connect = async () => {
       const client = await TestClient.connect(runtime.wsUrl);
