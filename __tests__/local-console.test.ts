@@ -71,6 +71,17 @@ function messagesSent(snapshot: MetricsSnapshot): number {
   return series.find((s) => s.metric.name === "MessagesSent")?.total ?? 0;
 }
 
+test("an address this machine does not have names HOST as the setting to change", async () => {
+  // 192.0.2.0/24 is reserved for documentation: no machine has it.
+  const run = start(["--stack-dir", workspace.stackDir], { HOST: "192.0.2.1", PORT: "0" });
+  try {
+    expect(await run.exited).toBe(1);
+    expect(run.output()).toContain("this machine has no address 192.0.2.1: set HOST to one of its addresses");
+  } finally {
+    run.child.kill("SIGKILL");
+  }
+}, 30_000);
+
 describe("the console while people chat", () => {
   /** Starts npm start, has one client send a message, and returns what it printed by the time that was done. */
   async function chat(args: string[]): Promise<string> {

@@ -155,7 +155,7 @@ function printWelcome(runtime: LocalRuntime, dataDir: string | undefined): void 
       `  WebSocket:      ${runtime.wsUrl}`,
       `  @connections:   ${runtime.managementUrl}/@connections/{connectionId}`,
       `  Web client:     ${runtime.httpUrl}`,
-      `  Metrics:        ${runtime.metricsUrl} (the stack's dashboard and alarms on this run's figures)`,
+      `  Metrics:        ${runtime.metricsUrl} (the stack's dashboard and alarms on this run's figures; npm start -- --verbose also prints the EMF lines)`,
       ...(tokenUrl ? [`  Tokens:         POST ${tokenUrl} {"name":"alice"}`] : []),
       `  DynamoDB:       ${dataDir ? `on disk in ${resolve(dataDir)}` : "in memory (use --data <dir> to keep it)"}`,
       ...(runtime.model.queues.length ? [`  SQS:            ${runtime.sqsEndpoint} (${runtime.model.queues.map((q) => q.name).join(", ")}; in memory)`] : []),
