@@ -106,7 +106,9 @@
       );
       tooltip.hidden = false;
       const left = (at / width) * box.clientWidth;
-      tooltip.style.left = `${Math.min(Math.max(0, left + 12), Math.max(0, box.clientWidth - tooltip.offsetWidth))}px`;
+      // Beside the guide, on the side with room, so it never covers the period it describes.
+      const right = left + 12 + tooltip.offsetWidth <= box.clientWidth;
+      tooltip.style.left = `${Math.max(0, right ? left + 12 : left - 12 - tooltip.offsetWidth)}px`;
       tooltip.style.top = `${PAD.top}px`;
     };
     const hide = () => {
