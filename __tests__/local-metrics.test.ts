@@ -56,7 +56,7 @@ describe("a chat through the local runtime", () => {
     workDir = synthesizeWorkspace("local-metrics");
     // One rejected frame is enough to fire the API's integration-error alarm in this stack.
     const stackDir = synthesizeStack({ outdir: join(workDir.dir, "strict"), env: { CHAT_ALARM_API_INTEGRATION_ERRORS: "1" }, warn: () => undefined });
-    runtime = await startLocalRuntime({ stackDir, port: 0, log: logs.log });
+    runtime = await startLocalRuntime({ stackDir, port: 0, log: logs.log, metricLines: true });
 
     const connect = async () => {
       const client = await TestClient.connect(runtime.wsUrl);
@@ -114,12 +114,15 @@ describe("a chat through the local runtime", () => {
     let browser: Browser;
     let page: Page;
     const pageErrors: Error[] = [];
+    /** Console errors: a CSP violation, a missing file. */
+    const consoleErrors: string[] = [];
 
     beforeAll(async () => {
       if (!browserTestsEnabled()) return;
       browser = await launchChromium();
       page = await (await browser.newContext({ viewport: { width: 1100, height: 1500 } })).newPage();
       page.on("pageerror", (error) => pageErrors.push(error));
+      page.on("console", (message) => void (message.type() === "error" && consoleErrors.push(message.text())));
       await page.goto(runtime.metricsUrl);
     }, 30_000);
 
@@ -142,6 +145,90 @@ describe("a chat through the local runtime", () => {
       mkdirSync(OUTPUT_DIR, { recursive: true });
       await page.screenshot({ path: join(OUTPUT_DIR, "metrics-page.png"), fullPage: true });
       expect(pageErrors).toEqual([]);
+      expect(consoleErrors).toEqual([]);
+    });
+
+    testInBrowser("draws charts with value and time axes, and the chat's lines in the pixels of a screenshot", async () => {
+      const chart = page.locator('[data-widget="Recipients"] .chart svg');
+      const yTicks = await chart.locator(".y-tick").allTextContents();
+      expect(yTicks.length).toBeGreaterThanOrEqual(3);
+      expect(yTicks[0]).toBe("0");
+      expect(yTicks.map(Number)).toEqual([...yTicks.map(Number)].sort((a, b) => a - b));
+      const xTicks = await chart.locator(".x-tick").allTextContents();
+      expect(xTicks.length).toBeGreaterThanOrEqual(3);
+      for (const tick of xTicks) expect(tick).toMatch(/^\d\d:\d\d$/);
+
+      // Pixels in the colour of the first series (delivered), counted in Chromium from a PNG of the chart.
+      const png = await chart.screenshot();
+      const decoder = await page.context().newPage();
+      try {
+        const counts = await decoder.evaluate(async (dataUrl) => {
+          const image = new Image();
+          image.src = dataUrl;
+          await image.decode();
+          const canvas = document.createElement("canvas");
+          [canvas.width, canvas.height] = [image.width, image.height];
+          const context = canvas.getContext("2d")!;
+          context.drawImage(image, 0, 0);
+          const { data } = context.getImageData(0, 0, image.width, image.height);
+          let series = 0;
+          let ink = 0;
+          for (let i = 0; i < data.length; i += 4) {
+            const [r, g, b] = [data[i]!, data[i + 1]!, data[i + 2]!];
+            if (Math.abs(r - 0x1f) < 40 && Math.abs(g - 0x77) < 40 && Math.abs(b - 0xb4) < 40) series += 1;
+            if (r < 200 || g < 200 || b < 200) ink += 1;
+          }
+          return { series, ink };
+        }, `data:image/png;base64,${png.toString("base64")}`);
+        expect(counts.series).toBeGreaterThan(10);
+        expect(counts.ink).toBeGreaterThan(counts.series);
+      } finally {
+        await decoder.close();
+      }
+    });
+
+    testInBrowser("shows a period's values on hover", async () => {
+      const area = page.locator('[data-widget="Recipients"] .hover-area');
+      const tooltip = page.locator('[data-widget="Recipients"] [data-testid="tooltip"]');
+      const box = (await area.boundingBox())!;
+      // From the right edge leftwards, to the latest period with figures (the current one may have none yet).
+      let shown: string | null = null;
+      for (let step = 0; step < 12 && !shown; step++) {
+        await page.mouse.move(box.x + box.width - 1 - step * (box.width / 60), box.y + box.height / 2);
+        await tooltip.waitFor({ state: "visible" });
+        const value = await tooltip.locator('[data-label="delivered"] b').textContent();
+        if (value && /^\d+$/.test(value)) shown = value;
+      }
+      expect(Number(shown)).toBeGreaterThan(0);
+      expect(await tooltip.locator(".time").textContent()).toMatch(/^\d\d:\d\d:\d\d–\d\d:\d\d:\d\d$/);
+      expect(await tooltip.locator("[data-label]").evaluateAll((rows) => rows.map((row) => row.getAttribute("data-label")))).toEqual(["delivered", "stale", "failed", "queued"]);
+      await page.mouse.move(0, 0);
+      await tooltip.waitFor({ state: "hidden" });
+    });
+
+    testInBrowser("leads with a one-line alarm summary, the details collapsed, each alarm listed once in plain words", async () => {
+      const { alarms } = runtime.observability.snapshot();
+      const count = (state: string) => alarms.filter((a) => a.state === state).length;
+      expect(count("ALARM")).toBe(1);
+      await expect(
+        waitFor(async () => (await page.locator('[data-testid="alarm-summary"]').textContent())?.includes("firing"), 10_000, "the alarm summary"),
+      ).resolves.toBe(true);
+      expect(await page.locator('[data-testid="alarm-summary"]').textContent()).toBe(
+        `${alarms.length} alarms: 1 firing (chat-api-integration-errors) · ${count("OK")} OK · ${count("NOT_EVALUATED")} not evaluated here`,
+      );
+      const details = page.locator('[data-testid="alarms"]');
+      expect(await details.evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+      expect(await page.locator('tr[data-alarm="chat-api-integration-errors"]').isVisible()).toBe(false);
+
+      const text = await page.locator("body").innerText();
+      expect(text).not.toContain("Dashboard chat-");
+      expect(text.split("chat-send-message-errors").length - 1).toBe(0);
+      await page.locator('[data-testid="alarm-summary"]').click();
+      expect(await page.locator('tr[data-alarm="chat-api-integration-errors"]').isVisible()).toBe(true);
+      const opened = await page.locator("body").innerText();
+      expect(opened.split("chat-send-message-errors").length - 1).toBe(1);
+      expect(opened).not.toMatch(/(GreaterThan|LessThan)\w*Threshold/);
+      expect(await page.locator('tr[data-alarm="chat-api-integration-errors"]').textContent()).toMatch(/Sum ≥ 1 in the last 5 min \(now Sum \d+\)/);
     });
 
     testInBrowser("lists the alarms with whether they would fire here, and says which cannot be evaluated locally", async () => {

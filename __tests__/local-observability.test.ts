@@ -152,6 +152,14 @@ describe("alarm evaluation", () => {
     expect(evaluateAlarm(alarm(), storeWith({ 0: 1, 2: 3 }), now)).toMatchObject({ state: "ALARM", value: 1 });
   });
 
+  test("says why in a reader's words: the comparison as a sign, the periods as a duration", () => {
+    expect(evaluateAlarm(alarm(), storeWith({ 0: 1, 2: 3 }), now).reason).toBe("Sum ≥ 1 in 2 of the last 3 periods of 1 min (now Sum 1)");
+    expect(evaluateAlarm(alarm(), storeWith({ 0: 0 }), now).reason).toBe("Sum 0; fires at Sum ≥ 1 in 2 of the last 3 periods of 1 min");
+    expect(evaluateAlarm(alarm({ evaluationPeriods: 1, datapointsToAlarm: 1, periodSeconds: 300, comparison: "GreaterThanThreshold" }), storeWith({}), now).reason).toBe(
+      "no data; fires at Sum > 1 in the last 5 min",
+    );
+  });
+
   test("stays OK when fewer periods breach than datapoints_to_alarm", () => {
     expect(evaluateAlarm(alarm(), storeWith({ 0: 1, 1: 0 }), now)).toMatchObject({ state: "OK", value: 1 });
   });

@@ -24,9 +24,10 @@ function tree(dir: string): Map<string, Buffer> {
   return files;
 }
 
-function run(command: string, args: string[], env: Record<string, string>): void {
+function run(command: string, args: string[], env: Record<string, string>): { stdout: string; stderr: string } {
   const result = spawnSync(command, args, { cwd: ROOT, env: { ...process.env, CHECKPOINT_DISABLE: "1", ...env }, encoding: "utf8", timeout: 120_000 });
   if (result.status !== 0) throw new Error(`${command} ${args.join(" ")} failed:\n${result.stderr || result.stdout}`);
+  return { stdout: result.stdout, stderr: result.stderr };
 }
 
 let dir: string;
@@ -38,8 +39,17 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 test("npm run synth writes exactly the cdktf.out that npx cdktf synth writes", () => {
   const cli = join(dir, "cli");
   const direct = join(dir, "direct");
-  run("npx", ["cdktf", "synth", "--output", cli], {});
-  run("npm", ["run", "--silent", "synth"], { CDKTF_OUTDIR: direct });
+  const fromCli = run("npx", ["cdktf", "synth", "--output", cli], { CHAT_AUTH: "none" });
+  const fromApp = run("npm", ["run", "--silent", "synth"], { CDKTF_OUTDIR: direct, CHAT_AUTH: "none" });
+
+  // The CLI prints whatever its app writes to stderr as an [ERROR]: the app's warning goes to stdout.
+  const warning = "Warning: CHAT_AUTH=none: anyone who knows the URL can connect and chat";
+  expect(fromApp.stderr).toBe("");
+  expect(fromApp.stdout).toContain(warning);
+  expect(fromCli.stdout).toContain(warning);
+  expect((fromCli.stdout + fromCli.stderr).split("\n").filter((line) => line.includes("CHAT_AUTH") && line.includes("[ERROR]"))).toEqual([]);
+  // And it says where it wrote.
+  expect(fromApp.stdout).toContain(`Synthesized ${direct}/stacks/chat-account/cdk.tf.json and ${direct}/stacks/chat/cdk.tf.json`);
 
   const expected = tree(cli);
   const actual = tree(direct);

@@ -1,13 +1,6 @@
 /**
  * `npm start`: synthesizes the stack (as `cdktf synth` would) and serves it on this machine.
- *
- *   npm start                               synthesize into cdktf.out, serve on 127.0.0.1:8080, data in memory
- *   npm start -- --data .local-data         keep DynamoDB data across restarts
- *   npm start -- --stack-dir <dir>          serve an already synthesized stack folder, without synthesizing
- *   npm start -- --account-rate 100 --account-burst 50
- *                                           throttle @connections as an account with that API Gateway quota would
- *   HOST=0.0.0.0 PORT=9000 npm start        listen elsewhere
- *   CHAT_AUTH=jwt npm start                 auth on, with a local OIDC issuer (unless CHAT_JWT_ISSUER names yours)
+ * `npm start -- --help` lists the flags and the environment settings it reads (HELP below).
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -15,7 +8,35 @@ import { localIssuerSettings, TOKEN_PATH } from "./identity-provider/local-issue
 import { DEFAULT_HOST, DEFAULT_PORT, startLocalRuntime, type LocalRuntime, type RuntimeAddress } from "./runtime";
 import { synthesizeStack } from "./terraform/synth";
 
-const USAGE = "Usage: npm start -- [--data <dir>] [--stack-dir <dir>] [--account-rate <requests/s>] [--account-burst <requests>]";
+const USAGE = "Usage: npm start -- [--data <dir>] [--stack-dir <dir>] [--account-rate <requests/s>] [--account-burst <requests>] [--verbose]";
+
+const HELP = `${USAGE}
+
+Synthesizes the chat stack into cdktf.out (as cdktf synth does) and serves it on this machine: API Gateway's
+WebSocket semantics, the @connections API, the functions, DynamoDB and SQS with IAM checked, the web page
+and the metrics view.
+
+Flags:
+  --data <dir>                keep DynamoDB data (and the ids of open connections) in <dir> across restarts;
+                              without it, everything is in memory
+  --stack-dir <dir>           serve an already synthesized stack folder (cdktf.out/stacks/chat) as it is
+  --account-rate <requests/s> throttle @connections calls as an account with this API Gateway quota would
+  --account-burst <requests>  ... and this burst (default: the region's quota, 10000/s with a burst of 5000)
+  --verbose, -v               also print the functions' EMF metric lines (the metrics view has them either way)
+  --help, -h                  this text
+
+Environment:
+  PORT=${DEFAULT_PORT}                   the port to listen on; 0 picks a free one
+  HOST=${DEFAULT_HOST}              the address to listen on; 0.0.0.0 listens on every interface
+  CHAT_AUTH=none|jwt          none: anyone may connect; jwt: a token is required, from a local issuer that
+                              npm start runs, or from your identity provider when CHAT_JWT_ISSUER is set
+                              (with CHAT_JWT_AUDIENCE, and CHAT_JWT_JWKS_URL when it is not the default)
+  CHAT_*                      every other stack setting, read as cdktf synth reads it (README: Configuration)
+
+Examples:
+  PORT=9000 npm start
+  CHAT_AUTH=jwt npm start
+  npm start -- --data .local-data --verbose`;
 
 function parsePort(value: string | undefined): number {
   if (value === undefined || value === "") return DEFAULT_PORT;
@@ -39,12 +60,13 @@ async function main(): Promise<void> {
       "stack-dir": { type: "string" },
       "account-rate": { type: "string" },
       "account-burst": { type: "string" },
+      verbose: { type: "boolean", short: "v" },
       help: { type: "boolean", short: "h" },
     },
     strict: true,
   });
   if (values.help) {
-    console.log(USAGE);
+    console.log(HELP);
     return;
   }
   const host = process.env.HOST?.trim() || DEFAULT_HOST;
@@ -69,6 +91,7 @@ async function main(): Promise<void> {
     host,
     port,
     dataDir: values.data && resolve(values.data),
+    metricLines: values.verbose ?? false,
     accountThrottle: { ...(ratePerSecond === undefined ? {} : { ratePerSecond }), ...(burst === undefined ? {} : { burst }) },
   });
   printWelcome(runtime, values.data);
@@ -132,7 +155,7 @@ function printWelcome(runtime: LocalRuntime, dataDir: string | undefined): void 
       `  WebSocket:      ${runtime.wsUrl}`,
       `  @connections:   ${runtime.managementUrl}/@connections/{connectionId}`,
       `  Web client:     ${runtime.httpUrl}`,
-      `  Metrics:        ${runtime.metricsUrl} (the stack's dashboard and alarms on this run's figures)`,
+      `  Metrics:        ${runtime.metricsUrl} (the stack's dashboard and alarms on this run's figures; npm start -- --verbose also prints the EMF lines)`,
       ...(tokenUrl ? [`  Tokens:         POST ${tokenUrl} {"name":"alice"}`] : []),
       `  DynamoDB:       ${dataDir ? `on disk in ${resolve(dataDir)}` : "in memory (use --data <dir> to keep it)"}`,
       ...(runtime.model.queues.length ? [`  SQS:            ${runtime.sqsEndpoint} (${runtime.model.queues.map((q) => q.name).join(", ")}; in memory)`] : []),
@@ -146,8 +169,27 @@ function printWelcome(runtime: LocalRuntime, dataDir: string | undefined): void 
   );
 }
 
+/** What to change when the port cannot be had: a bare EADDRINUSE names no setting. */
+function listenFailure(error: NodeJS.ErrnoException): string | undefined {
+  const where = `${process.env.HOST?.trim() || DEFAULT_HOST}:${process.env.PORT?.trim() || DEFAULT_PORT}`;
+  switch (error.code) {
+    case "EADDRINUSE":
+      return `${where} is already in use (another npm start?): set PORT to a free port, e.g. PORT=${DEFAULT_PORT + 1} npm start, or PORT=0 for any free one`;
+    case "EACCES":
+      return `${where} may not be listened on by this user: set PORT to a port above 1023, e.g. PORT=${DEFAULT_PORT} npm start`;
+    case "EADDRNOTAVAIL":
+      return `${where}: this machine has no address ${process.env.HOST?.trim()}: set HOST to one of its addresses, e.g. HOST=127.0.0.1 or HOST=0.0.0.0 (every interface)`;
+    case "ENOTFOUND":
+    case "EAI_AGAIN":
+      return `HOST=${process.env.HOST?.trim()} does not resolve to an address: set HOST to one of this machine's addresses, e.g. HOST=127.0.0.1`;
+    default:
+      return undefined;
+  }
+}
+
 main().catch((error: unknown) => {
-  console.error(error instanceof Error ? error.message : error);
+  const listening = error instanceof Error ? listenFailure(error as NodeJS.ErrnoException) : undefined;
+  console.error(listening ?? (error instanceof Error ? error.message : error));
   if (error instanceof Error && /Unknown option|Unexpected argument/.test(error.message)) console.error(USAGE);
   process.exit(1);
 });

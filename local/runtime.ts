@@ -80,6 +80,11 @@ export interface LocalRuntimeOptions {
   readonly webDir?: string;
   /** Where log lines go (one per route invocation, IAM denials, function output). @default console.log */
   readonly log?: (line: string) => void;
+  /**
+   * Also log the EMF metric lines the functions print: one long JSON document per message, which the
+   * metrics view draws either way. @default false
+   */
+  readonly metricLines?: boolean;
 }
 
 export interface StopOptions {
@@ -196,6 +201,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
           maxEnvironments: options.environmentsPerFunction,
           invocationsPerEnvironment: options.invocationsPerEnvironment,
           observer: observability.functions,
+          logMetricLines: options.metricLines ?? false,
         });
         // One asked for while stopping answers every invocation with a failure.
         if (runnersStopped) void existing.stop();

@@ -13,7 +13,7 @@ export function renderFunctionLine(functionName: string, line: string): string {
     } catch {
       parsed = undefined;
     }
-    if (parsed && typeof parsed._aws === "object") return `${prefix} EMF ${line}`;
+    if (isEmfDocument(parsed)) return `${prefix} EMF ${line}`;
     if (parsed && typeof parsed.level === "string" && "timestamp" in parsed && "message" in parsed) {
       const message = typeof parsed.message === "string" ? parsed.message : JSON.stringify(parsed.message);
       const error = typeof parsed.errorType === "string" ? ` (${parsed.errorType}: ${String(parsed.errorMessage)})` : "";
@@ -23,4 +23,18 @@ export function renderFunctionLine(functionName: string, line: string): string {
   const text = /^\d{4}-\d\d-\d\dT[\d:.]+Z\t([^\t]*)\t([A-Z]+)\t(.*)$/s.exec(line);
   if (text) return `${prefix} ${text[2]} ${text[1]} ${text[3]}`;
   return `${prefix} ${line}`;
+}
+
+/** An EMF document: a JSON object with CloudWatch's `_aws` metadata, as CloudWatch Logs tells them apart. */
+export function isEmfLine(line: string): boolean {
+  if (!line.startsWith("{")) return false;
+  try {
+    return isEmfDocument(JSON.parse(line));
+  } catch {
+    return false;
+  }
+}
+
+function isEmfDocument(parsed: unknown): boolean {
+  return typeof parsed === "object" && parsed !== null && typeof (parsed as Record<string, unknown>)._aws === "object";
 }

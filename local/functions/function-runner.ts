@@ -21,7 +21,7 @@ import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Worker } from "node:worker_threads";
 import type { FunctionModel } from "../terraform/stack-model";
-import { renderFunctionLine } from "./function-output";
+import { isEmfLine, renderFunctionLine } from "./function-output";
 
 /** Told what functions print and how their invocations end (local/observability turns both into metrics). */
 export interface FunctionObserver {
@@ -153,6 +153,8 @@ export interface RunnerOptions {
   readonly maxEnvironments?: number;
   /** Invocations an environment runs at once; more wait for a free slot. @default DEFAULT_INVOCATIONS_PER_ENVIRONMENT */
   readonly invocationsPerEnvironment?: number;
+  /** Log the EMF documents the function prints, not only hand them to the observer. @default true */
+  readonly logMetricLines?: boolean;
 }
 
 export class FunctionRunner {
@@ -164,6 +166,7 @@ export class FunctionRunner {
   private readonly invocationsPerEnvironment: number;
 
   private readonly observer?: FunctionObserver;
+  private readonly logMetricLines: boolean;
 
   constructor(
     readonly fn: FunctionModel,
@@ -174,6 +177,7 @@ export class FunctionRunner {
     this.maxEnvironments = Math.max(1, Math.floor(options.maxEnvironments ?? defaultEnvironments()));
     this.invocationsPerEnvironment = Math.max(1, Math.floor(options.invocationsPerEnvironment ?? DEFAULT_INVOCATIONS_PER_ENVIRONMENT));
     this.observer = options.observer;
+    this.logMetricLines = options.logMetricLines ?? true;
   }
 
   /**
@@ -282,7 +286,7 @@ export class FunctionRunner {
     for (const stream of [worker.stdout, worker.stderr]) {
       createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
         this.observer?.line(this.fn.name, line);
-        this.log(renderFunctionLine(this.fn.name, line));
+        if (this.logMetricLines || !isEmfLine(line)) this.log(renderFunctionLine(this.fn.name, line));
       });
     }
     worker.on("message", (message: WorkerMessage) => this.onMessage(sandbox, message));

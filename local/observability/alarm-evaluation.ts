@@ -25,12 +25,17 @@ const UNPRODUCED: Readonly<Record<string, string>> = {
   "AWS/SQS ApproximateNumberOfMessagesVisible": "the local runtime publishes no SQS metrics",
 };
 
-const COMPARISONS: Readonly<Record<string, (value: number, threshold: number) => boolean>> = {
-  GreaterThanOrEqualToThreshold: (v, t) => v >= t,
-  GreaterThanThreshold: (v, t) => v > t,
-  LessThanThreshold: (v, t) => v < t,
-  LessThanOrEqualToThreshold: (v, t) => v <= t,
+const COMPARISONS: Readonly<Record<string, { readonly sign: string; readonly test: (value: number, threshold: number) => boolean }>> = {
+  GreaterThanOrEqualToThreshold: { sign: "≥", test: (v, t) => v >= t },
+  GreaterThanThreshold: { sign: ">", test: (v, t) => v > t },
+  LessThanThreshold: { sign: "<", test: (v, t) => v < t },
+  LessThanOrEqualToThreshold: { sign: "≤", test: (v, t) => v <= t },
 };
+
+/** `GreaterThanOrEqualToThreshold` as a reader writes it: `≥`; an unknown comparison as it is. */
+export function comparisonSign(comparison: string): string {
+  return COMPARISONS[comparison]?.sign ?? comparison;
+}
 
 export function evaluateAlarm(alarm: AlarmModel, store: MetricStore, now: number): AlarmEvaluation {
   const notEvaluated = (why: string): AlarmEvaluation => ({ state: "NOT_EVALUATED", reason: `not evaluated locally: ${why}` });
@@ -48,21 +53,30 @@ export function evaluateAlarm(alarm: AlarmModel, store: MetricStore, now: number
   for (const value of values) {
     if (value !== undefined) {
       present += 1;
-      if (compare(value, alarm.threshold)) breaching += 1;
+      if (compare.test(value, alarm.threshold)) breaching += 1;
     } else if (alarm.treatMissingData === "breaching") {
       breaching += 1;
     }
   }
   const latest = values[0];
-  const window = `${alarm.evaluationPeriods} × ${alarm.periodSeconds} s`;
+  const lastPeriods = alarm.evaluationPeriods === 1 ? `the last ${duration(alarm.periodSeconds)}` : `the last ${alarm.evaluationPeriods} periods of ${duration(alarm.periodSeconds)}`;
+  const needed = alarm.evaluationPeriods === 1 ? lastPeriods : `${alarm.datapointsToAlarm} of ${lastPeriods}`;
+  const condition = `${alarm.statistic} ${compare.sign} ${format(alarm.threshold)}`;
   const shown = latest === undefined ? "no data" : `${alarm.statistic} ${format(latest)}`;
   if (breaching >= alarm.datapointsToAlarm) {
-    return { state: "ALARM", ...(latest !== undefined ? { value: latest } : {}), reason: `${breaching} of ${alarm.evaluationPeriods} periods breach ${alarm.comparison} ${alarm.threshold} (${shown}, ${window})` };
+    return { state: "ALARM", ...(latest !== undefined ? { value: latest } : {}), reason: `${condition} in ${alarm.evaluationPeriods === 1 ? lastPeriods : `${breaching} of ${lastPeriods}`} (now ${shown})` };
   }
   if (present === 0 && alarm.treatMissingData === "missing") {
-    return { state: "INSUFFICIENT_DATA", reason: `no data in the last ${window}` };
+    return { state: "INSUFFICIENT_DATA", reason: `no data in ${lastPeriods}` };
   }
-  return { state: "OK", ...(latest !== undefined ? { value: latest } : {}), reason: `${shown}; fires at ${alarm.comparison} ${alarm.threshold} (${window})` };
+  return { state: "OK", ...(latest !== undefined ? { value: latest } : {}), reason: `${shown}; fires at ${condition} in ${needed}` };
+}
+
+/** A period as people say it: 300 → "5 min", 10 → "10 s". */
+function duration(seconds: number): string {
+  if (seconds % 3600 === 0) return `${seconds / 3600} h`;
+  if (seconds % 60 === 0) return `${seconds / 60} min`;
+  return `${seconds} s`;
 }
 
 function format(value: number): string {

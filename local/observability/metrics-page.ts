@@ -15,6 +15,8 @@ const FILES: Readonly<Record<string, [string, string]>> = {
   [`${METRICS_PATH}.css`]: ["metrics.css", "text/css; charset=utf-8"],
 };
 const PAGE_DIR = join(__dirname, "page");
+/** The page is static files and JSON from this origin: nothing inline, nothing from elsewhere. */
+const CSP = "default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'";
 /** A window the page may ask for: a minute to the hour the store keeps. */
 const MIN_WINDOW_SECONDS = 60;
 const MAX_WINDOW_SECONDS = 3600;
@@ -39,7 +41,7 @@ export function servePage(req: IncomingMessage, res: ServerResponse, snapshot: (
     body = readFileSync(join(PAGE_DIR, file[0]));
     type = file[1];
   }
-  res.writeHead(200, { "Content-Type": type, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff" });
+  res.writeHead(200, { "Content-Type": type, "Content-Length": Buffer.byteLength(body), "Cache-Control": "no-cache", "X-Content-Type-Options": "nosniff", "Content-Security-Policy": CSP });
   res.end(req.method === "HEAD" ? undefined : body);
   return true;
 }
