@@ -41,7 +41,7 @@ test("a read failing mid-fan-out replies sent and incomplete, not an error, once
   const result = await send({ room: "lobby", message: "hello!", requestId: "q1" });
 
   expect(result.statusCode).toBe(200);
-  expect(replyFrame(result)).toEqual({ type: "sent", id: expect.any(String), delivered: 1, stale: 0, failed: 0, incomplete: true, requestId: "q1" });
+  expect(replyFrame(result)).toEqual({ type: "sent", id: expect.any(String), sentAt: expect.any(String), delivered: 1, stale: 0, failed: 0, incomplete: true, requestId: "q1" });
   expect(api.received("bob")).toHaveLength(1);
   expect(api.received("carol")).toHaveLength(0);
   expect(logged.mock.calls[0]![0]).toMatchObject({ route: "send-message", errorType: "ProvisionedThroughputExceededException" });

@@ -42,7 +42,7 @@ function silenceErrorLog() {
 }
 
 const user = (id: string) => ({ id, name: id, verified: false });
-const sent = (counts: Record<string, unknown>) => ({ type: "sent", id: expect.any(String), stale: 0, failed: 0, incomplete: false, ...counts });
+const sent = (counts: Record<string, unknown>) => ({ type: "sent", id: expect.any(String), sentAt: expect.any(String), stale: 0, failed: 0, incomplete: false, ...counts });
 
 describe("broadcast", () => {
   test("the tutorial's frame reaches every other open connection as a message frame with its sender", async () => {
@@ -98,6 +98,15 @@ describe("request and message ids", () => {
 
     expect(replyFrame(await send("alice", { message: "hi", requestId: "req-1" }))).toMatchObject({ type: "sent", requestId: "req-1" });
     expect(replyFrame(await send("alice", { message: "", requestId: "req-2" }))).toMatchObject({ type: "error", requestId: "req-2" });
+  });
+
+  test("the sent frame carries the sentAt its recipients see, so sender and recipients show one time", async () => {
+    await dynamo.connect("alice", "bob");
+
+    const { sentAt } = replyFrame(await send("alice", { message: "hi" }));
+
+    expect(sentAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    expect(api.received("bob")[0].sentAt).toBe(sentAt);
   });
 
   test("every recipient gets the same message id, which the sent frame names", async () => {

@@ -67,7 +67,7 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
       onFailure: (error) => logError(log, error, { messageId: id, while: "handing off to the fan-out queue" }),
     });
     await publishFanOut({ path: "queue", target: target.kind, message: true, queued, incomplete }, { requestId: awsRequestId, connectionId });
-    return { type: "sent", id, delivered: 0, stale: 0, failed: 0, incomplete, queued };
+    return { type: "sent", id, sentAt: outgoing.sentAt, delivered: 0, stale: 0, failed: 0, incomplete, queued };
   }
 
   // Fan-out duration: from the first post to the last answer (fanOut returns once every post is answered).
@@ -86,7 +86,7 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
   });
   const durationMs = firstPostAt === undefined ? undefined : Math.round(performance.now() - firstPostAt);
   await publishFanOut({ path: "inline", target: target.kind, message: true, counts, durationMs }, { requestId: awsRequestId, connectionId });
-  return { type: "sent", id, ...counts };
+  return { type: "sent", id, sentAt: outgoing.sentAt, ...counts };
 });
 
 /** Whom a message goes to, as the lists name them (a direct `to` has no list entry). */

@@ -29,6 +29,8 @@ export interface MessageFrame {
 export interface SentFrame {
   readonly type: "sent";
   readonly id: string;
+  /** The recipients' `sentAt`, so the sender shows the same time as they do. */
+  readonly sentAt: string;
   readonly delivered: number;
   readonly stale: number;
   readonly failed: number;
