@@ -9,7 +9,7 @@ module.exports = {
     const { code, map } = transformSync(sourceText, {
       loader: sourcePath.endsWith(".ts") ? "ts" : "js",
       format: "cjs",
-      target: "node20",
+      target: "node22",
       sourcemap: true,
       sourcefile: sourcePath,
     });

@@ -26,5 +26,3 @@ declare global {
   }
 }
 
-// The AWS SDK warns that it will need Node 22 (Lambda's runtime); tests on Node 20 need not say so per client.
-process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = "true";

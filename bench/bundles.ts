@@ -134,7 +134,7 @@ export async function zippedBytes(bundleDir: string, zipFile: string): Promise<n
 }
 
 /** Puts in place what the route's first event needs, so the handler does its real work. */
-async function arrangeEvent(route: string, connectionId: string, arrange: Arranger): Promise<APIGatewayProxyWebsocketEventV2> {
+export async function arrangeEvent(route: string, connectionId: string, arrange: Arranger): Promise<APIGatewayProxyWebsocketEventV2> {
   switch (route) {
     case "connect":
       return connectEvent(connectionId);
@@ -166,7 +166,7 @@ async function arrangeEvent(route: string, connectionId: string, arrange: Arrang
 }
 
 /** What a function sees on Lambda, pointed at dynalite; NODE_PATH plays the runtime's own node_modules. */
-function functionEnv(endpoint: string, table: string, variant: Variant): NodeJS.ProcessEnv {
+export function functionEnv(endpoint: string, table: string, variant: Variant): NodeJS.ProcessEnv {
   return {
     PATH: process.env.PATH,
     AWS_REGION: "us-east-1",
@@ -176,15 +176,16 @@ function functionEnv(endpoint: string, table: string, variant: Variant): NodeJS.
     // Never called: each arranged event has nobody to post to besides its own connection.
     AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: "http://127.0.0.1:9",
     TABLE_NAME: table,
-    // Lambda's nodejs22.x would not print the SDK's Node 20 deprecation warning.
+    // Lambda's runtime never prints the SDK's Node-version warning; the runs on an older Node for
+    // comparison (node-majors.ts) must not spend time printing it either.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
     ...(variant === "external" && { NODE_PATH: join(ROOT, "node_modules") }),
   };
 }
 
-/** Milliseconds until a fresh Node process has loaded the bundle and answered the event with a 200. */
-async function coldStart(bundle: string, event: APIGatewayProxyWebsocketEventV2, env: NodeJS.ProcessEnv): Promise<number> {
-  const result = await firstOutput([SERVE_ONE_EVENT, bundle, JSON.stringify(event)], env);
+/** Milliseconds until a fresh Node process (`node`, this one's by default) has loaded the bundle and answered the event with a 200. */
+export async function coldStart(bundle: string, event: APIGatewayProxyWebsocketEventV2, env: NodeJS.ProcessEnv, node = process.execPath): Promise<number> {
+  const result = await firstOutput([SERVE_ONE_EVENT, bundle, JSON.stringify(event)], env, node);
   const reply = result.code === 0 && result.stdout ? (JSON.parse(result.stdout) as { statusCode?: number; body?: string }) : undefined;
   if (reply?.statusCode !== 200) {
     throw new Error(`cold start of ${bundle} failed (exit ${result.code}, status ${reply?.statusCode}): ${reply?.body ?? ""}\n${result.stderr}`);
@@ -193,10 +194,14 @@ async function coldStart(bundle: string, event: APIGatewayProxyWebsocketEventV2,
 }
 
 /** Runs `node args` to its end; `ms` is the time from spawn to its first output (or its exit, if none). */
-export function firstOutput(args: readonly string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; code: number | null; stdout: string; stderr: string }> {
+export function firstOutput(
+  args: readonly string[],
+  env: NodeJS.ProcessEnv,
+  node = process.execPath,
+): Promise<{ ms: number; code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const started = performance.now();
-    const child = spawn(process.execPath, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(node, args, { env, stdio: ["ignore", "pipe", "pipe"] });
     let firstAt: number | undefined;
     let stdout = "";
     let stderr = "";

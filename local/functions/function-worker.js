@@ -19,15 +19,6 @@ const util = require("node:util");
 // it to the project's node_modules. Node reads NODE_PATH once at startup, so read it again here.
 if (typeof Module._initPaths === "function") Module._initPaths();
 
-// The AWS SDK warns that it will soon need Node 22. Lambda's nodejs22.x runtime never shows that warning,
-// so neither does this stand-in for it when the machine runs an older Node.
-const emitWarning = process.emitWarning;
-process.emitWarning = function (warning, ...rest) {
-  const text = typeof warning === "string" ? warning : warning && warning.message;
-  if (typeof text === "string" && text.startsWith("NodeVersionSupportWarning")) return;
-  return emitWarning.call(process, warning, ...rest);
-};
-
 const { moduleFile, exportName, handlerName } = workerData;
 
 /**
