@@ -65,7 +65,7 @@ describe("a good token", () => {
     expect(await handler(event({ token }))).toEqual({
       principalId: userId,
       policyDocument: { Version: "2012-10-17", Statement: [{ Action: "execute-api:Invoke", Effect: "Allow", Resource: METHOD_ARN }] },
-      context: { userId, userName: "alice" },
+      context: { userId, userName: "alice", admin: false, tokenExpiresAt: expect.any(Number) },
     });
   });
 

@@ -12,6 +12,10 @@ export interface AuthorizedUser {
   readonly userId: string;
   /** A display name (see displayName). */
   readonly userName: string;
+  /** The token names the admin group in its groups claim. */
+  readonly admin: boolean;
+  /** The token's `exp` (epoch seconds): the connection's frames are refused from then on. */
+  readonly expiresAt?: number;
 }
 
 export interface AuthorizerResult {
@@ -28,7 +32,12 @@ export function allow(methodArn: string, user: AuthorizedUser): AuthorizerResult
   return {
     principalId: user.userId,
     policyDocument: policy("Allow", methodArn),
-    context: { userId: user.userId, userName: user.userName },
+    context: {
+      userId: user.userId,
+      userName: user.userName,
+      admin: user.admin,
+      ...(user.expiresAt !== undefined && { tokenExpiresAt: user.expiresAt }),
+    },
   };
 }
 

@@ -16,7 +16,8 @@ export function userOf(claims: Claims, nameClaim: string): AuthorizedUser | unde
   const { sub } = claims;
   if (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_USER_ID_LENGTH) return undefined;
   const userName = displayName(claims[nameClaim]) ?? displayName(claims[FALLBACK_NAME_CLAIM]) ?? displayName(sub) ?? [...sub].slice(0, MAX_NAME_LENGTH).join("");
-  return { userId: sub, userName };
+  const expiresAt = typeof claims.exp === "number" && Number.isFinite(claims.exp) ? claims.exp : undefined;
+  return { userId: sub, userName, admin: false, ...(expiresAt !== undefined && { expiresAt }) };
 }
 
 /**

@@ -5,6 +5,8 @@ export interface User {
   readonly name: string;
   /** True only when a JWT authorizer vouched for the user. */
   readonly verified: boolean;
+  /** Present (true) only for a verified user whose token names the admin group. */
+  readonly admin?: true;
 }
 
 /**
@@ -17,6 +19,9 @@ export const NAME_PATTERN = /^(?=.*[^ ])[\p{L}\p{N} _.-]{1,64}$/u;
 export interface AuthorizerContext {
   readonly userId?: unknown;
   readonly userName?: unknown;
+  readonly admin?: unknown;
+  /** The token's `exp`, epoch seconds. */
+  readonly tokenExpiresAt?: unknown;
 }
 
 /** The verified user an authorizer passed on, or undefined when the connection was not authorized. */
@@ -24,7 +29,21 @@ export function verifiedUser(authorizer: AuthorizerContext | undefined): User | 
   const id = authorizer?.userId;
   if (typeof id !== "string" || id === "") return undefined;
   const name = typeof authorizer?.userName === "string" && authorizer.userName !== "" ? authorizer.userName : id;
-  return { id, name, verified: true };
+  return { id, name, verified: true, ...(isTrue(authorizer?.admin) && { admin: true as const }) };
+}
+
+/**
+ * When the connection's token expires (epoch seconds), or undefined without one. Read tolerantly: a
+ * context value may reach the routes as a number or as its string.
+ */
+export function tokenExpiresAt(authorizer: AuthorizerContext | undefined): number | undefined {
+  const value = authorizer?.tokenExpiresAt;
+  const seconds = typeof value === "string" && value.trim() !== "" ? Number(value) : value;
+  return typeof seconds === "number" && Number.isFinite(seconds) ? seconds : undefined;
+}
+
+function isTrue(value: unknown): boolean {
+  return value === true || value === "true";
 }
 
 /** An anonymous user: the chosen name, or a generated one from the connection id. */
