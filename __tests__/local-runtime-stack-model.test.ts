@@ -5,7 +5,8 @@
  */
 import { startLocalRuntime } from "../local/runtime";
 import { routeSelector } from "../local/gateway/route-selection";
-import { arnLike, loadStackModel, StackModelError } from "../local/terraform/stack-model";
+import { StackModelError } from "../local/terraform/stack-errors";
+import { arnLike, loadStackModel } from "../local/terraform/stack-model";
 import { TerraformDocument, TerraformResolutionError, type TerraformJson as LocalTerraformJson } from "../local/terraform/terraform-json";
 import { addRoute, functionResource, readStack, synthesizeWorkspace, writeVariant, type Workspace } from "./support/local-stacks";
 

@@ -20,7 +20,7 @@ import { closeServer, listen } from "../http/servers";
 import { checkAccess, type IdentityRegistry } from "../iam/identities";
 import { SigV4Error } from "../iam/sigv4";
 import { readBody } from "../http/request-body";
-import type { IndexModel, TableModel } from "../terraform/stack-model";
+import type { IndexModel, TableModel } from "../terraform/stack-model-types";
 import { DEFAULT_INDEX_LAG_MS, IndexReplicas } from "./dynamodb/index-replicas";
 import { ReadWriteLock } from "./dynamodb/lock";
 import { StoreClient } from "./dynamodb/store-client";
