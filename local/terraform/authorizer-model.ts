@@ -6,7 +6,7 @@
  */
 import { StackModelError } from "./stack-errors";
 import type { AuthorizerModel, IdentitySource } from "./stack-model-types";
-import type { TerraformBlock, TerraformDocument } from "./terraform-json";
+import type { TerraformBlock, TerraformDocument } from "./terraform-document";
 
 export interface AuthorizerLookups {
   /** The aws_lambda_function an ARN or invoke ARN names. */

@@ -6,7 +6,7 @@
  * (FIFO queues, event filters, other event sources) stops it with the setting named.
  */
 import { authorize } from "../iam/policy";
-import { blockList, type TerraformBlock, type TerraformDocument } from "./terraform-json";
+import { blockList, type TerraformBlock, type TerraformDocument } from "./terraform-document";
 import { StackModelError } from "./stack-errors";
 import type { EventSourceMappingModel, FunctionModel, QueueModel, RedrivePolicy } from "./stack-model-types";
 

@@ -11,7 +11,7 @@ import { parsePolicy, type Policy } from "../iam/policy";
 import { authorizerModel } from "./authorizer-model";
 import { StackModelError } from "./stack-errors";
 import type { ApiModel, AuthorizerModel, FunctionModel, IndexModel, KeyAttribute, RouteModel, StackModel, StageModel, TableModel } from "./stack-model-types";
-import { blockList, stackPath, type TerraformBlock, TerraformDocument, type LocalContext } from "./terraform-json";
+import { blockList, stackPath, type TerraformBlock, TerraformDocument, type LocalContext } from "./terraform-document";
 import { eventSourceMappingModels, mappedFunctionBlocks, queueModels, queueNotes, SQS_RESOURCE_TYPES } from "./queue-model";
 
 /** API Gateway stops waiting for any integration after 29 seconds. */
