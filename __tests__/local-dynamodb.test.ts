@@ -6,7 +6,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
 import { startLocalDynamoDb, type LocalDynamoDb } from "../local/services/dynamodb";
-import type { TableModel } from "../local/terraform/stack-model";
+import type { TableModel } from "../local/terraform/stack-model-types";
 import { waitFor } from "./support/ws-client";
 
 const TABLE: TableModel = {

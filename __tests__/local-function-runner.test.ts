@@ -7,7 +7,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { defaultEnvironments, FunctionRunner, type Invocation } from "../local/functions/function-runner";
-import type { FunctionModel } from "../local/terraform/stack-model";
+import type { FunctionModel } from "../local/terraform/stack-model-types";
 
 /**
  * Sleeps for the event's `sleep` ms, or keeps its thread busy for `busy` ms (as a handler's own CPU work

@@ -5,8 +5,9 @@
  */
 import { startLocalRuntime } from "../local/runtime";
 import { routeSelector } from "../local/gateway/route-selection";
-import { arnLike, loadStackModel, StackModelError } from "../local/terraform/stack-model";
-import { TerraformDocument, TerraformResolutionError, type TerraformJson as LocalTerraformJson } from "../local/terraform/terraform-json";
+import { StackModelError } from "../local/terraform/stack-errors";
+import { arnLike, loadStackModel } from "../local/terraform/stack-model";
+import { TerraformDocument, TerraformResolutionError, type TerraformJson as LocalTerraformJson } from "../local/terraform/terraform-document";
 import { addRoute, functionResource, readStack, synthesizeWorkspace, writeVariant, type Workspace } from "./support/local-stacks";
 
 let workspace: Workspace;

@@ -67,8 +67,7 @@ export async function benchPostCpu(options: PostCpuOptions): Promise<FigureResul
     const rate = (variant: Variant) => summarize(samples[variant].map((s) => s.postsPerSecond));
     const [shipped, sdk, bare] = [cpu("fan-out"), cpu("fan-out-sdk"), cpu("floor")];
     // The budget compares each run with the floor's run of the same round, made seconds apart: a slow or fast
-    // spell of the machine moves both. The ratio of the medians of separate runs swung from 1.11× to 1.53×
-    // across full runs with no change to the code measured.
+    // spell of the machine moves both, where a ratio of the medians of separate runs moves with the load.
     const paired = summarize(samples["fan-out"].map((s, i) => s.usPerPost / samples.floor[i]!.usPerPost)).median;
     const us = (value: number) => `${Math.round(value)} µs`;
     const runsNote = `${options.runs} runs of ${count(options.posts)} posts`;

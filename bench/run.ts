@@ -1,8 +1,8 @@
 /**
- * `npm run bench`: the project's performance figures (issue 4), each beside a baseline measured in the same
+ * `npm run bench`: the project's performance figures, each beside a baseline measured in the same
  * run, checked against its budget. Prints one table per figure and writes them to bench/results.md.
  *
- *   npm run bench                                 every figure (about 16 minutes on 2 cores); exits 1 if a budget is missed
+ *   npm run bench                                 every figure (bench/results.md gives the time); exits 1 if a budget is missed
  *   npm run bench -- --only synth,bundles         a subset: synth, synth-command, tests, bundles, fan-out, throttling,
  *                                                 fan-out-scale, fan-out-faults, post-cpu, capacity, authorizer, metrics,
  *                                                 node-majors
@@ -40,7 +40,7 @@ const FAN_OUT = { sizes: [1000, 5000], latenciesMs: [0, 20], repeats: 3 };
 const QUICK_FAN_OUT = { sizes: [200, 1000], latenciesMs: [0, 20], repeats: 1 };
 /**
  * Fan-out at scale: 20 ms per post against an account rate this machine sustains (the CPU is not the bound).
- * 50,000 is lowered to what the process's open-file limit allows (18,000 where it is 20,000).
+ * 50,000 is lowered to what the process's open-file limit allows.
  */
 const SCALE: FanOutScaleOptions = { sizes: [10_000, 50_000], latencyMs: 20, accountRate: 2000 };
 /** Both sizes above the inline limit, so the queue path is what is measured. */

@@ -1,4 +1,4 @@
-import { Fn } from "cdktf";
+import { Fn, type ITerraformDependable } from "cdktf";
 import { Construct } from "constructs";
 import { Apigatewayv2Api } from "@cdktf/provider-aws/lib/apigatewayv2-api";
 import { Apigatewayv2Integration } from "@cdktf/provider-aws/lib/apigatewayv2-integration";
@@ -9,7 +9,14 @@ import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
 import { FUNCTION_DEFAULTS } from "./bundled-function";
-import type { WebsocketAuthorizer } from "./websocket-authorizer";
+
+/** What a route needs of its $connect authorizer (a WebsocketAuthorizer is one). */
+export interface RouteAuthorizer {
+  /** The `aws_apigatewayv2_authorizer`, by its id. */
+  readonly authorizer: { readonly id: string };
+  /** API Gateway's leave to invoke the authorizer's function: the route is created after it. */
+  readonly permission: ITerraformDependable;
+}
 
 /** API Gateway stops waiting for an integration after 29 seconds, so a longer Lambda timeout buys nothing. */
 export const MAX_LAMBDA_TIMEOUT_SECONDS = 29;
@@ -31,7 +38,7 @@ export interface WebsocketRoute {
   /** The handler's timeout in seconds; the integration waits as long, up to API Gateway's 29 s. @default 29 */
   readonly timeoutSeconds?: number;
   /** Who may connect; WebSocket APIs run an authorizer on `$connect` only. @default none: anyone */
-  readonly authorizer?: WebsocketAuthorizer;
+  readonly authorizer?: RouteAuthorizer;
 }
 
 export interface WebsocketApiProps {

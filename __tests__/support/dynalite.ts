@@ -6,7 +6,7 @@ import { keys, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../../handlers/lib
 import { anonymousUser, User } from "../../handlers/lib/auth/user";
 import { startLocalDynamoDb, type LocalDynamoDb } from "../../local/services/dynamodb";
 import type { TtlOptions } from "../../local/services/dynamodb/ttl-sweeper";
-import type { TableModel } from "../../local/terraform/stack-model";
+import type { TableModel } from "../../local/terraform/stack-model-types";
 
 /** The connections table as the stack defines it (constructs/connections-table.ts). */
 export function connectionsTableModel(name: string): TableModel {

@@ -20,7 +20,7 @@ import { availableParallelism } from "node:os";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import { Worker } from "node:worker_threads";
-import type { FunctionModel } from "../terraform/stack-model";
+import type { FunctionModel } from "../terraform/stack-model-types";
 import { isEmfLine, renderFunctionLine } from "./function-output";
 
 /** Told what functions print and how their invocations end (local/observability turns both into metrics). */

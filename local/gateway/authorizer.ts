@@ -15,7 +15,7 @@
  */
 import type { FunctionRunner } from "../functions/function-runner";
 import { evaluate, parsePolicy, type Policy } from "../iam/policy";
-import type { AuthorizerModel, IdentitySource } from "../terraform/authorizer-model";
+import type { AuthorizerModel, IdentitySource } from "../terraform/stack-model-types";
 import { MAX_INTEGRATION_TIMEOUT_MS } from "../terraform/stack-model";
 import type { GatewayEvent } from "./events";
 import { invokeWithin } from "./integration";

@@ -3,7 +3,6 @@
  * API, which posts to, describes and deletes them), and the ledger of connection ids whose $disconnect
  * has not run yet, which survives a crash when the runtime keeps its data on disk.
  */
-import { randomInt } from "node:crypto";
 import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { WebSocket } from "ws";
@@ -43,18 +42,6 @@ export class ConnectionRegistry {
   get size(): number {
     return this.open.size;
   }
-}
-
-const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-
-/**
- * An id shaped like API Gateway's connection, request and message ids (`L0SM9cOFvHcCIhw=`): 15 letters or
- * digits and a trailing `=`, which callers must URL-encode in @connections paths, as on AWS.
- */
-export function gatewayId(): string {
-  let id = "";
-  for (let i = 0; i < 15; i += 1) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
-  return `${id}=`;
 }
 
 /**

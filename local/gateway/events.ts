@@ -2,8 +2,8 @@
  * The events API Gateway sends a WebSocket route's Lambda proxy integration, field for field as on AWS
  * (APIGatewayProxyWebsocketEventV2 in @types/aws-lambda, plus the $connect and $disconnect extras).
  */
+import { randomInt } from "node:crypto";
 import type { IncomingMessage } from "node:http";
-import { gatewayId } from "./connections";
 
 export interface ConnectionDetails {
   readonly connectionId: string;
@@ -24,6 +24,18 @@ export interface ApiDetails {
 export interface GatewayEvent {
   readonly requestContext: Record<string, unknown> & { readonly requestId: string; readonly routeKey: string };
   readonly [field: string]: unknown;
+}
+
+const ID_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
+
+/**
+ * An id shaped like API Gateway's connection, request and message ids (`L0SM9cOFvHcCIhw=`): 15 letters or
+ * digits and a trailing `=`, which callers must URL-encode in @connections paths, as on AWS.
+ */
+export function gatewayId(): string {
+  let id = "";
+  for (let i = 0; i < 15; i += 1) id += ID_ALPHABET[randomInt(ID_ALPHABET.length)];
+  return `${id}=`;
 }
 
 const MONTHS = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"];

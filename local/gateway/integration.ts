@@ -3,7 +3,7 @@
  * integration timeout, and read the function's result as a proxy response (statusCode, headers, body).
  */
 import type { FunctionRunner, Invocation } from "../functions/function-runner";
-import type { RouteModel } from "../terraform/stack-model";
+import type { RouteModel } from "../terraform/stack-model-types";
 
 export type IntegrationResult =
   | {

@@ -15,12 +15,12 @@ import type { Duplex } from "node:stream";
 import { setTimeout as delay } from "node:timers/promises";
 import { WebSocket, WebSocketServer, type RawData } from "ws";
 import { authorizeConnect, requestAuthorizer } from "./authorizer";
-import { ConnectionRegistry, gatewayId, type ConnectionLedger, type LiveConnection } from "./connections";
-import { connectEvent, disconnectEvent, messageEvent, type ApiDetails, type ConnectionDetails } from "./events";
+import { ConnectionRegistry, type ConnectionLedger, type LiveConnection } from "./connections";
+import { connectEvent, disconnectEvent, gatewayId, messageEvent, type ApiDetails, type ConnectionDetails } from "./events";
 import type { FunctionRunner } from "../functions/function-runner";
 import { ENDPOINT_TIMED_OUT, INTERNAL_SERVER_ERROR, invokeIntegration, type IntegrationResult } from "./integration";
 import { DEFAULT_ROUTE, routeSelector, type RouteSelector } from "./route-selection";
-import type { RouteModel, StackModel } from "../terraform/stack-model";
+import type { RouteModel, StackModel } from "../terraform/stack-model-types";
 
 /** API Gateway's WebSocket frame size quota. */
 export const FRAME_LIMIT_BYTES = 32 * 1024;

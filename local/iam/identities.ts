@@ -8,7 +8,7 @@ import { createHash, randomBytes } from "node:crypto";
 import type { Credentials } from "../functions/function-runner";
 import { accessDeniedMessage, authorize, describeDecision, parsePolicy, type AccessCheck, type Decision, type Policy } from "./policy";
 import { verifySigV4, type SignedRequest } from "./sigv4";
-import type { StackModel } from "../terraform/stack-model";
+import type { StackModel } from "../terraform/stack-model-types";
 
 export interface Identity {
   /** The function name, or "local-admin". */

@@ -167,8 +167,9 @@ export class MetricStore {
 
 /**
  * The series' key: namespace, name and the dimensions sorted by name, joined with control characters no
- * name or value of CloudWatch's carries. Built by hand: it runs for every datapoint of every EMF line (a
- * dozen or so per chat message), where JSON.stringify of sorted entries cost a tenth of the main thread.
+ * name or value of CloudWatch's carries. Built by hand rather than with JSON.stringify of sorted entries: it
+ * runs on the main thread for every datapoint of every EMF line, several per chat message, so it is part of
+ * the runtime's CPU per message (bench/results.md, figure 10).
  */
 function keyOf(id: MetricId): string {
   const names = Object.keys(id.dimensions);

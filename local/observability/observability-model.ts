@@ -4,7 +4,7 @@
  * `aws_cloudwatch_dashboard` (its body's widgets). References resolve to the same local values the
  * runtime uses (API id, function names). What cannot be read is kept with the reason, to be shown as such.
  */
-import { TerraformDocument, type LocalContext } from "../terraform/terraform-json";
+import { TerraformDocument, type LocalContext } from "../terraform/terraform-document";
 import type { MetricId } from "./metric-store";
 
 export interface AlarmModel {

@@ -20,7 +20,7 @@ import { closeServer, listen } from "../http/servers";
 import { checkAccess, type IdentityRegistry } from "../iam/identities";
 import { SigV4Error } from "../iam/sigv4";
 import { readBody } from "../http/request-body";
-import type { IndexModel, TableModel } from "../terraform/stack-model";
+import type { IndexModel, TableModel } from "../terraform/stack-model-types";
 import { DEFAULT_INDEX_LAG_MS, IndexReplicas } from "./dynamodb/index-replicas";
 import { ReadWriteLock } from "./dynamodb/lock";
 import { StoreClient } from "./dynamodb/store-client";
@@ -183,9 +183,9 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
 
 /**
  * Hands a checked request to dynalite's own request handler in this process, writing straight to the caller's
- * response: the same validation, errors and headers as over HTTP, without a second HTTP round trip per call
- * (which cost about a tenth of the runtime's CPU per message). dynalite's handler reads only the method, url
- * and headers of the request and its "data" and "end" events.
+ * response: the same validation, errors and headers as over HTTP, without a second HTTP round trip per call,
+ * which would add to the runtime's CPU per message (bench/results.md, figure 10). dynalite's handler reads
+ * only the method, url and headers of the request and its "data" and "end" events.
  */
 function inProcess(store: Server): (req: IncomingMessage, body: Buffer, res: ServerResponse) => Promise<void> {
   const handle = store.listeners("request")[0] as RequestListener | undefined;

@@ -5,33 +5,8 @@
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html
  */
 import { StackModelError } from "./stack-errors";
-import type { TerraformBlock, TerraformDocument } from "./terraform-json";
-
-/** Where an identity source is read from in the $connect request. */
-export interface IdentitySource {
-  /** As written, e.g. `route.request.querystring.token`. */
-  readonly expression: string;
-  readonly from: "header" | "querystring" | "stageVariable";
-  readonly name: string;
-}
-
-export interface AuthorizerModel {
-  readonly address: string;
-  readonly id: string;
-  readonly name: string;
-  /** Every source must be present and non-empty, or API Gateway answers 401 without invoking the function. */
-  readonly identitySources: readonly IdentitySource[];
-  readonly functionName: string;
-  /** `arn:aws:execute-api:<region>:<account>:<apiId>/<stage>/$connect`: what the authorizer's policy must allow. */
-  readonly methodArn: string;
-  /**
-   * `authorizer_result_ttl_in_seconds` as set. API Gateway caches authorizer results for HTTP APIs only
-   * (terraform-provider-aws docs for aws_apigatewayv2_authorizer), so every handshake runs the function.
-   */
-  readonly resultTtlSeconds?: number;
-  /** Set when no aws_lambda_permission lets API Gateway invoke the function as this authorizer: every $connect then fails. */
-  readonly invokeDenied?: string;
-}
+import type { AuthorizerModel, IdentitySource } from "./stack-model-types";
+import type { TerraformBlock, TerraformDocument } from "./terraform-document";
 
 export interface AuthorizerLookups {
   /** The aws_lambda_function an ARN or invoke ARN names. */

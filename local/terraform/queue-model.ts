@@ -6,46 +6,9 @@
  * (FIFO queues, event filters, other event sources) stops it with the setting named.
  */
 import { authorize } from "../iam/policy";
-import { blockList, type TerraformBlock, type TerraformDocument } from "./terraform-json";
-import { StackModelError, type FunctionModel } from "./stack-model";
-
-export interface RedrivePolicy {
-  readonly deadLetterTargetArn: string;
-  readonly maxReceiveCount: number;
-}
-
-export interface QueueModel {
-  readonly address: string;
-  readonly name: string;
-  readonly arn: string;
-  /** The queue URL the SDK is given; it points at the local runtime. */
-  readonly url: string;
-  readonly visibilityTimeoutSeconds: number;
-  readonly messageRetentionSeconds: number;
-  readonly maximumMessageSizeBytes: number;
-  readonly delaySeconds: number;
-  readonly receiveWaitTimeSeconds: number;
-  readonly redrivePolicy?: RedrivePolicy;
-  /** As written (JSON text), for GetQueueAttributes. */
-  readonly redriveAllowPolicy?: string;
-  readonly sqsManagedSseEnabled: boolean;
-  readonly kmsMasterKeyId?: string;
-}
-
-export interface EventSourceMappingModel {
-  readonly address: string;
-  readonly uuid: string;
-  readonly queueArn: string;
-  /** The function it invokes (a function of the model). */
-  readonly functionName: string;
-  readonly batchSize: number;
-  readonly maximumBatchingWindowSeconds: number;
-  /** scaling_config.maximum_concurrency; Lambda's own scaling (up to 1,000 batches) when unset. */
-  readonly maximumConcurrency?: number;
-  /** function_response_types contains ReportBatchItemFailures. */
-  readonly reportBatchItemFailures: boolean;
-  readonly enabled: boolean;
-}
+import { blockList, type TerraformBlock, type TerraformDocument } from "./terraform-document";
+import { StackModelError } from "./stack-errors";
+import type { EventSourceMappingModel, FunctionModel, QueueModel, RedrivePolicy } from "./stack-model-types";
 
 /** SQS's defaults for what a queue does not set (CreateQueue attributes). */
 const QUEUE_DEFAULTS = {

@@ -8,119 +8,14 @@
 import { existsSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { parsePolicy, type Policy } from "../iam/policy";
-import { authorizerModel, type AuthorizerModel } from "./authorizer-model";
+import { authorizerModel } from "./authorizer-model";
 import { StackModelError } from "./stack-errors";
-import { blockList, stackPath, type TerraformBlock, TerraformDocument, type LocalContext } from "./terraform-json";
+import type { ApiModel, AuthorizerModel, FunctionModel, IndexModel, KeyAttribute, RouteModel, StackModel, StageModel, TableModel } from "./stack-model-types";
+import { blockList, stackPath, type TerraformBlock, TerraformDocument, type LocalContext } from "./terraform-document";
 import { eventSourceMappingModels, mappedFunctionBlocks, queueModels, queueNotes, SQS_RESOURCE_TYPES } from "./queue-model";
-import type { EventSourceMappingModel, QueueModel } from "./queue-model";
 
 /** API Gateway stops waiting for any integration after 29 seconds. */
 export const MAX_INTEGRATION_TIMEOUT_MS = 29_000;
-
-export interface ApiModel {
-  readonly address: string;
-  readonly id: string;
-  readonly name: string;
-  /** e.g. `$request.body.action`. */
-  readonly routeSelectionExpression: string;
-}
-
-export interface StageModel {
-  readonly address: string;
-  readonly name: string;
-  /** `stage_variables`, passed to every integration as the event's `stageVariables`. */
-  readonly variables?: Readonly<Record<string, string>>;
-}
-
-export interface RouteModel {
-  readonly address: string;
-  readonly routeKey: string;
-  /** Name of the function its AWS_PROXY integration invokes. */
-  readonly functionName: string;
-  /** API Gateway stops waiting for the function after this long (integration timeout, at most 29 s). */
-  readonly integrationTimeoutMs: number;
-  /** A route response exists (and a selection expression is set): the integration's `body` goes back to the caller. */
-  readonly hasRouteResponse: boolean;
-  /**
-   * Set when no aws_lambda_permission lets API Gateway invoke the function for this route: on AWS every
-   * invocation then fails ("Invalid permissions on Lambda function"), and so it does locally.
-   */
-  readonly invokeDenied?: string;
-  /** The Lambda authorizer that runs before the integration (authorization_type CUSTOM; $connect only). */
-  readonly authorizer?: AuthorizerModel;
-}
-
-export interface FunctionModel {
-  readonly address: string;
-  readonly name: string;
-  readonly arn: string;
-  /** `index.handler` as configured. */
-  readonly handler: string;
-  /** The module file the handler lives in, inside the bundle folder. */
-  readonly moduleFile: string;
-  /** The exported function the handler names. */
-  readonly exportName: string;
-  /** The folder that `data.archive_file` zips for deployment: the code that runs here is the code that deploys. */
-  readonly bundleDir: string;
-  readonly runtime: string;
-  readonly timeoutSeconds: number;
-  readonly memoryMb: number;
-  readonly environment: Readonly<Record<string, string>>;
-  readonly logGroupName: string;
-  /**
-   * `logging_config`: JSON, with an application log level, or Text. Lambda hands them to the runtime as
-   * AWS_LAMBDA_LOG_FORMAT and AWS_LAMBDA_LOG_LEVEL, and its console follows them.
-   */
-  readonly logging: { readonly format: "JSON" | "Text"; readonly applicationLogLevel?: string };
-  readonly role: { readonly address: string; readonly name: string; readonly arn: string };
-  /** Every identity policy of the role: inline policies, role policies and attached customer-managed policies. */
-  readonly policies: readonly Policy[];
-}
-
-export interface KeyAttribute {
-  readonly name: string;
-  readonly type: "S" | "N" | "B";
-}
-
-export interface IndexModel {
-  readonly name: string;
-  readonly hashKey: string;
-  readonly rangeKey?: string;
-  readonly projectionType: "ALL" | "KEYS_ONLY" | "INCLUDE";
-  readonly nonKeyAttributes?: readonly string[];
-}
-
-export interface TableModel {
-  readonly address: string;
-  readonly name: string;
-  readonly arn: string;
-  readonly hashKey: string;
-  readonly rangeKey?: string;
-  readonly attributes: readonly KeyAttribute[];
-  readonly globalSecondaryIndexes: readonly IndexModel[];
-  readonly localSecondaryIndexes: readonly IndexModel[];
-  /** The TTL attribute when TTL is enabled. */
-  readonly ttlAttribute?: string;
-}
-
-export interface StackModel {
-  readonly stackDir: string;
-  readonly region: string;
-  readonly account: string;
-  readonly api: ApiModel;
-  readonly stage: StageModel;
-  readonly routes: readonly RouteModel[];
-  readonly functions: readonly FunctionModel[];
-  readonly tables: readonly TableModel[];
-  readonly queues: readonly QueueModel[];
-  /** Lambda's pollers: which function each queue's messages go to, in what batches. */
-  readonly eventSourceMappings: readonly EventSourceMappingModel[];
-  /** Things in the stack the local runtime does not emulate, worth one line each at startup. */
-  readonly notes: readonly string[];
-}
-
-// Defined in stack-errors.ts, so authorizer-model.ts can throw it without importing this file back.
-export { StackModelError };
 
 /** Resource types the runtime reads or that have no behaviour to emulate (logs, permissions, ...). */
 const UNDERSTOOD_TYPES = new Set([

@@ -10,7 +10,7 @@
  * copied to the replica `lagMs` later (the item as it is then, or its absence), and index reads are
  * answered from the replica. Base-table reads are untouched, strongly consistent as they may be.
  */
-import type { TableModel } from "../../terraform/stack-model";
+import type { TableModel } from "../../terraform/stack-model-types";
 import type { ReadWriteLock } from "./lock";
 import type { StoreClient } from "./store-client";
 

@@ -8,7 +8,7 @@
  * Like DynamoDB, it ignores items whose TTL attribute is not a number, and items that expired more than
  * five years ago (DynamoDB takes those for a value in the wrong unit).
  */
-import type { TableModel } from "../../terraform/stack-model";
+import type { TableModel } from "../../terraform/stack-model-types";
 import type { ReadWriteLock } from "./lock";
 import type { StoreClient } from "./store-client";
 

@@ -13,7 +13,7 @@
  * Redrive to the dead-letter queue is the queue's own doing, on the receive after the last allowed one.
  */
 import type { FunctionRunner } from "../../functions/function-runner";
-import type { EventSourceMappingModel } from "../../terraform/queue-model";
+import type { EventSourceMappingModel } from "../../terraform/stack-model-types";
 import type { LocalQueue, ReceivedMessage } from "./queue";
 
 export interface PollerOptions {

@@ -6,7 +6,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FunctionRunner } from "../../functions/function-runner";
 import type { IdentityRegistry } from "../../iam/identities";
-import type { StackModel } from "../../terraform/stack-model";
+import type { StackModel } from "../../terraform/stack-model-types";
 import { handleSqsRequest, isSqsRequest } from "./api";
 import { EventSourceMappingPoller } from "./event-source-mapping";
 import type { SqsScope } from "./operations";

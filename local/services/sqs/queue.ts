@@ -10,7 +10,7 @@
  * holds at once; it is not a model of SQS's distributed, best-effort ordering.
  */
 import { randomBytes, randomUUID } from "node:crypto";
-import type { QueueModel } from "../../terraform/queue-model";
+import type { QueueModel } from "../../terraform/stack-model-types";
 import { errors } from "./errors";
 import { md5Hex, md5OfMessageAttributes, type MessageAttributes, type MessageInput } from "./messages";
 
