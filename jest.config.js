@@ -10,6 +10,6 @@ module.exports = {
   testTimeout: 30000,
   // Jest's default on 2 cores is one worker. The slowest suites spend their time waiting on child
   // processes (terraform, Chromium) and on timers (SQS visibility timeouts, idle timeouts), so a third
-  // worker runs others meanwhile: jest 146 s -> 130 s on 2 cores (738 tests, 2026-11-22).
+  // worker runs others meanwhile and shortens the suite (measured by `npm run bench -- --only tests`).
   maxWorkers: 3,
 };
