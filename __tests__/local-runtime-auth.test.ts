@@ -210,7 +210,8 @@ describe("the authorizer's context reaches every route of the connection", () =>
     const client = await connect(runtime, `?token=${token}`);
     const echo = await client.exchange<{ event: { requestContext: Record<string, any> } }>({ action: "join", room: "lobby" });
     const connectionId = echo.event.requestContext.connectionId;
-    const user = { principalId: userId, userId, userName: "alice" };
+    const tokenExpiresAt = JSON.parse(Buffer.from(token.split(".")[1]!, "base64url").toString()).exp;
+    const user = { principalId: userId, userId, userName: "alice", admin: false, tokenExpiresAt };
     expect(echo.event.requestContext.authorizer).toEqual(user);
     expect((await client.exchange<{ event: { requestContext: Record<string, any> } }>("not json")).event.requestContext.authorizer).toEqual(user);
     await client.close();

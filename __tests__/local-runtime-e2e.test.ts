@@ -74,14 +74,14 @@ describe("chat", () => {
     const second = await chatter();
     first.client.send('{"action":"send-message","message":"hello!"}');
     const sent = await first.client.nextJson();
-    expect(sent).toEqual({ type: "sent", id: expect.any(String), delivered: 1, stale: 0, failed: 0, incomplete: false });
+    expect(sent).toEqual({ type: "sent", id: expect.any(String), sentAt: expect.any(String), delivered: 1, stale: 0, failed: 0, incomplete: false });
     expect(await second.client.nextJson()).toEqual({
       type: "message",
       id: sent.id,
       message: "hello!",
       from: first.id,
       sender: { id: first.id, name: expect.stringMatching(/^guest-/), verified: false },
-      sentAt: expect.any(String),
+      sentAt: sent.sentAt,
     });
   });
 
