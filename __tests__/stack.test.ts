@@ -144,6 +144,26 @@ describe("WebSocket API", () => {
     expect(JSON.parse(stage.access_log_settings.format)).toMatchObject({ routeKey: "$context.routeKey", status: "$context.status" });
   });
 
+  test("each access log line says who: the source IP, user agent and authorizer principal, beside the connection, event and route", () => {
+    const [, stage] = resources(tf, "aws_apigatewayv2_stage")[0];
+    const format = stage.access_log_settings.format as string;
+    expect(JSON.parse(format)).toMatchObject({
+      sourceIp: "$context.identity.sourceIp",
+      userAgent: "$context.identity.userAgent",
+      principalId: "$context.authorizer.principalId",
+      authorizerStatus: "$context.authorizer.status",
+      connectionId: "$context.connectionId",
+      eventType: "$context.eventType",
+      routeKey: "$context.routeKey",
+      status: "$context.status",
+      requestId: "$context.requestId",
+    });
+    // API Gateway refuses an access log format over 3 KB.
+    expect(Buffer.byteLength(format)).toBeLessThanOrEqual(3 * 1024);
+    // A query string may carry a token; message bodies are the users' words.
+    expect(format).not.toMatch(/querystring|body/i);
+  });
+
   test("API Gateway's execution log group is created with retention before the stage enables logging", () => {
     const [apiName] = resources(tf, "aws_apigatewayv2_api")[0];
     const [logsName, logs] = resourceWhere(
