@@ -5,10 +5,14 @@ import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
 import { Testing } from "cdktf";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { bundleHandler, esbuildOptions } from "../constructs/bundle";
+import type { BundledFunction } from "../constructs/bundled-function";
+import { AUTHORIZER_ENTRY } from "../constructs/websocket-authorizer";
 import { CHAT_ROUTES } from "../constructs/websocket-chat";
 import { ref, resources, resourceWhere, synthChat, type SynthesizedStack, type TerraformJson } from "./support/synth";
 
 const PROTOCOL_ROUTES = ["$connect", "$disconnect", "$default", "send-message", "join", "leave", "members"];
+const HANDLERS = join(__dirname, "..", "handlers");
 const REPLYING_ROUTES = ["$default", "send-message", "join", "leave", "members"];
 
 let chat: SynthesizedStack;
@@ -223,6 +227,26 @@ describe("functions", () => {
       const timeout = fn.function_name === "chat-fan-out-worker" ? 60 : 10;
       expect(fn).toMatchObject({ runtime: "nodejs22.x", architectures: ["arm64"], memory_size: 256, timeout, handler: "index.handler" });
     }
+  });
+
+  test("CHAT_LAMBDA_RUNTIME=nodejs24.x runs every function on nodejs24.x, each bundled for Node 24", () => {
+    const node24 = synthChat({ CHAT_LAMBDA_RUNTIME: "nodejs24.x", CHAT_AUTH: "jwt", CHAT_JWT_ISSUER: "https://issuer.example.com", CHAT_JWT_AUDIENCE: "client" });
+    const runtimes = resources(node24.tf, "aws_lambda_function").map(([, fn]) => fn.runtime);
+    // Every route, the fan-out worker and the authorizer.
+    expect(runtimes).toHaveLength(PROTOCOL_ROUTES.length + 2);
+    expect(new Set(runtimes)).toEqual(new Set(["nodejs24.x"]));
+    const built = node24.stack.chat;
+    const entries: Array<[BundledFunction, string]> = [
+      ...Object.entries(built.functions).map(([handler, fn]): [BundledFunction, string] => [fn, join(HANDLERS, `${handler}.ts`)]),
+      [built.fanOutWorker, join(HANDLERS, "fan-out-worker.ts")],
+      [built.authorizer!.function, AUTHORIZER_ENTRY],
+    ];
+    for (const [fn, entry] of entries) {
+      // Synth copies the bundle esbuild built with Node 24's options, a build of its own beside Node 22's.
+      expect(fn.bundleDir).toBe(bundleHandler(entry, { runtime: "nodejs24.x" }));
+      expect(fn.bundleDir).not.toBe(bundleHandler(entry, { runtime: "nodejs22.x" }));
+    }
+    expect(esbuildOptions({ runtime: "nodejs24.x" }).target).toBe("node24");
   });
 
   test("memory and timeout follow the configuration", () => {

@@ -5,7 +5,7 @@ import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
-import { BUNDLE_FILE, bundleHandler } from "./bundle";
+import { BUNDLE_FILE, bundleHandler, DEFAULT_LAMBDA_RUNTIME, type LambdaRuntime } from "./bundle";
 import type { LogLevel } from "./config";
 import { policyDocument, type PolicyStatement } from "./policy";
 
@@ -24,6 +24,8 @@ export interface FunctionSettings {
   readonly logLevel?: LogLevel;
   /** Leave the AWS SDK out of the bundle (see bundle.ts). @default false */
   readonly externalAwsSdk?: boolean;
+  /** The Lambda runtime; the bundle targets its Node version. @default FUNCTION_DEFAULTS.runtime */
+  readonly runtime?: LambdaRuntime;
 }
 
 export interface BundledFunctionProps extends FunctionSettings {
@@ -50,7 +52,8 @@ export const FUNCTION_DEFAULTS = {
   /** Also the API's log groups' retention: one retention for every log group of the stack. */
   logRetentionDays: 30,
   logLevel: "INFO",
-} as const satisfies { memorySize: number; timeout: number; logRetentionDays: number; logLevel: LogLevel };
+  runtime: DEFAULT_LAMBDA_RUNTIME,
+} as const satisfies { memorySize: number; timeout: number; logRetentionDays: number; logLevel: LogLevel; runtime: LambdaRuntime };
 
 /** IAM's limit on a role's name. */
 const MAX_ROLE_NAME = 64;
@@ -63,15 +66,19 @@ export class BundledFunction extends Construct {
   public readonly function: LambdaFunction;
   public readonly role: IamRole;
   public readonly logGroup: CloudwatchLogGroup;
+  /** The folder esbuild built the function's bundle in, for its runtime (synth copies it into the stack). */
+  public readonly bundleDir: string;
 
   constructor(scope: Construct, id: string, props: BundledFunctionProps) {
     super(scope, id);
     const name = props.functionName;
+    const runtime = props.runtime ?? FUNCTION_DEFAULTS.runtime;
 
     // The asset is copied into cdktf.out/stacks/<stack>/assets and referenced by a path relative to the
     // stack folder, so `terraform plan` finds it on any machine, not only where synth ran.
+    this.bundleDir = bundleHandler(props.entry, { externalAwsSdk: props.externalAwsSdk, runtime });
     const bundle = new TerraformAsset(this, "bundle", {
-      path: bundleHandler(props.entry, { externalAwsSdk: props.externalAwsSdk }),
+      path: this.bundleDir,
       type: AssetType.DIRECTORY,
     });
     const archive = new DataArchiveFile(this, "archive", {
@@ -114,7 +121,7 @@ export class BundledFunction extends Construct {
     this.function = new LambdaFunction(this, "function", {
       functionName: name,
       role: this.role.arn,
-      runtime: "nodejs22.x",
+      runtime,
       architectures: ["arm64"],
       handler: `${BUNDLE_FILE.replace(/\.js$/, "")}.handler`,
       filename: archive.outputPath,

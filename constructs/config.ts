@@ -4,6 +4,7 @@
  */
 import { MAX_FANOUT_CONCURRENCY } from "../handlers/lib/env/contract";
 import { MAX_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out/fan-out-job";
+import { LAMBDA_RUNTIMES, type LambdaRuntime } from "./bundle";
 import { FUNCTION_DEFAULTS, type FunctionSettings } from "./bundled-function";
 import { DEFAULT_THRESHOLDS } from "./chat-alarms";
 import { TABLE_DEFAULTS, type TableSettings } from "./connections-table";
@@ -57,7 +58,7 @@ export interface ChatConfig {
   readonly stackName: string;
   readonly region: string;
   readonly namePrefix: string;
-  /** Every function's memory, timeout, log level and log retention (the retention also of the API's logs). */
+  /** Every function's memory, timeout, runtime, log level and log retention (the retention also of the API's logs). */
   readonly functions: Required<Omit<FunctionSettings, "externalAwsSdk">>;
   /** The API's stage and its throttling. */
   readonly api: Required<ApiSettings>;
@@ -158,6 +159,7 @@ export function readConfig(env: Env = process.env): ChatConfig {
       timeout: read.integer("CHAT_LAMBDA_TIMEOUT_SECONDS", FUNCTION_DEFAULTS.timeout, 1, MAX_LAMBDA_TIMEOUT_SECONDS),
       logRetentionDays: read.oneOfNumbers("CHAT_LOG_RETENTION_DAYS", FUNCTION_DEFAULTS.logRetentionDays, LOG_RETENTION_DAYS),
       logLevel: readLogLevel(read),
+      runtime: read.oneOf<LambdaRuntime>("CHAT_LAMBDA_RUNTIME", FUNCTION_DEFAULTS.runtime, LAMBDA_RUNTIMES),
     },
     api: {
       stageName: read.matching("CHAT_STAGE", API_DEFAULTS.stageName, /^[A-Za-z0-9_-]{1,128}$/, "1-128 letters, digits, '-' or '_'"),

@@ -194,6 +194,7 @@ export class WebsocketChat extends Construct {
     const workerEntry = join(handlersDir, `${FAN_OUT_WORKER.handler}.ts`);
     bundleHandlers([...CHAT_ROUTES.map(entryOf), workerEntry, ...(auth.mode === "jwt" ? [AUTHORIZER_ENTRY] : [])], {
       externalAwsSdk: functionSettings.externalAwsSdk,
+      runtime: functionSettings.runtime,
     });
     this.authorizer =
       auth.mode === "jwt"
