@@ -15,7 +15,7 @@ describe("readConfig", () => {
       backend: { kind: "local" },
       observability: {
         metricsNamespace: "WebsocketChat",
-        thresholds: { functionErrors: 1, functionThrottles: 1, deadLetterMessages: 1, apiExecutionErrors: 1, apiIntegrationErrors: 20, failedDeliveries: 10 },
+        thresholds: { functionErrors: 1, functionThrottles: 1, deadLetterMessages: 1, apiExecutionErrors: 1, apiIntegrationErrors: 20, failedDeliveries: 10, fanOutQueueAgeSeconds: 300, connects: 3000, messages: 150_000 },
       },
     });
   });
@@ -72,6 +72,9 @@ describe("readConfig", () => {
     ["CHAT_DOMAIN_NAME", "Chat.Example.com", /CHAT_DOMAIN_NAME="Chat.Example.com" is invalid: expected a lowercase DNS name/],
     ["CHAT_HOSTED_ZONE_ID", "Z123", /CHAT_HOSTED_ZONE_ID="Z123" is invalid: expected no value unless CHAT_DOMAIN_NAME is set/],
     ["CHAT_CERTIFICATE_ARN", "arn:x", /CHAT_CERTIFICATE_ARN="arn:x" is invalid: expected no value unless CHAT_DOMAIN_NAME is set/],
+    ["CHAT_ALARM_FANOUT_AGE_SECONDS", "0", /CHAT_ALARM_FANOUT_AGE_SECONDS="0" is invalid: expected an integer from 1 to 1209600/],
+    ["CHAT_ALARM_CONNECTS", "many", /CHAT_ALARM_CONNECTS="many" is invalid: expected an integer from 1 to 100000000/],
+    ["CHAT_ALARM_MESSAGES", "1.5", /CHAT_ALARM_MESSAGES="1.5" is invalid: expected an integer from 1 to 1000000000/],
     ["CHAT_STACK_NAME", "1chat", /CHAT_STACK_NAME="1chat" is invalid: expected a letter/],
   ])("%s=%s fails with a message naming the variable and what it allows", (name, value, message) => {
     expect(() => readConfig({ [name]: value })).toThrow(message);
@@ -225,11 +228,14 @@ describe("authentication", () => {
         CHAT_ALARM_API_EXECUTION_ERRORS: "5",
         CHAT_ALARM_API_INTEGRATION_ERRORS: "6",
         CHAT_ALARM_FAILED_DELIVERIES: "7",
+        CHAT_ALARM_FANOUT_AGE_SECONDS: "8",
+        CHAT_ALARM_CONNECTS: "9",
+        CHAT_ALARM_MESSAGES: "10",
       });
     expect(config.observability).toEqual({
       metricsNamespace: "Team/Chat Prod",
       alarmEmail: "oncall@example.com",
-      thresholds: { functionErrors: 2, functionThrottles: 3, deadLetterMessages: 4, apiExecutionErrors: 5, apiIntegrationErrors: 6, failedDeliveries: 7 },
+      thresholds: { functionErrors: 2, functionThrottles: 3, deadLetterMessages: 4, apiExecutionErrors: 5, apiIntegrationErrors: 6, failedDeliveries: 7, fanOutQueueAgeSeconds: 8, connects: 9, messages: 10 },
     });
     expect(config.functions.logLevel).toBe("DEBUG");
   });

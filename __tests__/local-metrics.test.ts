@@ -108,6 +108,12 @@ describe("a chat through the local runtime", () => {
     expect(alarm("chat-failed-deliveries").state).toBe("OK");
     expect(alarm("chat-send-message-errors")).toMatchObject({ state: "OK", value: 0 });
     expect(alarm("chat-send-message-throttles")).toMatchObject({ state: "NOT_EVALUATED", reason: expect.stringMatching(/never throttles/) });
+    // The abuse alarms are evaluated on the runtime's own counts: three handshakes, every frame in and out.
+    expect(alarm("chat-api-connects")).toMatchObject({ state: "OK", value: 3, reason: "Sum 3; fires at Sum ≥ 3000 in the last 5 min" });
+    expect(alarm("chat-api-messages")).toMatchObject({ state: "OK", value: expect.any(Number) });
+    expect(alarm("chat-api-messages").value).toBeGreaterThanOrEqual(14);
+    // Every fan-out here was inline: the queue is empty, its oldest message 0 s old.
+    expect(alarm("chat-fan-out-queue-age")).toMatchObject({ state: "OK", value: 0 });
   });
 
   describe("the /_local/metrics page in Chromium", () => {

@@ -95,6 +95,12 @@ export interface AlarmThresholds {
   readonly apiIntegrationErrors: number;
   /** Recipients counted `failed` by fan-outs. */
   readonly failedDeliveries: number;
+  /** Seconds the fan-out queue's oldest message has waited (the Maximum of a period). */
+  readonly fanOutQueueAgeSeconds: number;
+  /** API Gateway ConnectCount of the stage: handshakes. */
+  readonly connects: number;
+  /** API Gateway MessageCount of the stage: frames from and to clients. */
+  readonly messages: number;
 }
 
 /** Metrics, alarms and the dashboard (the functions' log level is a function setting). */
@@ -219,6 +225,10 @@ function readObservability(read: Reader): ObservabilityConfig {
       apiExecutionErrors: read.integer("CHAT_ALARM_API_EXECUTION_ERRORS", DEFAULT_THRESHOLDS.apiExecutionErrors, 1, 100_000),
       apiIntegrationErrors: read.integer("CHAT_ALARM_API_INTEGRATION_ERRORS", DEFAULT_THRESHOLDS.apiIntegrationErrors, 1, 100_000),
       failedDeliveries: read.integer("CHAT_ALARM_FAILED_DELIVERIES", DEFAULT_THRESHOLDS.failedDeliveries, 1, 100_000),
+      // SQS keeps a message at most 14 days.
+      fanOutQueueAgeSeconds: read.integer("CHAT_ALARM_FANOUT_AGE_SECONDS", DEFAULT_THRESHOLDS.fanOutQueueAgeSeconds, 1, 1_209_600),
+      connects: read.integer("CHAT_ALARM_CONNECTS", DEFAULT_THRESHOLDS.connects, 1, 100_000_000),
+      messages: read.integer("CHAT_ALARM_MESSAGES", DEFAULT_THRESHOLDS.messages, 1, 1_000_000_000),
     },
   };
 }

@@ -268,6 +268,7 @@ export class WebsocketChat extends Construct {
       ...(this.authorizer ? { authorizer: this.authorizer.function } : {}),
     };
     const deadLetterQueueName = this.fanOutQueue.deadLetterQueue.name;
+    const queueName = this.fanOutQueue.queue.name;
     this.alarms = new ChatAlarms(this, "alarms", {
       namePrefix: props.namePrefix,
       functions: observed,
@@ -277,6 +278,7 @@ export class WebsocketChat extends Construct {
       thresholds: props.observability?.thresholds,
       alarmEmail: props.observability?.alarmEmail,
       deadLetterQueueName,
+      queueName,
     });
     this.dashboard = new ChatDashboard(this, "dashboard", {
       // Dashboards are account-wide, and PutDashboard replaces one of the same name: the region keeps apart
@@ -289,6 +291,7 @@ export class WebsocketChat extends Construct {
       service: props.namePrefix,
       alarms: this.alarms.alarms,
       deadLetterQueueName,
+      queueName,
     });
   }
 

@@ -23,6 +23,7 @@ export interface AlarmEvaluation {
 const UNPRODUCED: Readonly<Record<string, string>> = {
   "AWS/Lambda Throttles": "the local runtime never throttles a function",
   "AWS/SQS ApproximateNumberOfMessagesVisible": "the local runtime publishes no SQS metrics",
+  "AWS/SQS ApproximateAgeOfOldestMessage": "the local runtime publishes no SQS metrics",
 };
 
 const COMPARISONS: Readonly<Record<string, { readonly sign: string; readonly test: (value: number, threshold: number) => boolean }>> = {

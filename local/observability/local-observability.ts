@@ -62,6 +62,15 @@ export interface LocalObservabilityOptions {
   readonly now?: () => number;
 }
 
+/** One queue's gauges as SQS publishes them to CloudWatch. */
+export interface QueueSample {
+  readonly name: string;
+  readonly visible: number;
+  readonly inFlight: number;
+  /** ApproximateAgeOfOldestMessage. */
+  readonly oldestAgeSeconds: number;
+}
+
 /** How often the local queues' sizes are recorded: the local page's points are 10 s apart. */
 const QUEUE_SAMPLE_MS = 10_000;
 
@@ -138,14 +147,16 @@ export class LocalObservability {
    * SQS's queue metrics for the stack's queues, which CloudWatch samples once a minute and the runtime
    * every `intervalMs`, so the dead-letter queue's alarm is evaluated locally too.
    */
-  sampleQueues(read: () => ReadonlyArray<{ readonly name: string; readonly visible: number; readonly inFlight: number }>, intervalMs = QUEUE_SAMPLE_MS): { stop(): void } {
+  sampleQueues(read: () => ReadonlyArray<QueueSample>, intervalMs = QUEUE_SAMPLE_MS): { stop(): void } {
     this.store.produces("AWS/SQS", "ApproximateNumberOfMessagesVisible");
     this.store.produces("AWS/SQS", "ApproximateNumberOfMessagesNotVisible");
+    this.store.produces("AWS/SQS", "ApproximateAgeOfOldestMessage");
     const sample = () => {
       for (const queue of read()) {
         const dimensions = { QueueName: queue.name };
         this.store.add({ namespace: "AWS/SQS", name: "ApproximateNumberOfMessagesVisible", dimensions }, queue.visible, "Count");
         this.store.add({ namespace: "AWS/SQS", name: "ApproximateNumberOfMessagesNotVisible", dimensions }, queue.inFlight, "Count");
+        this.store.add({ namespace: "AWS/SQS", name: "ApproximateAgeOfOldestMessage", dimensions }, queue.oldestAgeSeconds, "Seconds");
       }
     };
     sample();
