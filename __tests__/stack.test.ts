@@ -249,6 +249,25 @@ describe("functions", () => {
     expect(esbuildOptions({ runtime: "nodejs24.x" }).target).toBe("node24");
   });
 
+  test("reserve no concurrency by default, so the stack deploys in an account of any quota", () => {
+    for (const [, fn] of resources(tf, "aws_lambda_function")) expect(fn.reserved_concurrent_executions).toBeUndefined();
+  });
+
+  test("CHAT_RESERVED_CONCURRENCY reserves that many for each route's function and the authorizer, and the queue's maximum concurrency for its consumer", () => {
+    const jwt = { CHAT_AUTH: "jwt", CHAT_JWT_ISSUER: "https://issuer.example.com", CHAT_JWT_AUDIENCE: "client" };
+    const { tf: reserved } = synthChat({ ...jwt, CHAT_RESERVED_CONCURRENCY: "20", CHAT_FANOUT_MAX_CONCURRENCY: "12" });
+    const byName = Object.fromEntries(resources(reserved, "aws_lambda_function").map(([, fn]) => [fn.function_name, fn.reserved_concurrent_executions]));
+    expect(byName).toEqual({
+      ...Object.fromEntries(CHAT_ROUTES.map((route) => [`chat-${route.handler}`, 20])),
+      "chat-authorizer": 20,
+      "chat-fan-out-worker": 12,
+    });
+    // $disconnect has its own 20 whatever send-message takes: a flood of frames cannot throttle the cleanup.
+    expect(byName["chat-disconnect"]).toBe(20);
+    const [, mapping] = resources(reserved, "aws_lambda_event_source_mapping")[0]!;
+    expect(mapping.scaling_config.maximum_concurrency).toBeLessThanOrEqual(byName["chat-fan-out-worker"]);
+  });
+
   test("memory and timeout follow the configuration", () => {
     const { json } = synthChat({ CHAT_LAMBDA_MEMORY_MB: "1024", CHAT_LAMBDA_TIMEOUT_SECONDS: "25" });
     expect(json).toHaveResourceWithProperties(LambdaFunction, { memory_size: 1024, timeout: 25 });

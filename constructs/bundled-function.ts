@@ -26,6 +26,13 @@ export interface FunctionSettings {
   readonly externalAwsSdk?: boolean;
   /** The Lambda runtime; the bundle targets its Node version. @default FUNCTION_DEFAULTS.runtime */
   readonly runtime?: LambdaRuntime;
+  /**
+   * Reserved concurrency: the function never runs more than this many at once, and this many are kept for it
+   * whatever else in the account runs. Lambda refuses a reservation that leaves the account fewer than its
+   * minimum unreserved (100, or the whole quota of a new account's 10), so a stack that sets it may not deploy
+   * everywhere (docs/capacity.md). @default none: the function shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrency?: number;
 }
 
 export interface BundledFunctionProps extends FunctionSettings {
@@ -73,6 +80,11 @@ export class BundledFunction extends Construct {
     super(scope, id);
     const name = props.functionName;
     const runtime = props.runtime ?? FUNCTION_DEFAULTS.runtime;
+    const reserved = props.reservedConcurrency;
+    // 0 is valid to Lambda but stops the function altogether: never what a setting here means.
+    if (reserved !== undefined && !(Number.isInteger(reserved) && reserved >= 1)) {
+      throw new Error(`BundledFunction "${name}": reservedConcurrency must be a whole number of at least 1, got ${reserved}`);
+    }
 
     // The asset is copied into cdktf.out/stacks/<stack>/assets and referenced by a path relative to the
     // stack folder, so `terraform plan` finds it on any machine, not only where synth ran.
@@ -128,6 +140,7 @@ export class BundledFunction extends Construct {
       sourceCodeHash: archive.outputBase64Sha256,
       memorySize: props.memorySize ?? FUNCTION_DEFAULTS.memorySize,
       timeout: props.timeout ?? FUNCTION_DEFAULTS.timeout,
+      ...(reserved !== undefined ? { reservedConcurrentExecutions: reserved } : {}),
       environment: { variables: { ...props.environment } },
       // Lambda's JSON format wraps each console call in {timestamp, level, requestId, message}, so every line
       // carries the invocation's request id without code of ours, and Logs Insights reads the fields.

@@ -108,7 +108,7 @@ export class ChatAlarms extends Construct {
       });
       this.add(`${short}-throttles`, {
         name: `${props.namePrefix}-${short}-throttles`,
-        description: `Lambda refused to run ${short} (the account's concurrency is used up): API Gateway answers those frames with an error.`,
+        description: `Lambda refused to run ${short} (its reserved concurrency, or the account's, is used up): API Gateway answers those frames with an error.`,
         namespace: "AWS/Lambda",
         metricName: "Throttles",
         dimensions: { FunctionName: functionName },

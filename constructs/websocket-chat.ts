@@ -56,7 +56,8 @@ export interface WebsocketChatProps {
   readonly region: string;
   /**
    * How every function runs and logs; the log retention also applies to the API's log groups, so every log
-   * group of the chat keeps its logs as long. @default FUNCTION_DEFAULTS
+   * group of the chat keeps its logs as long. A reserved concurrency applies to each route's function and the
+   * authorizer; the fan-out worker reserves its queue's consumer concurrency instead. @default FUNCTION_DEFAULTS
    */
   readonly functions?: FunctionSettings;
   /** The API's stage and its throttling. @default API_DEFAULTS */
@@ -217,6 +218,9 @@ export class WebsocketChat extends Construct {
       entry: workerEntry,
       ...functionSettings,
       timeout: fanOut.consumerTimeoutSeconds,
+      // The queue never runs more consumers than its mapping's maximum concurrency: with reservations on, exactly
+      // that many are kept for it, so the mapping is never throttled (Lambda advises reserved ≥ maximum concurrency).
+      reservedConcurrency: functionSettings.reservedConcurrency === undefined ? undefined : fanOut.consumerConcurrency,
       environment: {
         ...metricsEnvironment,
         [ENV_TABLE_NAME]: this.table.table.name,
