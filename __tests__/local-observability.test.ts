@@ -178,7 +178,7 @@ describe("alarm evaluation", () => {
   test("an alarm on a metric the runtime never produces is not evaluated, and says why", () => {
     expect(evaluateAlarm(alarm({ metric: { ...metric, name: "Throttles" } }), storeWith({}), now)).toEqual({
       state: "NOT_EVALUATED",
-      reason: "not evaluated locally: the local runtime never throttles a function",
+      reason: "not evaluated locally: the local runtime throttles only functions with a reserved concurrency, and this stack has none",
     });
     expect(evaluateAlarm(alarm({ metric: undefined, unreadable: "it uses metric math" }), storeWith({}), now).reason).toMatch(/metric math/);
   });

@@ -163,6 +163,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const observability = new LocalObservability({
       model: loadObservabilityModel({ stackDir, endpoint: { host, port } }),
       api: { id: model.api.id, stage },
+      throttles: model.functions.some((fn) => fn.reservedConcurrency !== undefined),
     });
 
     const db: LocalDynamoDb = await startLocalDynamoDb({

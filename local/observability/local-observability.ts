@@ -59,6 +59,8 @@ export interface LocalObservabilityOptions {
   readonly model: ObservabilityModel;
   /** The API Gateway metrics' dimensions. */
   readonly api: { readonly id: string; readonly stage: string };
+  /** Some function has a reserved concurrency, so the runtime throttles and Lambda's Throttles has figures. @default false */
+  readonly throttles?: boolean;
   readonly now?: () => number;
 }
 
@@ -84,7 +86,7 @@ export class LocalObservability {
     this.apiDimensions = [{ ApiId: options.api.id, Stage: options.api.stage }, { ApiId: options.api.id }];
     this.now = options.now ?? Date.now;
     this.store = new MetricStore(undefined, this.now);
-    for (const name of ["Invocations", "Errors", "Duration"]) this.store.produces("AWS/Lambda", name);
+    for (const name of ["Invocations", "Errors", "Duration", ...(options.throttles ? ["Throttles"] : [])]) this.store.produces("AWS/Lambda", name);
     for (const name of ["ConnectCount", "MessageCount", "IntegrationError", "ExecutionError", "ClientError", "IntegrationLatency"]) {
       this.store.produces("AWS/ApiGateway", name);
     }
@@ -101,6 +103,11 @@ export class LocalObservability {
     },
     invocation: (functionName, invocation: Invocation) => {
       for (const lambda of this.lambdaRecorders(functionName)) {
+        if (!invocation.ok && invocation.throttled) {
+          lambda.throttles(1);
+          continue;
+        }
+        lambda.throttles(0);
         lambda.invocations(1);
         lambda.errors(invocation.ok ? 0 : 1);
         lambda.duration(invocation.durationMs);
@@ -137,6 +144,7 @@ export class LocalObservability {
         invocations: metric("Invocations", dimensions),
         errors: metric("Errors", dimensions),
         duration: metric("Duration", dimensions),
+        throttles: metric("Throttles", dimensions),
       }));
       this.functionRecorders.set(functionName, recorders);
     }
@@ -238,6 +246,7 @@ interface LambdaRecorders {
   readonly invocations: (value: number) => void;
   readonly errors: (value: number) => void;
   readonly duration: (value: number) => void;
+  readonly throttles: (value: number) => void;
 }
 
 /** Every statistic the stack's dashboards and alarms ask of a metric. */

@@ -65,6 +65,8 @@ export interface FunctionModel {
   readonly runtime: string;
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
+  /** `reserved_concurrent_executions` when it reserves some (not -1, unreserved): invocations beyond it are throttled. */
+  readonly reservedConcurrency?: number;
   readonly environment: Readonly<Record<string, string>>;
   readonly logGroupName: string;
   /**
@@ -336,6 +338,12 @@ export function arnLike(pattern: string, arn: string): boolean {
   return want.length === have.length && want.every((p, i) => globMatch(p, have[i]!));
 }
 
+/** -1 (or nothing) is Lambda's "unreserved"; 0 stops every invocation, as a reservation of 0 does on AWS. */
+function reservedConcurrencyOf(value: unknown): { reservedConcurrency?: number } {
+  const reserved = value === undefined || value === null ? -1 : Number(value);
+  return Number.isInteger(reserved) && reserved >= 0 ? { reservedConcurrency: reserved } : {};
+}
+
 function globMatch(pattern: string, value: string): boolean {
   const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
   return new RegExp(`^${body}$`, "s").test(value);
@@ -381,6 +389,7 @@ function functionModel(doc: TerraformDocument, block: TerraformBlock): FunctionM
     runtime,
     timeoutSeconds: Number(doc.attribute(block.address, "timeout")),
     memoryMb: Number(doc.attribute(block.address, "memory_size")),
+    ...reservedConcurrencyOf(arg("reserved_concurrent_executions")),
     environment,
     logGroupName: typeof logGroup === "string" ? logGroup : `/aws/lambda/${name}`,
     logging:
