@@ -2,11 +2,11 @@ import { Apigatewayv2Api } from "@cdktf/provider-aws/lib/apigatewayv2-api";
 import { Apigatewayv2Stage } from "@cdktf/provider-aws/lib/apigatewayv2-stage";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
-import { Testing } from "cdktf";
+import { TerraformStack, Testing } from "cdktf";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { bundleHandler, esbuildOptions } from "../constructs/bundle";
-import type { BundledFunction } from "../constructs/bundled-function";
+import { BundledFunction } from "../constructs/bundled-function";
 import { AUTHORIZER_ENTRY } from "../constructs/websocket-authorizer";
 import { CHAT_ROUTES } from "../constructs/websocket-chat";
 import { ref, resources, resourceWhere, synthChat, type SynthesizedStack, type TerraformJson } from "./support/synth";
@@ -266,6 +266,15 @@ describe("functions", () => {
     expect(byName["chat-disconnect"]).toBe(20);
     const [, mapping] = resources(reserved, "aws_lambda_event_source_mapping")[0]!;
     expect(mapping.scaling_config.maximum_concurrency).toBeLessThanOrEqual(byName["chat-fan-out-worker"]);
+  });
+
+  test("a reservation of 0, which would stop the function altogether, is refused by the construct", () => {
+    const stack = new TerraformStack(Testing.app(), "zero");
+    const make = (reservedConcurrency: number) => () =>
+      new BundledFunction(stack, `fn-${reservedConcurrency}`, { functionName: `t-${reservedConcurrency}`, region: "us-east-1", entry: join(HANDLERS, "default.ts"), statements: [], reservedConcurrency });
+    expect(make(0)).toThrow(/reservedConcurrency must be a whole number of at least 1, got 0/);
+    expect(make(1.5)).toThrow(/got 1.5/);
+    expect(make(1)).not.toThrow();
   });
 
   test("memory and timeout follow the configuration", () => {
