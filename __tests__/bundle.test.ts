@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { existsSync, readFileSync } from "node:fs";
 import { dirname, join } from "node:path";
-import { bundleHandler } from "../constructs/bundle";
+import { bundleHandler, esbuildOptions, LAMBDA_RUNTIMES } from "../constructs/bundle";
 
 const entry = (name: string) => join(__dirname, "..", "handlers", `${name}.ts`);
 
@@ -30,6 +30,13 @@ describe("handler bundles", () => {
     // and aws4, the signer of its hot-path requests (~6 KB).
     expect(code).not.toContain("middlewareStack");
     expect(code.length).toBeLessThan(30_000);
+  });
+
+  test("target the Node major of the Lambda runtime they are built for, Node 22 unless told", () => {
+    expect(esbuildOptions().target).toBe("node22");
+    expect(LAMBDA_RUNTIMES.map((runtime) => esbuildOptions({ runtime }).target)).toEqual(["node22", "node24"]);
+    // One build per runtime: a stack on nodejs24.x never reuses a bundle built for Node 22.
+    expect(bundleHandler(entry("leave"), { runtime: "nodejs24.x" })).not.toBe(bundleHandler(entry("leave")));
   });
 
   test("an unchanged handler is not bundled twice in one process", () => {

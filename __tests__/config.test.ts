@@ -1,4 +1,5 @@
 import { configWarnings, readConfig } from "../constructs/config";
+import { CHAT_ROUTES } from "../constructs/websocket-chat";
 
 describe("readConfig", () => {
   test("defaults give a deployable configuration in us-east-1 with local state", () => {
@@ -6,7 +7,7 @@ describe("readConfig", () => {
       stackName: "chat",
       region: "us-east-1",
       namePrefix: "chat",
-      functions: { memorySize: 256, timeout: 10, logRetentionDays: 30, logLevel: "INFO" },
+      functions: { memorySize: 256, timeout: 10, logRetentionDays: 30, logLevel: "INFO", runtime: "nodejs22.x" },
       api: { stageName: "prod", throttlingBurstLimit: 500, throttlingRateLimit: 1000 },
       table: { billingMode: "PAY_PER_REQUEST", readCapacity: undefined, writeCapacity: undefined },
       fanOut: { postsInFlight: 25, inlineLimit: 1000, jobSize: 500, batchSize: 1, consumerConcurrency: 10, consumerTimeoutSeconds: 60 },
@@ -15,7 +16,7 @@ describe("readConfig", () => {
       backend: { kind: "local" },
       observability: {
         metricsNamespace: "WebsocketChat",
-        thresholds: { functionErrors: 1, functionThrottles: 1, deadLetterMessages: 1, apiExecutionErrors: 1, apiIntegrationErrors: 20, failedDeliveries: 10 },
+        thresholds: { functionErrors: 1, functionThrottles: 1, deadLetterMessages: 1, apiExecutionErrors: 1, apiIntegrationErrors: 20, failedDeliveries: 10, fanOutQueueAgeSeconds: 300, connects: 3000, messages: 150_000 },
       },
     });
   });
@@ -34,6 +35,7 @@ describe("readConfig", () => {
       CHAT_WRITE_CAPACITY: "20",
       CHAT_LAMBDA_MEMORY_MB: "512",
       CHAT_LAMBDA_TIMEOUT_SECONDS: "20",
+      CHAT_LAMBDA_RUNTIME: "nodejs24.x",
       CHAT_FANOUT_CONCURRENCY: "50",
       CHAT_DOMAIN_NAME: "chat.example.com",
       CHAT_HOSTED_ZONE_ID: "Z0123456789ABCDEFGHIJ",
@@ -42,7 +44,7 @@ describe("readConfig", () => {
       region: "eu-west-2",
       stackName: "chat-staging",
       namePrefix: "team-chat",
-      functions: { logRetentionDays: 7, memorySize: 512, timeout: 20 },
+      functions: { logRetentionDays: 7, memorySize: 512, timeout: 20, runtime: "nodejs24.x" },
       api: { stageName: "v1", throttlingBurstLimit: 50, throttlingRateLimit: 100 },
       table: { billingMode: "PROVISIONED", readCapacity: 10, writeCapacity: 20 },
       fanOut: { postsInFlight: 50 },
@@ -60,6 +62,7 @@ describe("readConfig", () => {
     ["CHAT_BILLING_MODE", "ON_DEMAND", /CHAT_BILLING_MODE="ON_DEMAND" is invalid: expected one of PAY_PER_REQUEST, PROVISIONED/],
     ["CHAT_LAMBDA_MEMORY_MB", "64", /CHAT_LAMBDA_MEMORY_MB="64" is invalid: expected an integer from 128 to 10240/],
     ["CHAT_LAMBDA_TIMEOUT_SECONDS", "60", /CHAT_LAMBDA_TIMEOUT_SECONDS="60" is invalid: expected an integer from 1 to 29/],
+    ["CHAT_LAMBDA_RUNTIME", "nodejs20.x", /CHAT_LAMBDA_RUNTIME="nodejs20.x" is invalid: expected one of nodejs22.x, nodejs24.x/],
     ["CHAT_LAMBDA_TIMEOUT_SECONDS", "2.5", /CHAT_LAMBDA_TIMEOUT_SECONDS="2.5" is invalid: expected an integer/],
     ["CHAT_FANOUT_CONCURRENCY", "0", /CHAT_FANOUT_CONCURRENCY="0" is invalid: expected an integer from 1 to 1000/],
     ["CHAT_INLINE_FANOUT_LIMIT", "-1", /CHAT_INLINE_FANOUT_LIMIT="-1" is invalid: expected an integer from 0 to 100000/],
@@ -70,6 +73,9 @@ describe("readConfig", () => {
     ["CHAT_DOMAIN_NAME", "Chat.Example.com", /CHAT_DOMAIN_NAME="Chat.Example.com" is invalid: expected a lowercase DNS name/],
     ["CHAT_HOSTED_ZONE_ID", "Z123", /CHAT_HOSTED_ZONE_ID="Z123" is invalid: expected no value unless CHAT_DOMAIN_NAME is set/],
     ["CHAT_CERTIFICATE_ARN", "arn:x", /CHAT_CERTIFICATE_ARN="arn:x" is invalid: expected no value unless CHAT_DOMAIN_NAME is set/],
+    ["CHAT_ALARM_FANOUT_AGE_SECONDS", "0", /CHAT_ALARM_FANOUT_AGE_SECONDS="0" is invalid: expected an integer from 1 to 1209600/],
+    ["CHAT_ALARM_CONNECTS", "many", /CHAT_ALARM_CONNECTS="many" is invalid: expected an integer from 1 to 100000000/],
+    ["CHAT_ALARM_MESSAGES", "1.5", /CHAT_ALARM_MESSAGES="1.5" is invalid: expected an integer from 1 to 1000000000/],
     ["CHAT_STACK_NAME", "1chat", /CHAT_STACK_NAME="1chat" is invalid: expected a letter/],
   ])("%s=%s fails with a message naming the variable and what it allows", (name, value, message) => {
     expect(() => readConfig({ [name]: value })).toThrow(message);
@@ -83,6 +89,47 @@ describe("readConfig", () => {
 
   test("PROVISIONED billing defaults to 5 read and 5 write units", () => {
     expect(readConfig({ CHAT_BILLING_MODE: "PROVISIONED" }).table).toMatchObject({ readCapacity: 5, writeCapacity: 5 });
+  });
+});
+
+describe("reserved concurrency", () => {
+  const jwt = { CHAT_AUTH: "jwt", CHAT_JWT_ISSUER: "https://issuer.example.com", CHAT_JWT_AUDIENCE: "client" };
+
+  test("is opt-in: unset, no function reserves any, so the stack deploys in an account of any quota", () => {
+    expect(readConfig({}).functions.reservedConcurrency).toBeUndefined();
+    expect(readConfig({ CHAT_RESERVED_CONCURRENCY: "20" }).functions.reservedConcurrency).toBe(20);
+  });
+
+  test.each([
+    ["0", /CHAT_RESERVED_CONCURRENCY="0" is invalid: expected an integer from 1 to 1000/],
+    ["ten", /CHAT_RESERVED_CONCURRENCY="ten" is invalid: expected an integer from 1 to 1000/],
+  ])("CHAT_RESERVED_CONCURRENCY=%s fails naming what it allows", (value, message) => {
+    expect(() => readConfig({ CHAT_RESERVED_CONCURRENCY: value })).toThrow(message);
+  });
+
+  test("the total must leave the account Lambda's 100 unreserved: each route, the authorizer and the fan-out worker's share counted", () => {
+    // 900 reservable of 1,000, less the worker's 10, shared by the routes.
+    const most = Math.floor((900 - 10) / CHAT_ROUTES.length);
+    expect(readConfig({ CHAT_RESERVED_CONCURRENCY: String(most) }).functions.reservedConcurrency).toBe(most);
+    expect(() => readConfig({ CHAT_RESERVED_CONCURRENCY: String(most + 1) })).toThrow(
+      new RegExp(`CHAT_RESERVED_CONCURRENCY="${most + 1}" is invalid: it reserves ${(most + 1) * CHAT_ROUTES.length + 10} .* an account of 1000 \\(CHAT_ACCOUNT_CONCURRENCY\\) may reserve 900.*Expected an integer from 1 to ${most}`),
+    );
+    // The authorizer reserves its share too, and a larger queue concurrency leaves the routes less.
+    const withAuthorizer = Math.floor((900 - 10) / (CHAT_ROUTES.length + 1));
+    expect(() => readConfig({ ...jwt, CHAT_RESERVED_CONCURRENCY: String(withAuthorizer + 1) })).toThrow(new RegExp(`Expected an integer from 1 to ${withAuthorizer},`));
+    expect(() => readConfig({ CHAT_RESERVED_CONCURRENCY: String(most), CHAT_FANOUT_MAX_CONCURRENCY: "100" })).toThrow(/CHAT_FANOUT_MAX_CONCURRENCY=100/);
+    // A raised quota, said so, allows more.
+    expect(readConfig({ CHAT_RESERVED_CONCURRENCY: "500", CHAT_ACCOUNT_CONCURRENCY: "5000" }).functions.reservedConcurrency).toBe(500);
+  });
+
+  test("an account whose quota is all unreserved minimum (a new account's 10 or 50) can reserve nothing, and synth says so", () => {
+    expect(() => readConfig({ CHAT_RESERVED_CONCURRENCY: "1", CHAT_ACCOUNT_CONCURRENCY: "50" })).toThrow(
+      /CHAT_RESERVED_CONCURRENCY="1" is invalid: an account of 50 \(CHAT_ACCOUNT_CONCURRENCY\) may reserve 0 .*Expected no value/,
+    );
+  });
+
+  test("CHAT_ACCOUNT_CONCURRENCY is refused without a reservation to check", () => {
+    expect(() => readConfig({ CHAT_ACCOUNT_CONCURRENCY: "1000" })).toThrow(/CHAT_ACCOUNT_CONCURRENCY="1000" is invalid: expected no value unless CHAT_RESERVED_CONCURRENCY is set/);
   });
 });
 
@@ -223,11 +270,14 @@ describe("authentication", () => {
         CHAT_ALARM_API_EXECUTION_ERRORS: "5",
         CHAT_ALARM_API_INTEGRATION_ERRORS: "6",
         CHAT_ALARM_FAILED_DELIVERIES: "7",
+        CHAT_ALARM_FANOUT_AGE_SECONDS: "8",
+        CHAT_ALARM_CONNECTS: "9",
+        CHAT_ALARM_MESSAGES: "10",
       });
     expect(config.observability).toEqual({
       metricsNamespace: "Team/Chat Prod",
       alarmEmail: "oncall@example.com",
-      thresholds: { functionErrors: 2, functionThrottles: 3, deadLetterMessages: 4, apiExecutionErrors: 5, apiIntegrationErrors: 6, failedDeliveries: 7 },
+      thresholds: { functionErrors: 2, functionThrottles: 3, deadLetterMessages: 4, apiExecutionErrors: 5, apiIntegrationErrors: 6, failedDeliveries: 7, fanOutQueueAgeSeconds: 8, connects: 9, messages: 10 },
     });
     expect(config.functions.logLevel).toBe("DEBUG");
   });

@@ -116,3 +116,23 @@ test("invocations still waiting when the runtime stops end as failures, not as h
 test("environments per function: the cores less one, at least 1, and at most 4 whatever the machine reports", () => {
   expect([1, 2, 3, 8, 64].map((cores) => defaultEnvironments(cores))).toEqual([1, 1, 2, 4, 4]);
 });
+
+test("beyond its reserved concurrency an invocation is refused at once, as Lambda's 429, without running; waiting ones count", async () => {
+  const reserved = new FunctionRunner({ ...model(dir), reservedConcurrency: 2 }, {}, () => undefined, { maxEnvironments: 1, invocationsPerEnvironment: 1 });
+  try {
+    // One runs and one waits for the single environment: both are in flight, as two environments on Lambda.
+    const held = [reserved.invoke({ sleep: 300 }), reserved.invoke({ sleep: 300 })];
+    const refused = await reserved.invoke({});
+    expect(refused).toMatchObject({ ok: false, errorType: "TooManyRequestsException", errorMessage: "Rate Exceeded.", throttled: true });
+    for (const outcome of await Promise.all(held)) expect(outcome.ok).toBe(true);
+    // Once they are done, the next one runs.
+    expect((await reserved.invoke({})).ok).toBe(true);
+  } finally {
+    await reserved.stop();
+  }
+});
+
+test("without a reservation nothing is refused: a burst waits for the environments instead", async () => {
+  const outcomes = await Promise.all(Array.from({ length: 6 }, () => runner.invoke({ sleep: 50 })));
+  expect(outcomes.every((outcome) => outcome.ok)).toBe(true);
+});

@@ -107,7 +107,13 @@ describe("a chat through the local runtime", () => {
     expect(alarm("chat-api-integration-errors")).toMatchObject({ state: "ALARM", value: 1 });
     expect(alarm("chat-failed-deliveries").state).toBe("OK");
     expect(alarm("chat-send-message-errors")).toMatchObject({ state: "OK", value: 0 });
-    expect(alarm("chat-send-message-throttles")).toMatchObject({ state: "NOT_EVALUATED", reason: expect.stringMatching(/never throttles/) });
+    expect(alarm("chat-send-message-throttles")).toMatchObject({ state: "NOT_EVALUATED", reason: expect.stringMatching(/throttles only functions with a reserved concurrency/) });
+    // The abuse alarms are evaluated on the runtime's own counts: three handshakes, every frame in and out.
+    expect(alarm("chat-api-connects")).toMatchObject({ state: "OK", value: 3, reason: "Sum 3; fires at Sum ≥ 3000 in the last 5 min" });
+    expect(alarm("chat-api-messages")).toMatchObject({ state: "OK", value: expect.any(Number) });
+    expect(alarm("chat-api-messages").value).toBeGreaterThanOrEqual(14);
+    // Every fan-out here was inline: the queue is empty, its oldest message 0 s old.
+    expect(alarm("chat-fan-out-queue-age")).toMatchObject({ state: "OK", value: 0 });
   });
 
   describe("the /_local/metrics page in Chromium", () => {
@@ -236,7 +242,7 @@ describe("a chat through the local runtime", () => {
       expect(await state("chat-api-integration-errors")).toBe("ALARM");
       expect(await state("chat-failed-deliveries")).toBe("OK");
       expect(await state("chat-send-message-throttles")).toBe("NOT_EVALUATED");
-      expect(await page.locator('tr[data-alarm="chat-send-message-throttles"]').textContent()).toMatch(/never throttles/);
+      expect(await page.locator('tr[data-alarm="chat-send-message-throttles"]').textContent()).toMatch(/throttles only functions with a reserved concurrency/);
     });
 
     testInBrowser("updates while the chat goes on", async () => {

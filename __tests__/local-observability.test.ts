@@ -8,7 +8,12 @@ import { renderFunctionLine } from "../local/functions/function-output";
 import { evaluateAlarm } from "../local/observability/alarm-evaluation";
 import { parseEmf } from "../local/observability/emf";
 import { MetricStore, statisticOf } from "../local/observability/metric-store";
-import type { AlarmModel } from "../local/observability/observability-model";
+import { LocalObservability } from "../local/observability/local-observability";
+import { buildObservabilityModel, type AlarmModel } from "../local/observability/observability-model";
+import { LocalQueue } from "../local/services/sqs/queue";
+import { TerraformDocument } from "../local/terraform/terraform-document";
+import type { QueueModel } from "../local/terraform/stack-model-types";
+import { synthChat } from "./support/synth";
 
 const emf = (doc: Record<string, unknown>) => JSON.stringify({ _aws: { Timestamp: 1_000, CloudWatchMetrics: [{ Namespace: "Chat", Dimensions: [["service"], ["service", "Path"]], Metrics: [{ Name: "Sent", Unit: "Count" }] }] }, service: "chat", Path: "inline", ...doc });
 
@@ -173,7 +178,7 @@ describe("alarm evaluation", () => {
   test("an alarm on a metric the runtime never produces is not evaluated, and says why", () => {
     expect(evaluateAlarm(alarm({ metric: { ...metric, name: "Throttles" } }), storeWith({}), now)).toEqual({
       state: "NOT_EVALUATED",
-      reason: "not evaluated locally: the local runtime never throttles a function",
+      reason: "not evaluated locally: the local runtime throttles only functions with a reserved concurrency, and this stack has none",
     });
     expect(evaluateAlarm(alarm({ metric: undefined, unreadable: "it uses metric math" }), storeWith({}), now).reason).toMatch(/metric math/);
   });
@@ -200,5 +205,67 @@ describe("a function's output as the runtime prints it", () => {
     const doc = emf({ Sent: 1 });
     expect(renderFunctionLine("f", doc)).toBe(`[f] EMF ${doc}`);
     expect(renderFunctionLine("f", "plain")).toBe("[f] plain");
+  });
+});
+
+describe("the fan-out queue's age, locally", () => {
+  const queueModel = (name: string, redrivePolicy?: QueueModel["redrivePolicy"]): QueueModel => ({
+    address: `aws_sqs_queue.${name}`,
+    name,
+    arn: `arn:aws:sqs:us-east-1:000000000000:${name}`,
+    url: `http://127.0.0.1/000000000000/${name}`,
+    visibilityTimeoutSeconds: 30,
+    messageRetentionSeconds: 345_600,
+    maximumMessageSizeBytes: 262_144,
+    delaySeconds: 0,
+    receiveWaitTimeSeconds: 0,
+    ...(redrivePolicy ? { redrivePolicy } : {}),
+    sqsManagedSseEnabled: true,
+  });
+  const input = { body: "job", attributes: {}, bytes: 3 };
+
+  afterEach(() => jest.useRealTimers());
+
+  test("is the seconds since the oldest message still in the queue arrived, in a dead-letter queue since it was moved there", () => {
+    jest.useFakeTimers({ now: 1_000_000 });
+    const dlq = new LocalQueue(queueModel("q-dlq"), () => undefined);
+    const queue = new LocalQueue(queueModel("q", { deadLetterTargetArn: dlq.arn, maxReceiveCount: 1 }), () => undefined);
+    queue.deadLetterQueue = dlq;
+    expect(queue.oldestAgeSeconds()).toBe(0);
+    queue.send(input, "producer");
+    jest.setSystemTime(1_000_000 + 400_000);
+    queue.send(input, "producer");
+    // In flight still counts: the message is not deleted.
+    expect(queue.receive({ maxMessages: 1, visibilityTimeoutSeconds: 0 })).toHaveLength(1);
+    expect(queue.oldestAgeSeconds()).toBe(400);
+
+    // Received once already, the oldest moves to the dead-letter queue on the next receive; the newer one is handed out.
+    jest.setSystemTime(1_000_000 + 500_000);
+    expect(queue.receive({ maxMessages: 1, visibilityTimeoutSeconds: 30 })).toHaveLength(1);
+    expect(queue.oldestAgeSeconds()).toBe(100);
+    expect(dlq.oldestAgeSeconds()).toBe(0);
+    expect(dlq.oldestAgeSeconds(1_000_000 + 560_000)).toBe(60);
+  });
+
+  test("the synthesized age alarm is evaluated on the sampled ages: OK while jobs are taken, ALARM once one waits five minutes", () => {
+    const tf = synthChat().tf;
+    const model = buildObservabilityModel(new TerraformDocument(tf as never, { stackDir: "/stack" }));
+    const ageAlarm = model.alarms.find((a) => a.name === "chat-fan-out-queue-age")!;
+    expect(ageAlarm.metric).toEqual({ namespace: "AWS/SQS", name: "ApproximateAgeOfOldestMessage", dimensions: { QueueName: "chat-fan-out" } });
+    let now = 10_000_000;
+    const observability = new LocalObservability({ model, api: { id: "api", stage: "prod" }, now: () => now });
+    expect(observability.evaluate(ageAlarm)).toMatchObject({ state: "NOT_EVALUATED", reason: "not evaluated locally: the local runtime publishes no SQS metrics" });
+
+    let age = 2;
+    const sampling = observability.sampleQueues(() => [{ name: "chat-fan-out", visible: 1, inFlight: 0, oldestAgeSeconds: age }], 60_000);
+    try {
+      expect(observability.evaluate(ageAlarm)).toMatchObject({ state: "OK", value: 2 });
+      now += 10_000;
+      age = 300;
+      observability.snapshot();
+      expect(observability.evaluate(ageAlarm)).toMatchObject({ state: "ALARM", value: 300, reason: "Maximum ≥ 300 in the last 5 min (now Maximum 300)" });
+    } finally {
+      sampling.stop();
+    }
   });
 });

@@ -3,7 +3,10 @@
  * of routes, functions, policies and tables built from the JSON alone, and a clear stop for anything it
  * cannot run faithfully.
  */
+import { join } from "node:path";
+import { lambdaEnvironment } from "../local/functions/function-runner";
 import { startLocalRuntime } from "../local/runtime";
+import { synthesizeStack } from "../local/terraform/synth";
 import { routeSelector } from "../local/gateway/route-selection";
 import { StackModelError } from "../local/terraform/stack-errors";
 import { arnLike, loadStackModel } from "../local/terraform/stack-model";
@@ -118,6 +121,15 @@ describe("the model of the synthesized chat stack", () => {
       resource: ["arn:aws:dynamodb:us-east-1:000000000000:table/chat-connections"],
     });
   });
+
+  test("functions run as the synthesized runtime says: Lambda's AWS_EXECUTION_ENV follows CHAT_LAMBDA_RUNTIME", () => {
+    const credentials = { accessKeyId: "A", secretAccessKey: "S", sessionToken: "T" };
+    const options = { region: "us-east-1", credentials, dynamodbEndpoint: "", managementApiEndpoint: "", sqsEndpoint: "", nodePath: "" };
+    const executionEnvs = (stackDir: string) => new Set(loadStackModel({ stackDir }).functions.map((fn) => lambdaEnvironment(fn, options).AWS_EXECUTION_ENV));
+    expect(executionEnvs(workspace.stackDir)).toEqual(new Set(["AWS_Lambda_nodejs22.x"]));
+    const node24 = synthesizeStack({ outdir: join(workspace.dir, "node24"), env: { CHAT_LAMBDA_RUNTIME: "nodejs24.x" }, warn: () => undefined });
+    expect(executionEnvs(node24)).toEqual(new Set(["AWS_Lambda_nodejs24.x"]));
+  }, 60_000);
 
   test("tables keep their keys and TTL attribute", () => {
     const [table] = loadStackModel({ stackDir: workspace.stackDir }).tables;

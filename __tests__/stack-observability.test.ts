@@ -84,6 +84,25 @@ describe("alarms", () => {
     expect(alarmNamed(tf, "chat-api-integration-errors")).toMatchObject({ namespace: "AWS/ApiGateway", metric_name: "IntegrationError", dimensions: stage, threshold: 20 });
   });
 
+  test("the stage's connection and message rates alarm, to see a flood or a bill growing", () => {
+    const [apiName] = resources(tf, "aws_apigatewayv2_api")[0]!;
+    const stage = { ApiId: ref("aws_apigatewayv2_api", apiName, "id"), Stage: "prod" };
+    expect(alarmNamed(tf, "chat-api-connects")).toMatchObject({ namespace: "AWS/ApiGateway", metric_name: "ConnectCount", dimensions: stage, statistic: "Sum", threshold: 3000 });
+    expect(alarmNamed(tf, "chat-api-messages")).toMatchObject({ namespace: "AWS/ApiGateway", metric_name: "MessageCount", dimensions: stage, statistic: "Sum", threshold: 150_000 });
+  });
+
+  test("the fan-out queue's oldest message alarms after five minutes of waiting, long before SQS drops it", () => {
+    const [queueName, queue] = resourceWhere(tf, "aws_sqs_queue", "name", "chat-fan-out");
+    expect(alarmNamed(tf, "chat-fan-out-queue-age")).toMatchObject({
+      namespace: "AWS/SQS",
+      metric_name: "ApproximateAgeOfOldestMessage",
+      dimensions: { QueueName: ref("aws_sqs_queue", queueName, "name") },
+      statistic: "Maximum",
+      threshold: 300,
+    });
+    expect(alarmNamed(tf, "chat-fan-out-queue-age").threshold).toBeLessThan(queue.message_retention_seconds);
+  });
+
   test("failed deliveries alarm on the handlers' metric for the whole stack", () => {
     expect(alarmNamed(tf, "chat-failed-deliveries")).toMatchObject({
       namespace: "WebsocketChat",
@@ -95,8 +114,9 @@ describe("alarms", () => {
   });
 
   test("every alarm is 'threshold or more in one 5-minute period', and a quiet period is not a breach", () => {
-    // Errors and throttles per function; the API's execution and integration errors; failed deliveries; the DLQ.
-    expect(alarms(tf).length).toBe(FUNCTIONS.length * 2 + 4);
+    // Errors and throttles per function; the API's execution and integration errors, connects and messages;
+    // failed deliveries; the fan-out queue's age; the DLQ.
+    expect(alarms(tf).length).toBe(FUNCTIONS.length * 2 + 7);
     for (const alarm of alarms(tf)) {
       expect(alarm).toMatchObject({
         comparison_operator: "GreaterThanOrEqualToThreshold",
@@ -115,12 +135,18 @@ describe("alarms", () => {
       CHAT_ALARM_API_EXECUTION_ERRORS: "5",
       CHAT_ALARM_API_INTEGRATION_ERRORS: "60",
       CHAT_ALARM_FAILED_DELIVERIES: "100",
+      CHAT_ALARM_FANOUT_AGE_SECONDS: "900",
+      CHAT_ALARM_CONNECTS: "50000",
+      CHAT_ALARM_MESSAGES: "2000000",
     }).tf;
     expect(alarmNamed(tuned, "chat-send-message-errors").threshold).toBe(3);
     expect(alarmNamed(tuned, "chat-send-message-throttles").threshold).toBe(4);
     expect(alarmNamed(tuned, "chat-api-execution-errors").threshold).toBe(5);
     expect(alarmNamed(tuned, "chat-api-integration-errors").threshold).toBe(60);
     expect(alarmNamed(tuned, "chat-failed-deliveries").threshold).toBe(100);
+    expect(alarmNamed(tuned, "chat-fan-out-queue-age").threshold).toBe(900);
+    expect(alarmNamed(tuned, "chat-api-connects").threshold).toBe(50_000);
+    expect(alarmNamed(tuned, "chat-api-messages").threshold).toBe(2_000_000);
   });
 
   test("without CHAT_ALARM_EMAIL there is no topic and the alarms notify nobody", () => {
@@ -180,14 +206,14 @@ describe("dashboard", () => {
 
 describe("the dead-letter queue", () => {
   /** The alarms and dashboard constructs on their own, as the stack wires them once it has a fan-out queue. */
-  function synthWithQueue(deadLetterQueueName?: string): TerraformJson {
+  function synthWithQueue(deadLetterQueueName?: string, queueName?: string): TerraformJson {
     const stack = new TerraformStack(Testing.app(), "observed");
     new AwsProvider(stack, "aws", { region: "us-east-1" });
     new ArchiveProvider(stack, "archive");
     const api = new WebsocketApi(stack, "api", { name: "t-websocket" });
     const fn = new BundledFunction(stack, "default", { functionName: "t-default", region: "us-east-1", entry: join(__dirname, "..", "handlers", "default.ts"), statements: [] });
     api.addRoute({ routeKey: "$default", handler: fn.function });
-    const common = { functions: { default: fn }, api, metricsNamespace: "WebsocketChat", service: "t", deadLetterQueueName };
+    const common = { functions: { default: fn }, api, metricsNamespace: "WebsocketChat", service: "t", deadLetterQueueName, queueName };
     const alarmsConstruct = new ChatAlarms(stack, "alarms", { namePrefix: "t", ...common });
     new ChatDashboard(stack, "dashboard", { dashboardName: "t-chat", region: "us-east-1", alarms: alarmsConstruct.alarms, ...common });
     return JSON.parse(Testing.synth(stack));
@@ -210,5 +236,18 @@ describe("the dead-letter queue", () => {
     const without = synthWithQueue();
     expect(alarms(without).map((a) => a.alarm_name)).not.toContain("t-fan-out-dead-letters");
     expect(dashboardBody(without).widgets.map((w: any) => w.properties.title)).not.toContain("Fan-out dead-letter queue");
+  });
+
+  test("with a fan-out queue, its oldest message's age alarms and the dashboard shows its backlog; without, neither", () => {
+    const withQueue = synthWithQueue(undefined, "t-fan-out");
+    expect(alarmNamed(withQueue, "t-fan-out-queue-age")).toMatchObject({ metric_name: "ApproximateAgeOfOldestMessage", dimensions: { QueueName: "t-fan-out" } });
+    const widget = dashboardBody(withQueue).widgets.find((w: any) => w.properties.title === "Fan-out queue");
+    expect(widget.properties.metrics.map((m: unknown[]) => m.slice(0, 4))).toEqual([
+      ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "t-fan-out"],
+      ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", "t-fan-out"],
+    ]);
+    const without = synthWithQueue();
+    expect(alarms(without).map((a) => a.alarm_name)).not.toContain("t-fan-out-queue-age");
+    expect(dashboardBody(without).widgets.map((w: any) => w.properties.title)).not.toContain("Fan-out queue");
   });
 });

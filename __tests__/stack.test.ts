@@ -2,13 +2,17 @@ import { Apigatewayv2Api } from "@cdktf/provider-aws/lib/apigatewayv2-api";
 import { Apigatewayv2Stage } from "@cdktf/provider-aws/lib/apigatewayv2-stage";
 import { DynamodbTable } from "@cdktf/provider-aws/lib/dynamodb-table";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
-import { Testing } from "cdktf";
+import { TerraformStack, Testing } from "cdktf";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { bundleHandler, esbuildOptions } from "../constructs/bundle";
+import { BundledFunction } from "../constructs/bundled-function";
+import { AUTHORIZER_ENTRY } from "../constructs/websocket-authorizer";
 import { CHAT_ROUTES } from "../constructs/websocket-chat";
 import { ref, resources, resourceWhere, synthChat, type SynthesizedStack, type TerraformJson } from "./support/synth";
 
 const PROTOCOL_ROUTES = ["$connect", "$disconnect", "$default", "send-message", "join", "leave", "members"];
+const HANDLERS = join(__dirname, "..", "handlers");
 const REPLYING_ROUTES = ["$default", "send-message", "join", "leave", "members"];
 
 let chat: SynthesizedStack;
@@ -144,6 +148,26 @@ describe("WebSocket API", () => {
     expect(JSON.parse(stage.access_log_settings.format)).toMatchObject({ routeKey: "$context.routeKey", status: "$context.status" });
   });
 
+  test("each access log line says who: the source IP, user agent and authorizer principal, beside the connection, event and route", () => {
+    const [, stage] = resources(tf, "aws_apigatewayv2_stage")[0];
+    const format = stage.access_log_settings.format as string;
+    expect(JSON.parse(format)).toMatchObject({
+      sourceIp: "$context.identity.sourceIp",
+      userAgent: "$context.identity.userAgent",
+      principalId: "$context.authorizer.principalId",
+      authorizerStatus: "$context.authorizer.status",
+      connectionId: "$context.connectionId",
+      eventType: "$context.eventType",
+      routeKey: "$context.routeKey",
+      status: "$context.status",
+      requestId: "$context.requestId",
+    });
+    // API Gateway refuses an access log format over 3 KB.
+    expect(Buffer.byteLength(format)).toBeLessThanOrEqual(3 * 1024);
+    // A query string may carry a token; message bodies are the users' words.
+    expect(format).not.toMatch(/querystring|body/i);
+  });
+
   test("API Gateway's execution log group is created with retention before the stage enables logging", () => {
     const [apiName] = resources(tf, "aws_apigatewayv2_api")[0];
     const [logsName, logs] = resourceWhere(
@@ -203,6 +227,54 @@ describe("functions", () => {
       const timeout = fn.function_name === "chat-fan-out-worker" ? 60 : 10;
       expect(fn).toMatchObject({ runtime: "nodejs22.x", architectures: ["arm64"], memory_size: 256, timeout, handler: "index.handler" });
     }
+  });
+
+  test("CHAT_LAMBDA_RUNTIME=nodejs24.x runs every function on nodejs24.x, each bundled for Node 24", () => {
+    const node24 = synthChat({ CHAT_LAMBDA_RUNTIME: "nodejs24.x", CHAT_AUTH: "jwt", CHAT_JWT_ISSUER: "https://issuer.example.com", CHAT_JWT_AUDIENCE: "client" });
+    const runtimes = resources(node24.tf, "aws_lambda_function").map(([, fn]) => fn.runtime);
+    // Every route, the fan-out worker and the authorizer.
+    expect(runtimes).toHaveLength(PROTOCOL_ROUTES.length + 2);
+    expect(new Set(runtimes)).toEqual(new Set(["nodejs24.x"]));
+    const built = node24.stack.chat;
+    const entries: Array<[BundledFunction, string]> = [
+      ...Object.entries(built.functions).map(([handler, fn]): [BundledFunction, string] => [fn, join(HANDLERS, `${handler}.ts`)]),
+      [built.fanOutWorker, join(HANDLERS, "fan-out-worker.ts")],
+      [built.authorizer!.function, AUTHORIZER_ENTRY],
+    ];
+    for (const [fn, entry] of entries) {
+      // Synth copies the bundle esbuild built with Node 24's options, a build of its own beside Node 22's.
+      expect(fn.bundleDir).toBe(bundleHandler(entry, { runtime: "nodejs24.x" }));
+      expect(fn.bundleDir).not.toBe(bundleHandler(entry, { runtime: "nodejs22.x" }));
+    }
+    expect(esbuildOptions({ runtime: "nodejs24.x" }).target).toBe("node24");
+  });
+
+  test("reserve no concurrency by default, so the stack deploys in an account of any quota", () => {
+    for (const [, fn] of resources(tf, "aws_lambda_function")) expect(fn.reserved_concurrent_executions).toBeUndefined();
+  });
+
+  test("CHAT_RESERVED_CONCURRENCY reserves that many for each route's function and the authorizer, and the queue's maximum concurrency for its consumer", () => {
+    const jwt = { CHAT_AUTH: "jwt", CHAT_JWT_ISSUER: "https://issuer.example.com", CHAT_JWT_AUDIENCE: "client" };
+    const { tf: reserved } = synthChat({ ...jwt, CHAT_RESERVED_CONCURRENCY: "20", CHAT_FANOUT_MAX_CONCURRENCY: "12" });
+    const byName = Object.fromEntries(resources(reserved, "aws_lambda_function").map(([, fn]) => [fn.function_name, fn.reserved_concurrent_executions]));
+    expect(byName).toEqual({
+      ...Object.fromEntries(CHAT_ROUTES.map((route) => [`chat-${route.handler}`, 20])),
+      "chat-authorizer": 20,
+      "chat-fan-out-worker": 12,
+    });
+    // $disconnect has its own 20 whatever send-message takes: a flood of frames cannot throttle the cleanup.
+    expect(byName["chat-disconnect"]).toBe(20);
+    const [, mapping] = resources(reserved, "aws_lambda_event_source_mapping")[0]!;
+    expect(mapping.scaling_config.maximum_concurrency).toBeLessThanOrEqual(byName["chat-fan-out-worker"]);
+  });
+
+  test("a reservation of 0, which would stop the function altogether, is refused by the construct", () => {
+    const stack = new TerraformStack(Testing.app(), "zero");
+    const make = (reservedConcurrency: number) => () =>
+      new BundledFunction(stack, `fn-${reservedConcurrency}`, { functionName: `t-${reservedConcurrency}`, region: "us-east-1", entry: join(HANDLERS, "default.ts"), statements: [], reservedConcurrency });
+    expect(make(0)).toThrow(/reservedConcurrency must be a whole number of at least 1, got 0/);
+    expect(make(1.5)).toThrow(/got 1.5/);
+    expect(make(1)).not.toThrow();
   });
 
   test("memory and timeout follow the configuration", () => {

@@ -3,9 +3,26 @@ import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative, resolve } from "node:path";
 
+/**
+ * The Lambda runtimes the functions may run on: Node.js 22 (the default) and 24. Bundles are built for the
+ * one chosen, so esbuild may use every language feature that runtime's Node has.
+ */
+export const LAMBDA_RUNTIMES = ["nodejs22.x", "nodejs24.x"] as const;
+export type LambdaRuntime = (typeof LAMBDA_RUNTIMES)[number];
+
+/** The runtime a function runs on where nothing chooses one; bundled-function.ts's FUNCTION_DEFAULTS carries it. */
+export const DEFAULT_LAMBDA_RUNTIME: LambdaRuntime = "nodejs22.x";
+
+/** esbuild's target for a runtime: `nodejs24.x` → `node24`. */
+export function esbuildTarget(runtime: LambdaRuntime): string {
+  return `node${/^nodejs(\d+)\.x$/.exec(runtime)![1]}`;
+}
+
 export interface BundleOptions {
   /** Leave the AWS SDK v3 out of the bundle and load the one the Lambda runtime ships. @default false */
   readonly externalAwsSdk?: boolean;
+  /** The runtime the bundle runs on; it sets esbuild's target. @default DEFAULT_LAMBDA_RUNTIME */
+  readonly runtime?: LambdaRuntime;
 }
 
 /** The file name of every bundle, so the Lambda handler is always `index.handler`. */
@@ -53,12 +70,13 @@ function isAlive(pid: number): boolean {
   }
 }
 
-const cacheKey = (entry: string, options: BundleOptions) => `${resolve(entry)}\0${options.externalAwsSdk ? "external" : "bundled"}`;
+const cacheKey = (entry: string, options: BundleOptions) =>
+  `${resolve(entry)}\0${options.externalAwsSdk ? "external" : "bundled"}\0${options.runtime ?? DEFAULT_LAMBDA_RUNTIME}`;
 
 /**
- * The folder holding the bundle of one handler entry file: a single minified `index.js` for Lambda's
- * nodejs22.x (CommonJS, so it also loads on the Node 20 the local runtime may run on). Synchronous
- * because constructs are built synchronously.
+ * The folder holding the bundle of one handler entry file: a single minified CommonJS `index.js` for the
+ * chosen Lambda runtime, which the local runtime's workers load as Lambda does. Synchronous because
+ * constructs are built synchronously.
  */
 export function bundleHandler(entry: string, options: BundleOptions = {}): string {
   bundleHandlers([entry], options);
@@ -110,7 +128,7 @@ export function esbuildOptions(options: BundleOptions = {}): BuildOptions {
     bundle: true,
     minify: true,
     platform: "node",
-    target: "node22",
+    target: esbuildTarget(options.runtime ?? DEFAULT_LAMBDA_RUNTIME),
     format: "cjs",
     // A bundle's bytes must depend only on its sources, so an unchanged handler keeps its hash.
     legalComments: "none",

@@ -5,7 +5,7 @@ import { CloudwatchLogGroup } from "@cdktf/provider-aws/lib/cloudwatch-log-group
 import { IamRole } from "@cdktf/provider-aws/lib/iam-role";
 import { IamRolePolicy } from "@cdktf/provider-aws/lib/iam-role-policy";
 import { LambdaFunction } from "@cdktf/provider-aws/lib/lambda-function";
-import { BUNDLE_FILE, bundleHandler } from "./bundle";
+import { BUNDLE_FILE, bundleHandler, DEFAULT_LAMBDA_RUNTIME, type LambdaRuntime } from "./bundle";
 import type { LogLevel } from "./config";
 import { policyDocument, type PolicyStatement } from "./policy";
 
@@ -24,6 +24,15 @@ export interface FunctionSettings {
   readonly logLevel?: LogLevel;
   /** Leave the AWS SDK out of the bundle (see bundle.ts). @default false */
   readonly externalAwsSdk?: boolean;
+  /** The Lambda runtime; the bundle targets its Node version. @default FUNCTION_DEFAULTS.runtime */
+  readonly runtime?: LambdaRuntime;
+  /**
+   * Reserved concurrency: the function never runs more than this many at once, and this many are kept for it
+   * whatever else in the account runs. Lambda refuses a reservation that leaves the account fewer than its
+   * minimum unreserved (100, or the whole quota of a new account's 10), so a stack that sets it may not deploy
+   * everywhere (docs/capacity.md). @default none: the function shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrency?: number;
 }
 
 export interface BundledFunctionProps extends FunctionSettings {
@@ -50,7 +59,8 @@ export const FUNCTION_DEFAULTS = {
   /** Also the API's log groups' retention: one retention for every log group of the stack. */
   logRetentionDays: 30,
   logLevel: "INFO",
-} as const satisfies { memorySize: number; timeout: number; logRetentionDays: number; logLevel: LogLevel };
+  runtime: DEFAULT_LAMBDA_RUNTIME,
+} as const satisfies { memorySize: number; timeout: number; logRetentionDays: number; logLevel: LogLevel; runtime: LambdaRuntime };
 
 /** IAM's limit on a role's name. */
 const MAX_ROLE_NAME = 64;
@@ -63,15 +73,24 @@ export class BundledFunction extends Construct {
   public readonly function: LambdaFunction;
   public readonly role: IamRole;
   public readonly logGroup: CloudwatchLogGroup;
+  /** The folder esbuild built the function's bundle in, for its runtime (synth copies it into the stack). */
+  public readonly bundleDir: string;
 
   constructor(scope: Construct, id: string, props: BundledFunctionProps) {
     super(scope, id);
     const name = props.functionName;
+    const runtime = props.runtime ?? FUNCTION_DEFAULTS.runtime;
+    const reserved = props.reservedConcurrency;
+    // 0 is valid to Lambda but stops the function altogether: never what a setting here means.
+    if (reserved !== undefined && !(Number.isInteger(reserved) && reserved >= 1)) {
+      throw new Error(`BundledFunction "${name}": reservedConcurrency must be a whole number of at least 1, got ${reserved}`);
+    }
 
     // The asset is copied into cdktf.out/stacks/<stack>/assets and referenced by a path relative to the
     // stack folder, so `terraform plan` finds it on any machine, not only where synth ran.
+    this.bundleDir = bundleHandler(props.entry, { externalAwsSdk: props.externalAwsSdk, runtime });
     const bundle = new TerraformAsset(this, "bundle", {
-      path: bundleHandler(props.entry, { externalAwsSdk: props.externalAwsSdk }),
+      path: this.bundleDir,
       type: AssetType.DIRECTORY,
     });
     const archive = new DataArchiveFile(this, "archive", {
@@ -114,13 +133,14 @@ export class BundledFunction extends Construct {
     this.function = new LambdaFunction(this, "function", {
       functionName: name,
       role: this.role.arn,
-      runtime: "nodejs22.x",
+      runtime,
       architectures: ["arm64"],
       handler: `${BUNDLE_FILE.replace(/\.js$/, "")}.handler`,
       filename: archive.outputPath,
       sourceCodeHash: archive.outputBase64Sha256,
       memorySize: props.memorySize ?? FUNCTION_DEFAULTS.memorySize,
       timeout: props.timeout ?? FUNCTION_DEFAULTS.timeout,
+      ...(reserved !== undefined ? { reservedConcurrentExecutions: reserved } : {}),
       environment: { variables: { ...props.environment } },
       // Lambda's JSON format wraps each console call in {timestamp, level, requestId, message}, so every line
       // carries the invocation's request id without code of ours, and Logs Insights reads the fields.

@@ -18,6 +18,12 @@ export const DEFAULT_THRESHOLDS: AlarmThresholds = {
   apiExecutionErrors: 1,
   apiIntegrationErrors: 20,
   failedDeliveries: 10,
+  /** A job should start within seconds; five minutes waiting means consumers are stuck or throttled. */
+  fanOutQueueAgeSeconds: 300,
+  /** 10 handshakes a second for five minutes: far above a chat's normal churn, far below the stage's rate. */
+  connects: 3_000,
+  /** 500 frames a second in and out for five minutes: half the stage's default rate, and a bill worth a look. */
+  messages: 150_000,
 };
 
 export interface ChatAlarmsProps {
@@ -36,6 +42,12 @@ export interface ChatAlarmsProps {
    * @default no dead-letter queue alarm
    */
   readonly deadLetterQueueName?: string;
+  /**
+   * Name of the fan-out queue (`aws_sqs_queue.name`): alarms when its oldest message has waited too long,
+   * before SQS drops it silently at the end of its retention.
+   * @default no queue age alarm
+   */
+  readonly queueName?: string;
   /** @default DEFAULT_THRESHOLDS */
   readonly thresholds?: Partial<AlarmThresholds>;
   /**
@@ -58,7 +70,8 @@ interface AlarmSpec {
 
 /**
  * The alarms an on-call engineer is paged by: each function's errors and throttles, the API stage's
- * integration and execution errors, failed deliveries, and the dead-letter queue when there is one; and,
+ * integration and execution errors, its connection and message rates (abuse, or a bill growing),
+ * failed deliveries, the fan-out queue's oldest message and the dead-letter queue when there are; and,
  * with an email, the SNS topic they notify. Every alarm is "threshold or more in one 5-minute period",
  * and missing data (no traffic) is not breaching.
  */
@@ -95,7 +108,7 @@ export class ChatAlarms extends Construct {
       });
       this.add(`${short}-throttles`, {
         name: `${props.namePrefix}-${short}-throttles`,
-        description: `Lambda refused to run ${short} (the account's concurrency is used up): API Gateway answers those frames with an error.`,
+        description: `Lambda refused to run ${short} (its reserved concurrency, or the account's, is used up): API Gateway answers those frames with an error.`,
         namespace: "AWS/Lambda",
         metricName: "Throttles",
         dimensions: { FunctionName: functionName },
@@ -123,6 +136,24 @@ export class ChatAlarms extends Construct {
       statistic: "Sum",
       threshold: thresholds.apiIntegrationErrors,
     });
+    this.add("api-connects", {
+      name: `${props.namePrefix}-api-connects`,
+      description: "Many handshakes: a client reconnecting in a loop, or a flood of connections. The access log's sourceIp and principalId say whose.",
+      namespace: "AWS/ApiGateway",
+      metricName: "ConnectCount",
+      dimensions: stage,
+      statistic: "Sum",
+      threshold: thresholds.connects,
+    });
+    this.add("api-messages", {
+      name: `${props.namePrefix}-api-messages`,
+      description: "Many frames in and out (each is billed): a flood of sends, or broadcasts to large audiences. The access log says who sends.",
+      namespace: "AWS/ApiGateway",
+      metricName: "MessageCount",
+      dimensions: stage,
+      statistic: "Sum",
+      threshold: thresholds.messages,
+    });
     this.add("failed-deliveries", {
       name: `${props.namePrefix}-failed-deliveries`,
       description: "Fan-outs could not reach recipients after retries (not counting connections that were gone).",
@@ -132,6 +163,17 @@ export class ChatAlarms extends Construct {
       statistic: "Sum",
       threshold: thresholds.failedDeliveries,
     });
+    if (props.queueName !== undefined) {
+      this.add("fan-out-queue-age", {
+        name: `${props.namePrefix}-fan-out-queue-age`,
+        description: "A fan-out job has waited this long for a consumer (throttled, failing or stuck): its recipients get the message late, and SQS drops it unseen when its retention ends.",
+        namespace: "AWS/SQS",
+        metricName: "ApproximateAgeOfOldestMessage",
+        dimensions: { QueueName: props.queueName },
+        statistic: "Maximum",
+        threshold: thresholds.fanOutQueueAgeSeconds,
+      });
+    }
     if (props.deadLetterQueueName !== undefined) {
       this.add("dead-letter-queue", {
         name: `${props.namePrefix}-fan-out-dead-letters`,

@@ -18,6 +18,8 @@ export interface ChatDashboardProps {
   readonly service: string;
   /** Name of the fan-out dead-letter queue (`aws_sqs_queue.name`). @default no dead-letter queue widget */
   readonly deadLetterQueueName?: string;
+  /** Name of the fan-out queue (`aws_sqs_queue.name`). @default no fan-out queue widget */
+  readonly queueName?: string;
   /** Shown with their state in an alarm widget. @default none */
   readonly alarms?: readonly CloudwatchMetricAlarm[];
 }
@@ -34,8 +36,8 @@ const PERIOD_SECONDS = 60;
 /**
  * An `aws_cloudwatch_dashboard` for the chat: the API's connections and messages, messages sent by target,
  * recipients delivered/stale/failed/queued, fan-out duration percentiles, incomplete fan-outs and
- * authorizer denials, API errors, each function's errors and throttles, the dead-letter queue, and the
- * alarms. The local runtime draws the same widgets from the synthesized body at /_local/metrics.
+ * authorizer denials, API errors, each function's errors and throttles, the fan-out queue's backlog, the
+ * dead-letter queue, and the alarms. The local runtime draws the same widgets from the synthesized body at /_local/metrics.
  */
 export class ChatDashboard extends Construct {
   public readonly dashboard: CloudwatchDashboard;
@@ -79,6 +81,15 @@ export class ChatDashboard extends Construct {
       metricWidget("Function errors", perFunction("Errors")),
       metricWidget("Function throttles", perFunction("Throttles")),
     ];
+    if (props.queueName !== undefined) {
+      const queue = (name: string, stat: string, label: string): MetricLine => ["AWS/SQS", name, "QueueName", props.queueName!, { stat, label }];
+      widgets.push(
+        metricWidget("Fan-out queue", [
+          queue("ApproximateNumberOfMessagesVisible", "Maximum", "jobs waiting"),
+          queue("ApproximateAgeOfOldestMessage", "Maximum", "oldest job's age (s)"),
+        ]),
+      );
+    }
     if (props.deadLetterQueueName !== undefined) {
       widgets.push(
         metricWidget("Fan-out dead-letter queue", [

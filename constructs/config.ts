@@ -4,12 +4,14 @@
  */
 import { MAX_FANOUT_CONCURRENCY } from "../handlers/lib/env/contract";
 import { MAX_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out/fan-out-job";
+import { LAMBDA_RUNTIMES, type LambdaRuntime } from "./bundle";
 import { FUNCTION_DEFAULTS, type FunctionSettings } from "./bundled-function";
 import { DEFAULT_THRESHOLDS } from "./chat-alarms";
+import { DEFAULT_ACCOUNT_CONCURRENCY, reservable, reservedTotal } from "./concurrency";
 import { TABLE_DEFAULTS, type TableSettings } from "./connections-table";
 import { API_DEFAULTS, type ApiSettings, MAX_LAMBDA_TIMEOUT_SECONDS } from "./websocket-api";
 import { DEFAULT_NAME_CLAIM } from "./websocket-authorizer";
-import { DEFAULT_METRICS_NAMESPACE, FAN_OUT_DEFAULTS, type FanOutSettings } from "./websocket-chat";
+import { CHAT_ROUTES, DEFAULT_METRICS_NAMESPACE, FAN_OUT_DEFAULTS, type FanOutSettings } from "./websocket-chat";
 
 export type BillingMode = "PAY_PER_REQUEST" | "PROVISIONED";
 
@@ -57,8 +59,8 @@ export interface ChatConfig {
   readonly stackName: string;
   readonly region: string;
   readonly namePrefix: string;
-  /** Every function's memory, timeout, log level and log retention (the retention also of the API's logs). */
-  readonly functions: Required<Omit<FunctionSettings, "externalAwsSdk">>;
+  /** Every function's memory, timeout, runtime, log level and log retention (the retention also of the API's logs). */
+  readonly functions: Required<Omit<FunctionSettings, "externalAwsSdk" | "reservedConcurrency">> & Pick<FunctionSettings, "reservedConcurrency">;
   /** The API's stage and its throttling. */
   readonly api: Required<ApiSettings>;
   /** The connections table's billing; capacities only with PROVISIONED. */
@@ -94,6 +96,12 @@ export interface AlarmThresholds {
   readonly apiIntegrationErrors: number;
   /** Recipients counted `failed` by fan-outs. */
   readonly failedDeliveries: number;
+  /** Seconds the fan-out queue's oldest message has waited (the Maximum of a period). */
+  readonly fanOutQueueAgeSeconds: number;
+  /** API Gateway ConnectCount of the stage: handshakes. */
+  readonly connects: number;
+  /** API Gateway MessageCount of the stage: frames from and to clients. */
+  readonly messages: number;
 }
 
 /** Metrics, alarms and the dashboard (the functions' log level is a function setting). */
@@ -144,7 +152,7 @@ export function readConfig(env: Env = process.env): ChatConfig {
     "a letter followed by up to 62 letters, digits or '-'",
   );
 
-  return {
+  const config: ChatConfig = {
     stackName,
     region,
     namePrefix: read.matching(
@@ -158,6 +166,7 @@ export function readConfig(env: Env = process.env): ChatConfig {
       timeout: read.integer("CHAT_LAMBDA_TIMEOUT_SECONDS", FUNCTION_DEFAULTS.timeout, 1, MAX_LAMBDA_TIMEOUT_SECONDS),
       logRetentionDays: read.oneOfNumbers("CHAT_LOG_RETENTION_DAYS", FUNCTION_DEFAULTS.logRetentionDays, LOG_RETENTION_DAYS),
       logLevel: readLogLevel(read),
+      runtime: read.oneOf<LambdaRuntime>("CHAT_LAMBDA_RUNTIME", FUNCTION_DEFAULTS.runtime, LAMBDA_RUNTIMES),
     },
     api: {
       stageName: read.matching("CHAT_STAGE", API_DEFAULTS.stageName, /^[A-Za-z0-9_-]{1,128}$/, "1-128 letters, digits, '-' or '_'"),
@@ -184,6 +193,43 @@ export function readConfig(env: Env = process.env): ChatConfig {
     backend: readBackend(env, read, stackName, region),
     observability: readObservability(read),
   };
+  const reservedConcurrency = readReservedConcurrency(read, config.fanOut.consumerConcurrency, config.auth.mode === "jwt" ? 1 : 0);
+  return reservedConcurrency === undefined ? config : { ...config, functions: { ...config.functions, reservedConcurrency } };
+}
+
+/**
+ * CHAT_RESERVED_CONCURRENCY, opt-in: each route's function (and the authorizer) reserves that many, the fan-out
+ * worker its queue's consumer concurrency. The total must fit what the account lets be reserved, or the deploy
+ * fails halfway with Lambda's InvalidParameterValueException. CHAT_ACCOUNT_CONCURRENCY is the account's quota,
+ * for that check only (other stacks' reservations in the account are not known here).
+ */
+function readReservedConcurrency(read: Reader, consumerConcurrency: number, authorizers: number): number | undefined {
+  const perFunction = read.optionalInteger("CHAT_RESERVED_CONCURRENCY", 1, 1000);
+  if (perFunction === undefined) {
+    read.absent("CHAT_ACCOUNT_CONCURRENCY", "CHAT_RESERVED_CONCURRENCY is set");
+    return undefined;
+  }
+  const account = read.integer("CHAT_ACCOUNT_CONCURRENCY", DEFAULT_ACCOUNT_CONCURRENCY, 10, 1_000_000);
+  const functions = CHAT_ROUTES.length + authorizers;
+  const total = reservedTotal(perFunction, functions, consumerConcurrency);
+  const allowed = reservable(account);
+  const most = Math.floor((allowed - consumerConcurrency) / functions);
+  if (total > allowed && most < 1) {
+    throw new ConfigError(
+      `CHAT_RESERVED_CONCURRENCY=${JSON.stringify(String(perFunction))} is invalid: an account of ${account} (CHAT_ACCOUNT_CONCURRENCY) may reserve ${allowed} ` +
+        `of its Lambda concurrency, too little for ${functions} functions and CHAT_FANOUT_MAX_CONCURRENCY=${consumerConcurrency} for the fan-out worker. ` +
+        "Expected no value (the stage throttle and the queue's maximum concurrency bound the stack, docs/capacity.md), or a larger CHAT_ACCOUNT_CONCURRENCY once the account's quota is raised",
+    );
+  }
+  if (total > allowed) {
+    throw new ConfigError(
+      `CHAT_RESERVED_CONCURRENCY=${JSON.stringify(String(perFunction))} is invalid: it reserves ${total} of the account's Lambda concurrency ` +
+        `(${perFunction} for each of ${functions} functions, and CHAT_FANOUT_MAX_CONCURRENCY=${consumerConcurrency} for the fan-out worker), ` +
+        `and an account of ${account} (CHAT_ACCOUNT_CONCURRENCY) may reserve ${allowed}, Lambda keeping ${account - allowed} unreserved. ` +
+        `Expected an integer from 1 to ${most}, or a larger CHAT_ACCOUNT_CONCURRENCY once the account's quota is raised`,
+    );
+  }
+  return perFunction;
 }
 
 /** CloudWatch's namespace rules (PutMetricData), minus the `AWS/` prefix reserved for AWS's own. */
@@ -217,6 +263,10 @@ function readObservability(read: Reader): ObservabilityConfig {
       apiExecutionErrors: read.integer("CHAT_ALARM_API_EXECUTION_ERRORS", DEFAULT_THRESHOLDS.apiExecutionErrors, 1, 100_000),
       apiIntegrationErrors: read.integer("CHAT_ALARM_API_INTEGRATION_ERRORS", DEFAULT_THRESHOLDS.apiIntegrationErrors, 1, 100_000),
       failedDeliveries: read.integer("CHAT_ALARM_FAILED_DELIVERIES", DEFAULT_THRESHOLDS.failedDeliveries, 1, 100_000),
+      // SQS keeps a message at most 14 days.
+      fanOutQueueAgeSeconds: read.integer("CHAT_ALARM_FANOUT_AGE_SECONDS", DEFAULT_THRESHOLDS.fanOutQueueAgeSeconds, 1, 1_209_600),
+      connects: read.integer("CHAT_ALARM_CONNECTS", DEFAULT_THRESHOLDS.connects, 1, 100_000_000),
+      messages: read.integer("CHAT_ALARM_MESSAGES", DEFAULT_THRESHOLDS.messages, 1, 1_000_000_000),
     },
   };
 }
@@ -369,6 +419,12 @@ function reader(env: Env) {
       const value = raw(name);
       if (value === undefined) throw new ConfigError(`${name} is not set: ${why}; expected ${allowed}`);
       return pattern.test(value) ? value : fail(name, value, allowed);
+    },
+    optionalInteger(name: string, min: number, max: number): number | undefined {
+      const value = raw(name);
+      if (value === undefined) return undefined;
+      const n = Number(value);
+      return /^\d+$/.test(value) && n >= min && n <= max ? n : fail(name, value, `an integer from ${min} to ${max}`);
     },
     absent(name: string, requires: string): undefined {
       const value = raw(name);

@@ -56,13 +56,27 @@ export interface WebsocketApiProps {
 /** The API's settings a stack's configuration chooses: its stage and the stage's default throttling. */
 export type ApiSettings = Pick<WebsocketApiProps, "stageName" | "throttlingBurstLimit" | "throttlingRateLimit">;
 
-/** Fields of one access log line (WebSocket $context variables). */
-const ACCESS_LOG_FORMAT = JSON.stringify({
+/**
+ * Fields of one access log line (WebSocket $context variables): enough to say who did what: the client's
+ * address and user agent, the user the authorizer named (empty in auth mode none), the connection, and what
+ * the authorizer answered, so a flood can be traced to an address or a user and told apart from denials.
+ * No query string (it may carry a token) and no message body. API Gateway allows a format of at most 3 KB.
+ * https://docs.aws.amazon.com/apigateway/latest/developerguide/websocket-api-logging.html
+ */
+export const ACCESS_LOG_FORMAT = JSON.stringify({
   requestId: "$context.requestId",
+  extendedRequestId: "$context.extendedRequestId",
   requestTime: "$context.requestTime",
   eventType: "$context.eventType",
   routeKey: "$context.routeKey",
   connectionId: "$context.connectionId",
+  connectedAt: "$context.connectedAt",
+  messageId: "$context.messageId",
+  sourceIp: "$context.identity.sourceIp",
+  userAgent: "$context.identity.userAgent",
+  principalId: "$context.authorizer.principalId",
+  authorizerStatus: "$context.authorizer.status",
+  authorizerError: "$context.authorizer.error",
   status: "$context.status",
   integrationStatus: "$context.integrationStatus",
   integrationLatency: "$context.integrationLatency",

@@ -56,7 +56,8 @@ export interface WebsocketChatProps {
   readonly region: string;
   /**
    * How every function runs and logs; the log retention also applies to the API's log groups, so every log
-   * group of the chat keeps its logs as long. @default FUNCTION_DEFAULTS
+   * group of the chat keeps its logs as long. A reserved concurrency applies to each route's function and the
+   * authorizer; the fan-out worker reserves its queue's consumer concurrency instead. @default FUNCTION_DEFAULTS
    */
   readonly functions?: FunctionSettings;
   /** The API's stage and its throttling. @default API_DEFAULTS */
@@ -194,6 +195,7 @@ export class WebsocketChat extends Construct {
     const workerEntry = join(handlersDir, `${FAN_OUT_WORKER.handler}.ts`);
     bundleHandlers([...CHAT_ROUTES.map(entryOf), workerEntry, ...(auth.mode === "jwt" ? [AUTHORIZER_ENTRY] : [])], {
       externalAwsSdk: functionSettings.externalAwsSdk,
+      runtime: functionSettings.runtime,
     });
     this.authorizer =
       auth.mode === "jwt"
@@ -216,6 +218,9 @@ export class WebsocketChat extends Construct {
       entry: workerEntry,
       ...functionSettings,
       timeout: fanOut.consumerTimeoutSeconds,
+      // The queue never runs more consumers than its mapping's maximum concurrency: with reservations on, exactly
+      // that many are kept for it, so the mapping is never throttled (Lambda advises reserved ≥ maximum concurrency).
+      reservedConcurrency: functionSettings.reservedConcurrency === undefined ? undefined : fanOut.consumerConcurrency,
       environment: {
         ...metricsEnvironment,
         [ENV_TABLE_NAME]: this.table.table.name,
@@ -267,6 +272,7 @@ export class WebsocketChat extends Construct {
       ...(this.authorizer ? { authorizer: this.authorizer.function } : {}),
     };
     const deadLetterQueueName = this.fanOutQueue.deadLetterQueue.name;
+    const queueName = this.fanOutQueue.queue.name;
     this.alarms = new ChatAlarms(this, "alarms", {
       namePrefix: props.namePrefix,
       functions: observed,
@@ -276,6 +282,7 @@ export class WebsocketChat extends Construct {
       thresholds: props.observability?.thresholds,
       alarmEmail: props.observability?.alarmEmail,
       deadLetterQueueName,
+      queueName,
     });
     this.dashboard = new ChatDashboard(this, "dashboard", {
       // Dashboards are account-wide, and PutDashboard replaces one of the same name: the region keeps apart
@@ -288,6 +295,7 @@ export class WebsocketChat extends Construct {
       service: props.namePrefix,
       alarms: this.alarms.alarms,
       deadLetterQueueName,
+      queueName,
     });
   }
 

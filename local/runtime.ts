@@ -164,6 +164,7 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const observability = new LocalObservability({
       model: loadObservabilityModel({ stackDir, endpoint: { host, port } }),
       api: { id: model.api.id, stage },
+      throttles: model.functions.some((fn) => fn.reservedConcurrency !== undefined),
     });
 
     const db: LocalDynamoDb = await startLocalDynamoDb({
@@ -217,7 +218,9 @@ export async function startLocalRuntime(options: LocalRuntimeOptions): Promise<L
     const sqs = new LocalSqs({ model, identities, runner, log });
     // Before the functions stop: no new batch may start on a stopping runtime.
     cleanups.push(() => sqs.stop());
-    const queueMetrics = observability.sampleQueues(() => [...sqs.queues.values()].map((queue) => ({ name: queue.name, ...queue.counts() })));
+    const queueMetrics = observability.sampleQueues(() =>
+      [...sqs.queues.values()].map((queue) => ({ name: queue.name, ...queue.counts(), oldestAgeSeconds: queue.oldestAgeSeconds() })),
+    );
     cleanups.push(async () => queueMetrics.stop());
 
     const connections = new ConnectionRegistry();

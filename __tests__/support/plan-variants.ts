@@ -34,6 +34,8 @@ export const CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0
 export const PLAN_VARIANTS: readonly PlanVariant[] = [
   { name: "default", env: {} },
   { name: "provisioned", env: { CHAT_BILLING_MODE: "PROVISIONED", CHAT_READ_CAPACITY: "7", CHAT_WRITE_CAPACITY: "3" } },
+  // Reservations are attributes of the same functions: planned to check the provider takes them.
+  { name: "reserved", env: { CHAT_RESERVED_CONCURRENCY: "5" } },
   {
     name: "domain_zone",
     env: { CHAT_DOMAIN_NAME: DOMAIN, CHAT_HOSTED_ZONE_ID: HOSTED_ZONE_ID },
@@ -104,6 +106,9 @@ export function chatAddresses(): string[] {
     "aws_cloudwatch_metric_alarm.chat_alarms_api-integration-errors",
     "aws_cloudwatch_metric_alarm.chat_alarms_failed-deliveries",
     "aws_cloudwatch_metric_alarm.chat_alarms_dead-letter-queue",
+    "aws_cloudwatch_metric_alarm.chat_alarms_fan-out-queue-age",
+    "aws_cloudwatch_metric_alarm.chat_alarms_api-connects",
+    "aws_cloudwatch_metric_alarm.chat_alarms_api-messages",
     ...functionAlarms("fan-out-worker"),
   ];
   const perRoute = CHAT_ROUTES.flatMap((route) => {

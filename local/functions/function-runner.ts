@@ -96,10 +96,12 @@ export type Invocation =
       readonly ok: false;
       readonly requestId: string;
       readonly durationMs: number;
-      /** e.g. "Error", "Runtime.ImportModuleError", "Sandbox.Timedout". */
+      /** e.g. "Error", "Runtime.ImportModuleError", "Sandbox.Timedout", "TooManyRequestsException". */
       readonly errorType: string;
       readonly errorMessage: string;
       readonly timedOut: boolean;
+      /** Refused at the function's reserved concurrency without running: Lambda counts it in Throttles, not Invocations. */
+      readonly throttled?: true;
     };
 
 /** An invocation waiting for an environment. */
@@ -212,10 +214,22 @@ export class FunctionRunner {
     if (this.stopped) {
       return Promise.resolve(failure(requestId, queuedAt, "Runtime.Stopped", "the local runtime is shutting down", false));
     }
+    // Lambda refuses an invocation beyond the function's reserved concurrency at once (429). Waiting ones
+    // count: Lambda would have started each in an environment of its own.
+    const reserved = this.fn.reservedConcurrency;
+    if (reserved !== undefined && this.inFlight() >= reserved) {
+      return Promise.resolve({ ...failure(requestId, queuedAt, "TooManyRequestsException", "Rate Exceeded.", false), throttled: true });
+    }
     return new Promise<Invocation>((settle) => {
       this.queue.push({ requestId, event, queuedAt, started, settle });
       this.dispatch();
     });
+  }
+
+  private inFlight(): number {
+    let running = 0;
+    for (const sandbox of this.sandboxes) running += sandbox.running.size;
+    return this.queue.length + running;
   }
 
   /** Terminates every environment; invocations running or waiting end as failures. */

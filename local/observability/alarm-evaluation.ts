@@ -21,8 +21,9 @@ export interface AlarmEvaluation {
 
 /** Why the runtime has no figures for some AWS metrics an alarm may use. */
 const UNPRODUCED: Readonly<Record<string, string>> = {
-  "AWS/Lambda Throttles": "the local runtime never throttles a function",
+  "AWS/Lambda Throttles": "the local runtime throttles only functions with a reserved concurrency, and this stack has none",
   "AWS/SQS ApproximateNumberOfMessagesVisible": "the local runtime publishes no SQS metrics",
+  "AWS/SQS ApproximateAgeOfOldestMessage": "the local runtime publishes no SQS metrics",
 };
 
 const COMPARISONS: Readonly<Record<string, { readonly sign: string; readonly test: (value: number, threshold: number) => boolean }>> = {

@@ -59,7 +59,18 @@ export interface LocalObservabilityOptions {
   readonly model: ObservabilityModel;
   /** The API Gateway metrics' dimensions. */
   readonly api: { readonly id: string; readonly stage: string };
+  /** Some function has a reserved concurrency, so the runtime throttles and Lambda's Throttles has figures. @default false */
+  readonly throttles?: boolean;
   readonly now?: () => number;
+}
+
+/** One queue's gauges as SQS publishes them to CloudWatch. */
+export interface QueueSample {
+  readonly name: string;
+  readonly visible: number;
+  readonly inFlight: number;
+  /** ApproximateAgeOfOldestMessage. */
+  readonly oldestAgeSeconds: number;
 }
 
 /** How often the local queues' sizes are recorded: the local page's points are 10 s apart. */
@@ -75,7 +86,7 @@ export class LocalObservability {
     this.apiDimensions = [{ ApiId: options.api.id, Stage: options.api.stage }, { ApiId: options.api.id }];
     this.now = options.now ?? Date.now;
     this.store = new MetricStore(undefined, this.now);
-    for (const name of ["Invocations", "Errors", "Duration"]) this.store.produces("AWS/Lambda", name);
+    for (const name of ["Invocations", "Errors", "Duration", ...(options.throttles ? ["Throttles"] : [])]) this.store.produces("AWS/Lambda", name);
     for (const name of ["ConnectCount", "MessageCount", "IntegrationError", "ExecutionError", "ClientError", "IntegrationLatency"]) {
       this.store.produces("AWS/ApiGateway", name);
     }
@@ -92,6 +103,11 @@ export class LocalObservability {
     },
     invocation: (functionName, invocation: Invocation) => {
       for (const lambda of this.lambdaRecorders(functionName)) {
+        if (!invocation.ok && invocation.throttled) {
+          lambda.throttles(1);
+          continue;
+        }
+        lambda.throttles(0);
         lambda.invocations(1);
         lambda.errors(invocation.ok ? 0 : 1);
         lambda.duration(invocation.durationMs);
@@ -128,6 +144,7 @@ export class LocalObservability {
         invocations: metric("Invocations", dimensions),
         errors: metric("Errors", dimensions),
         duration: metric("Duration", dimensions),
+        throttles: metric("Throttles", dimensions),
       }));
       this.functionRecorders.set(functionName, recorders);
     }
@@ -138,14 +155,16 @@ export class LocalObservability {
    * SQS's queue metrics for the stack's queues, which CloudWatch samples once a minute and the runtime
    * every `intervalMs`, so the dead-letter queue's alarm is evaluated locally too.
    */
-  sampleQueues(read: () => ReadonlyArray<{ readonly name: string; readonly visible: number; readonly inFlight: number }>, intervalMs = QUEUE_SAMPLE_MS): { stop(): void } {
+  sampleQueues(read: () => ReadonlyArray<QueueSample>, intervalMs = QUEUE_SAMPLE_MS): { stop(): void } {
     this.store.produces("AWS/SQS", "ApproximateNumberOfMessagesVisible");
     this.store.produces("AWS/SQS", "ApproximateNumberOfMessagesNotVisible");
+    this.store.produces("AWS/SQS", "ApproximateAgeOfOldestMessage");
     const sample = () => {
       for (const queue of read()) {
         const dimensions = { QueueName: queue.name };
         this.store.add({ namespace: "AWS/SQS", name: "ApproximateNumberOfMessagesVisible", dimensions }, queue.visible, "Count");
         this.store.add({ namespace: "AWS/SQS", name: "ApproximateNumberOfMessagesNotVisible", dimensions }, queue.inFlight, "Count");
+        this.store.add({ namespace: "AWS/SQS", name: "ApproximateAgeOfOldestMessage", dimensions }, queue.oldestAgeSeconds, "Seconds");
       }
     };
     sample();
@@ -227,6 +246,7 @@ interface LambdaRecorders {
   readonly invocations: (value: number) => void;
   readonly errors: (value: number) => void;
   readonly duration: (value: number) => void;
+  readonly throttles: (value: number) => void;
 }
 
 /** Every statistic the stack's dashboards and alarms ask of a metric. */

@@ -52,6 +52,8 @@ export interface FunctionModel {
   readonly runtime: string;
   readonly timeoutSeconds: number;
   readonly memoryMb: number;
+  /** `reserved_concurrent_executions` when it reserves some (not -1, unreserved): invocations beyond it are throttled. */
+  readonly reservedConcurrency?: number;
   readonly environment: Readonly<Record<string, string>>;
   readonly logGroupName: string;
   /**

@@ -231,6 +231,12 @@ export function arnLike(pattern: string, arn: string): boolean {
   return want.length === have.length && want.every((p, i) => globMatch(p, have[i]!));
 }
 
+/** -1 (or nothing) is Lambda's "unreserved"; 0 stops every invocation, as a reservation of 0 does on AWS. */
+function reservedConcurrencyOf(value: unknown): { reservedConcurrency?: number } {
+  const reserved = value === undefined || value === null ? -1 : Number(value);
+  return Number.isInteger(reserved) && reserved >= 0 ? { reservedConcurrency: reserved } : {};
+}
+
 function globMatch(pattern: string, value: string): boolean {
   const body = pattern.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
   return new RegExp(`^${body}$`, "s").test(value);
@@ -276,6 +282,7 @@ function functionModel(doc: TerraformDocument, block: TerraformBlock): FunctionM
     runtime,
     timeoutSeconds: Number(doc.attribute(block.address, "timeout")),
     memoryMb: Number(doc.attribute(block.address, "memory_size")),
+    ...reservedConcurrencyOf(arg("reserved_concurrent_executions")),
     environment,
     logGroupName: typeof logGroup === "string" ? logGroup : `/aws/lambda/${name}`,
     logging:

@@ -24,6 +24,8 @@ export interface StoredMessage {
   readonly bytes: number;
   readonly senderId: string;
   readonly sentTimestamp: number;
+  /** When it came into this queue: sent, or moved here as a dead letter (the DLQ's age metric counts from then). */
+  readonly arrivedAt: number;
   readonly traceHeader?: string;
   readonly groupId?: string;
   /** Set on a message SQS moved here from its source queue. */
@@ -85,6 +87,7 @@ export class LocalQueue {
       bytes: input.bytes,
       senderId,
       sentTimestamp: now,
+      arrivedAt: now,
       ...(input.traceHeader === undefined ? {} : { traceHeader: input.traceHeader }),
       ...(input.groupId === undefined ? {} : { groupId: input.groupId }),
       receiveCount: 0,
@@ -97,7 +100,8 @@ export class LocalQueue {
 
   /** Takes a message that failed `maxReceiveCount` receives in its source queue. */
   private acceptDeadLetter(message: StoredMessage, source: LocalQueue): void {
-    const moved: StoredMessage = { ...message, deadLetterQueueSourceArn: source.arn, visibleAt: Date.now() };
+    const now = Date.now();
+    const moved: StoredMessage = { ...message, deadLetterQueueSourceArn: source.arn, visibleAt: now, arrivedAt: now };
     delete (moved as { receiptHandle?: string }).receiptHandle;
     this.messages.set(moved.messageId, moved);
     this.changed();
@@ -174,6 +178,20 @@ export class LocalQueue {
       else counts.delayed += 1;
     }
     return counts;
+  }
+
+  /**
+   * CloudWatch's ApproximateAgeOfOldestMessage, exact here: seconds since the oldest message still in the
+   * queue (visible, in flight or delayed) arrived; in a dead-letter queue, since it was moved there. 0 when
+   * the queue is empty.
+   * https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/setting-up-dead-letter-queue-retention.html
+   */
+  oldestAgeSeconds(now = Date.now()): number {
+    let oldest = now;
+    for (const message of this.messages.values()) {
+      if (!this.expired(message, now) && message.arrivedAt < oldest) oldest = message.arrivedAt;
+    }
+    return Math.floor((now - oldest) / 1000);
   }
 
   /**
