@@ -486,6 +486,7 @@ describeInBrowser("web client in Chromium", () => {
       expect(await count.getAttribute("data-state")).toBe("over");
       expect(await count.textContent()).toBe(`40,000 / ${limit.toLocaleString("en-US")} bytes`);
       expect(await error.textContent()).toMatch(/^Too long to send: 40,000 bytes of UTF-8; at most [\d,]+ fit in one message/);
+      expect(await a.page.getByTestId("send-button").isDisabled()).toBe(true);
       await a.page.getByTestId("message-input").press("Enter");
       expect(await a.page.getByTestId("own-message").count()).toBe(0);
       expect(await a.page.getByTestId("message-input").inputValue()).toHaveLength(20_000);
@@ -498,6 +499,7 @@ describeInBrowser("web client in Chromium", () => {
       await a.page.getByTestId("message-input").fill("x".repeat(limit));
       expect(await count.getAttribute("data-state")).not.toBe("over");
       expect(await error.textContent()).toBe("");
+      expect(await a.page.getByTestId("send-button").isDisabled()).toBe(false);
       await a.page.getByTestId("message-input").press("Enter");
       await ack(a.page, "xxx").and(a.page.locator('[data-state="delivered"]')).waitFor();
       await b.page.getByTestId("message").filter({ hasText: "xxx" }).waitFor();

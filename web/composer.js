@@ -62,6 +62,8 @@ function showSize() {
   ui.messageError.textContent = sizeProblem(size);
   if (size.over) ui.messageInput.setAttribute("aria-invalid", "true");
   else ui.messageInput.removeAttribute("aria-invalid");
+  // Greyed out while the message cannot be sent; connection.js reads the same state when the socket opens.
+  ui.sendButton.disabled = size.over || !isOpen();
   return size;
 }
 

@@ -35,7 +35,7 @@ export function showConnectionState(connection, detail) {
   ui.status.dataset.state = connection;
   ui.statusText.textContent = text;
   const open = connection === "open";
-  ui.sendButton.disabled = !open;
+  ui.sendButton.disabled = !open || ui.messageCount.dataset.state === "over";
   ui.joinButton.disabled = !open;
   for (const retry of ui.log.querySelectorAll('[data-testid="retry-button"]')) retry.disabled = !open;
   const tooBig = detail.code === MESSAGE_TOO_BIG;
