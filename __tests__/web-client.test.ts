@@ -197,7 +197,7 @@ describeInBrowser("web client in Chromium", () => {
 
   describe("anonymous mode", () => {
     const { env, newPage, openChat } = useChatPages(() => browser, async (workDir) => {
-      const stackDir = synthesizeStack({ outdir: join(workDir, "cdktf.out"), env: {}, warn: () => undefined });
+      const stackDir = synthesizeStack({ outdir: join(workDir, "cdktf.out"), env: { CHAT_AUTH: "none" }, warn: () => undefined });
       return startLocalRuntime({ stackDir, host: "127.0.0.1", port: 0, log: () => undefined });
     });
 

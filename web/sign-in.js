@@ -3,10 +3,7 @@
  * name rule, a token from the local issuer or from the page's address, and the remembered name.
  */
 
-/** docs/protocol.md: a name is 1–64 letters, digits, spaces, `_ . -`, and not only spaces (handlers/lib/auth/user.ts). */
-export const NAME_PATTERN = /^(?=.*[^ ])[\p{L}\p{N} _.-]{1,64}$/u;
-const NAME_CHARACTER = /^[\p{L}\p{N} _.-]$/u;
-const MAX_NAME_LENGTH = 64;
+import { checkName } from "./names.js";
 
 /** An error the next attempt cannot fix (a refused name, an expired token): the page stops and says so. */
 export class SignInError extends Error {
@@ -17,16 +14,11 @@ export class SignInError extends Error {
   }
 }
 
-/** Why the server would refuse `name`, in words; "" when it is fine. */
+/** Why the server would refuse `name`, in words (the rule it breaks, as web/names.js says); "" when it is fine. */
 export function nameProblem(name) {
-  const characters = [...name];
-  if (characters.length === 0 || name.trim() === "") return "Enter a display name.";
-  if (characters.length > MAX_NAME_LENGTH) {
-    return `A name has at most ${MAX_NAME_LENGTH} characters; this one has ${characters.length}.`;
-  }
-  const bad = characters.find((character) => !NAME_CHARACTER.test(character));
-  if (bad !== undefined) return `Use only letters, digits, spaces, "_", "." and "-": ${JSON.stringify(bad)} is not allowed.`;
-  return NAME_PATTERN.test(name) ? "" : "That name is not allowed.";
+  if (name.trim() === "") return "Enter a display name.";
+  const check = checkName(name);
+  return check.ok ? "" : `${check.message[0].toUpperCase()}${check.message.slice(1)}.`;
 }
 
 /**
