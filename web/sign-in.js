@@ -22,25 +22,67 @@ export function nameProblem(name) {
 }
 
 /**
- * The WebSocket URL without credentials: `?ws=` (a full ws:// or wss:// URL, e.g. a deployed API), else
- * this page's host and the stage from `?stage=`, `<meta name="chat-stage">` or "prod".
+ * The WebSocket URL without credentials: `?ws=` (a ws:// or wss:// URL of an allowed origin, e.g. a deployed
+ * API), else this page's host and the stage from `?stage=`, `<meta name="chat-stage">` or "prod".
  */
 export function chatUrl(params) {
   const explicit = params.get("ws");
   if (explicit) {
+    let url;
     try {
-      const url = new URL(explicit);
-      if (url.protocol === "ws:" || url.protocol === "wss:") return url.href;
+      url = new URL(explicit);
     } catch {
       // Falls through to the error below.
     }
-    throw new Error(`?ws= must be a ws:// or wss:// URL, got ${JSON.stringify(explicit)}`);
+    if (!url || (url.protocol !== "ws:" && url.protocol !== "wss:")) throw new Error(`?ws= must be a ws:// or wss:// URL, got ${JSON.stringify(explicit)}`);
+    if (!allowedSocketOrigins().includes(url.origin)) {
+      throw new Error(`?ws= may only point at this page's own host or an origin the page's Content-Security-Policy lists in connect-src; ${url.origin} is not one (docs/web-page.md)`);
+    }
+    return url.href;
   }
   if (!location.host) throw new Error("Open this page from the chat server, or give ?ws=wss://<api>/<stage>");
   const stage =
     params.get("stage") || document.querySelector('meta[name="chat-stage"]')?.getAttribute("content") || "prod";
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${location.host}/${encodeURIComponent(stage)}`;
+}
+
+/**
+ * The origins a WebSocket may be opened to: this page's host (ws: and wss:), and each ws:// or wss:// origin
+ * the page's CSP lists in connect-src. The CSP is the one allow-list: the browser enforces it, and reading
+ * it here turns a blocked connection into a message that says what to change.
+ */
+export function allowedSocketOrigins() {
+  const own = location.host ? [`ws://${location.host}`, `wss://${location.host}`] : [];
+  const csp = document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute("content") ?? "";
+  const connectSrc = /(?:^|;)\s*connect-src\s+([^;]*)/.exec(csp)?.[1] ?? "";
+  const listed = connectSrc.split(/\s+/).flatMap((source) => {
+    try {
+      const url = new URL(source);
+      return url.protocol === "ws:" || url.protocol === "wss:" ? [url.origin] : [];
+    } catch {
+      return [];
+    }
+  });
+  return [...own, ...listed];
+}
+
+/**
+ * A token handed to the page in its address: `#token=` (a fragment never reaches a server or its logs), or
+ * `?token=`. It is removed from the address and the history at once, so it is not left in the history,
+ * a bookmark or a copied link.
+ */
+export function takeAddressToken() {
+  const url = new URL(location.href);
+  const fragment = new URLSearchParams(url.hash.slice(1));
+  const token = fragment.get("token") || url.searchParams.get("token") || "";
+  if (fragment.has("token") || url.searchParams.has("token")) {
+    fragment.delete("token");
+    url.searchParams.delete("token");
+    url.hash = fragment.toString();
+    history.replaceState(history.state, "", url.href);
+  }
+  return token;
 }
 
 /** `base` with one query parameter set (a `?ws=` URL may carry a query of its own). */
