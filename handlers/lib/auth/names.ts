@@ -71,6 +71,11 @@ const AUGMENTED: Readonly<Record<string, readonly string[]>> = {
   Bopo: ["Hanb"],
 };
 
+/** The scripts each augmented set stands for. */
+const MEMBERS: Readonly<Record<string, readonly string[]>> = { Jpan: ["Hani", "Hira", "Kana"], Kore: ["Hang", "Hani"], Hanb: ["Hani", "Bopo"] };
+const COMMON_OR_INHERITED = /^[\p{Script_Extensions=Common}\p{Script_Extensions=Inherited}]$/u;
+const LATIN_LETTER = /^[A-Za-z]$/;
+
 const scriptPatterns = new Map<string, RegExp>();
 function hasScript(character: string, script: string): boolean {
   let pattern = scriptPatterns.get(script);
@@ -83,8 +88,10 @@ function singleScript(name: string): boolean {
   let shared: Set<string> | undefined;
   for (const character of new Set(name)) {
     // Common and Inherited characters (digits, punctuation, combining marks) fit any script.
-    const scripts = SCRIPTS.filter((script) => hasScript(character, script));
-    if (scripts.length === 0) continue;
+    if (COMMON_OR_INHERITED.test(character)) continue;
+    // Once a script is known only the scripts that could share it are looked up, not all ~160.
+    const candidates = LATIN_LETTER.test(character) ? ["Latn"] : shared ? [...shared].flatMap((script) => MEMBERS[script] ?? [script]) : SCRIPTS;
+    const scripts = candidates.filter((script) => hasScript(character, script));
     const augmented = new Set(scripts.flatMap((script) => [script, ...(AUGMENTED[script] ?? [])]));
     shared = shared ? new Set([...shared].filter((script) => augmented.has(script))) : augmented;
     if (shared.size === 0) return false;
