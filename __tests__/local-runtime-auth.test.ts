@@ -101,8 +101,13 @@ describe("the real stack: its authorizer, handlers and table", () => {
     expect(await carol.request({ action: "send-message", message: "everyone!" })).toMatchObject({ type: "error", code: "FORBIDDEN" });
     expect(await admin.request({ action: "send-message", message: "announcement" })).toMatchObject({ type: "sent", delivered: 2 });
     for (const client of [bob, carol]) expect(await client.nextJson()).toMatchObject({ type: "message", message: "announcement", sender: { name: "ada", admin: true } });
-    const members = await bob.request<{ type: string }>({ action: "join", room: "ops" });
-    expect(members.type).toBe("joined");
+    expect(await admin.request({ action: "join", room: "ops" })).toMatchObject({ type: "joined" });
+    expect(await bob.request({ action: "join", room: "ops" })).toMatchObject({ type: "joined" });
+    const { members } = await bob.request<{ members: Array<{ user: Record<string, unknown> }> }>({ action: "members", room: "ops" });
+    expect(members.map((member) => member.user).sort((a, b) => String(a.name).localeCompare(String(b.name)))).toEqual([
+      { id: localUserId("ada"), name: "ada", verified: true, admin: true },
+      { id: localUserId("bob"), name: "bob", verified: true },
+    ]);
   });
 
   const badTokens: Array<[string, () => Promise<string>]> = [
