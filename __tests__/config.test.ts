@@ -1,9 +1,12 @@
 import { configWarnings, readConfig } from "../constructs/config";
 import { CHAT_ROUTES } from "../constructs/websocket-chat";
 
+/** Synth requires CHAT_AUTH; the tests of other settings choose none unless they say otherwise. */
+const configOf = (env: Record<string, string | undefined>) => readConfig({ CHAT_AUTH: "none", ...env });
+
 describe("readConfig", () => {
   test("defaults give a deployable configuration in us-east-1 with local state", () => {
-    expect(readConfig({})).toEqual({
+    expect(configOf({})).toEqual({
       stackName: "chat",
       region: "us-east-1",
       namePrefix: "chat",
@@ -11,7 +14,7 @@ describe("readConfig", () => {
       api: { stageName: "prod", throttlingBurstLimit: 500, throttlingRateLimit: 1000 },
       table: { billingMode: "PAY_PER_REQUEST", readCapacity: undefined, writeCapacity: undefined },
       fanOut: { postsInFlight: 25, inlineLimit: 1000, jobSize: 500, batchSize: 1, consumerConcurrency: 10, consumerTimeoutSeconds: 60 },
-      auth: { mode: "none" },
+      auth: { mode: "none", broadcast: "everyone" },
       domain: undefined,
       backend: { kind: "local" },
       observability: {
@@ -22,7 +25,7 @@ describe("readConfig", () => {
   });
 
   test("every setting is read from its environment variable", () => {
-    const config = readConfig({
+    const config = configOf({
       AWS_REGION: "eu-west-2",
       CHAT_STACK_NAME: "chat-staging",
       CHAT_NAME_PREFIX: "team-chat",
@@ -78,17 +81,17 @@ describe("readConfig", () => {
     ["CHAT_ALARM_MESSAGES", "1.5", /CHAT_ALARM_MESSAGES="1.5" is invalid: expected an integer from 1 to 1000000000/],
     ["CHAT_STACK_NAME", "1chat", /CHAT_STACK_NAME="1chat" is invalid: expected a letter/],
   ])("%s=%s fails with a message naming the variable and what it allows", (name, value, message) => {
-    expect(() => readConfig({ [name]: value })).toThrow(message);
+    expect(() => configOf({ [name]: value })).toThrow(message);
   });
 
   test("capacities are rejected unless billing is PROVISIONED", () => {
-    expect(() => readConfig({ CHAT_READ_CAPACITY: "5" })).toThrow(
+    expect(() => configOf({ CHAT_READ_CAPACITY: "5" })).toThrow(
       /CHAT_READ_CAPACITY="5" is invalid: expected no value unless CHAT_BILLING_MODE=PROVISIONED/,
     );
   });
 
   test("PROVISIONED billing defaults to 5 read and 5 write units", () => {
-    expect(readConfig({ CHAT_BILLING_MODE: "PROVISIONED" }).table).toMatchObject({ readCapacity: 5, writeCapacity: 5 });
+    expect(configOf({ CHAT_BILLING_MODE: "PROVISIONED" }).table).toMatchObject({ readCapacity: 5, writeCapacity: 5 });
   });
 });
 
@@ -135,11 +138,11 @@ describe("reserved concurrency", () => {
 
 describe("backend selection", () => {
   test("state is local when no backend is configured", () => {
-    expect(readConfig({}).backend).toEqual({ kind: "local" });
+    expect(configOf({}).backend).toEqual({ kind: "local" });
   });
 
   test("TF_STATE_BUCKET selects S3 with a per-stack key in the stack's region", () => {
-    expect(readConfig({ TF_STATE_BUCKET: "acme-tf-state", AWS_REGION: "eu-central-1" }).backend).toEqual({
+    expect(configOf({ TF_STATE_BUCKET: "acme-tf-state", AWS_REGION: "eu-central-1" }).backend).toEqual({
       kind: "s3",
       bucket: "acme-tf-state",
       key: "chat/terraform.tfstate",
@@ -149,12 +152,12 @@ describe("backend selection", () => {
 
   test("TF_STATE_KEY and TF_STATE_REGION override the S3 key and region", () => {
     expect(
-      readConfig({ TF_STATE_BUCKET: "acme-tf-state", TF_STATE_KEY: "envs/prod/chat.tfstate", TF_STATE_REGION: "us-west-2" }).backend,
+      configOf({ TF_STATE_BUCKET: "acme-tf-state", TF_STATE_KEY: "envs/prod/chat.tfstate", TF_STATE_REGION: "us-west-2" }).backend,
     ).toMatchObject({ key: "envs/prod/chat.tfstate", region: "us-west-2" });
   });
 
   test("TF_CLOUD_ORGANIZATION and TF_CLOUD_WORKSPACE select HCP Terraform", () => {
-    expect(readConfig({ TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "chat-prod" }).backend).toEqual({
+    expect(configOf({ TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "chat-prod" }).backend).toEqual({
       kind: "cloud",
       organization: "acme",
       workspace: "chat-prod",
@@ -163,18 +166,18 @@ describe("backend selection", () => {
   });
 
   test("setting both S3 and HCP Terraform is an error naming both", () => {
-    expect(() => readConfig({ TF_STATE_BUCKET: "acme-tf-state", TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "w" })).toThrow(
+    expect(() => configOf({ TF_STATE_BUCKET: "acme-tf-state", TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "w" })).toThrow(
       /TF_STATE_BUCKET and TF_CLOUD_ORGANIZATION\/TF_CLOUD_WORKSPACE are both set: choose one backend/,
     );
   });
 
   test("an HCP Terraform organization without a workspace names the missing variable", () => {
-    expect(() => readConfig({ TF_CLOUD_ORGANIZATION: "acme" })).toThrow(/TF_CLOUD_WORKSPACE is not set/);
+    expect(() => configOf({ TF_CLOUD_ORGANIZATION: "acme" })).toThrow(/TF_CLOUD_WORKSPACE is not set/);
   });
 
   test("TF_WORKSPACE beside HCP Terraform state fails synth: Terraform would refuse the account stack's workspace", () => {
     // terraform init: "Specified workspace "chat-prod-account" conflicts with TF_WORKSPACE environment variable".
-    expect(() => readConfig({ TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "chat-prod", TF_WORKSPACE: "chat-prod" })).toThrow(
+    expect(() => configOf({ TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "chat-prod", TF_WORKSPACE: "chat-prod" })).toThrow(
       /TF_WORKSPACE is set: .*chat-prod and chat-prod-account.*unset TF_WORKSPACE/,
     );
   });
@@ -185,7 +188,7 @@ describe("backend selection", () => {
     ["TF_CLOUD_HOSTNAME", { TF_CLOUD_HOSTNAME: "tfe.example.com" }, "TF_CLOUD_ORGANIZATION"],
     ["TF_CLOUD_HOSTNAME with S3 state", { TF_STATE_BUCKET: "acme-tf-state", TF_CLOUD_HOSTNAME: "tfe.example.com" }, "TF_CLOUD_ORGANIZATION"],
   ])("%s without its backend fails instead of leaving the state local", (_, env, requires) => {
-    expect(() => readConfig(env)).toThrow(new RegExp(`is invalid: expected no value unless ${requires}`));
+    expect(() => configOf(env)).toThrow(new RegExp(`is invalid: expected no value unless ${requires}`));
   });
 
   test.each([
@@ -193,41 +196,75 @@ describe("backend selection", () => {
     ["TF_CLOUD_WORKSPACE", { TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "chat prod/../x" }],
     ["TF_CLOUD_WORKSPACE", { TF_CLOUD_ORGANIZATION: "acme", TF_CLOUD_WORKSPACE: "w".repeat(83) }],
   ])("an invalid %s fails synth instead of terraform init", (name, env) => {
-    expect(() => readConfig(env)).toThrow(new RegExp(`^${name}=.* is invalid: expected`));
+    expect(() => configOf(env)).toThrow(new RegExp(`^${name}=.* is invalid: expected`));
   });
 
   test("a log retention written other than in decimal digits is refused", () => {
-    expect(() => readConfig({ CHAT_LOG_RETENTION_DAYS: "0x1e" })).toThrow(/CHAT_LOG_RETENTION_DAYS="0x1e" is invalid: expected one of/);
+    expect(() => configOf({ CHAT_LOG_RETENTION_DAYS: "0x1e" })).toThrow(/CHAT_LOG_RETENTION_DAYS="0x1e" is invalid: expected one of/);
   });
 
   test("an invalid bucket name is rejected", () => {
-    expect(() => readConfig({ TF_STATE_BUCKET: "Acme_State" })).toThrow(/TF_STATE_BUCKET="Acme_State" is invalid: expected an S3 bucket name/);
+    expect(() => configOf({ TF_STATE_BUCKET: "Acme_State" })).toThrow(/TF_STATE_BUCKET="Acme_State" is invalid: expected an S3 bucket name/);
   });
 });
 
 describe("authentication", () => {
+  test("synth with CHAT_AUTH unset fails naming both values; the local runtime runs none", () => {
+    expect(() => readConfig({})).toThrow(/^CHAT_AUTH is not set: choose who may connect: none .* or jwt .*; expected one of none, jwt$/);
+    expect(readConfig({}, { localRuntime: true }).auth).toEqual({ mode: "none", broadcast: "everyone" });
+  });
+
+  test.each([
+    ["CHAT_JWT_ISSUER", { CHAT_JWT_ISSUER: "http://127.0.0.1:8080" }],
+    ["CHAT_JWT_ISSUER", { CHAT_JWT_ISSUER: "https://localhost/issuer" }],
+    ["CHAT_JWT_JWKS_URL", { CHAT_JWT_JWKS_URL: "http://[::1]:9000/jwks.json" }],
+  ])("a loopback %s fails synth (a deployed stack cannot reach it) unless the local runtime synthesizes", (name, loopback) => {
+    const env = { CHAT_AUTH: "jwt", CHAT_JWT_ISSUER: "https://acme.eu.auth0.com/", CHAT_JWT_AUDIENCE: "chat", ...loopback };
+    expect(() => readConfig(env)).toThrow(new RegExp(`^${name}=".*" is on this machine: a deployed stack's authorizer cannot reach a laptop's issuer and would fail every handshake`));
+    expect(() => readConfig(env, { localRuntime: true })).not.toThrow();
+  });
+
+  test("admins: the groups claim and admin group are read, Cognito's claim included", () => {
+    expect(configOf({ ...jwt, CHAT_JWT_GROUPS_CLAIM: "cognito:groups", CHAT_ADMIN_GROUP: "ops" }).auth).toMatchObject({ groupsClaim: "cognito:groups", adminGroup: "ops" });
+    expect(() => configOf({ ...jwt, CHAT_ADMIN_GROUP: "a,b" })).toThrow(/CHAT_ADMIN_GROUP="a,b" is invalid: expected a group name/);
+    expect(() => configOf({ CHAT_JWT_GROUPS_CLAIM: "groups" })).toThrow(/CHAT_JWT_GROUPS_CLAIM="groups" is invalid: expected no value unless CHAT_AUTH=jwt/);
+  });
+
+  test("the broadcast policy defaults to admins with tokens and everyone without, and is validated", () => {
+    expect(configOf({}).auth.broadcast).toBe("everyone");
+    expect(configOf(jwt).auth.broadcast).toBe("admins");
+    expect(configOf({ ...jwt, CHAT_BROADCAST: "everyone" }).auth.broadcast).toBe("everyone");
+    expect(configOf({ CHAT_BROADCAST: "off" }).auth.broadcast).toBe("off");
+    expect(() => configOf({ CHAT_BROADCAST: "all" })).toThrow(/CHAT_BROADCAST="all" is invalid: expected one of everyone, admins, off/);
+  });
+
   const jwt = { CHAT_AUTH: "jwt", CHAT_JWT_ISSUER: "https://acme.eu.auth0.com/", CHAT_JWT_AUDIENCE: "https://chat.acme.example" };
 
   test("CHAT_AUTH=jwt reads the issuer and audience, and derives the JWKS URL from the issuer", () => {
-    expect(readConfig(jwt).auth).toEqual({
+    expect(configOf(jwt).auth).toEqual({
       mode: "jwt",
       issuer: "https://acme.eu.auth0.com/",
       audience: "https://chat.acme.example",
       jwksUrl: "https://acme.eu.auth0.com/.well-known/jwks.json",
       nameClaim: "name",
+      groupsClaim: "groups",
+      adminGroup: "chat-admins",
+      broadcast: "admins",
     });
   });
 
   test("CHAT_JWT_JWKS_URL and CHAT_JWT_NAME_CLAIM override the defaults", () => {
-    expect(readConfig({ ...jwt, CHAT_JWT_JWKS_URL: "https://acme.okta.com/oauth2/v1/keys", CHAT_JWT_NAME_CLAIM: "nickname" }).auth).toMatchObject({
+    expect(configOf({ ...jwt, CHAT_JWT_JWKS_URL: "https://acme.okta.com/oauth2/v1/keys", CHAT_JWT_NAME_CLAIM: "nickname" }).auth).toMatchObject({
       jwksUrl: "https://acme.okta.com/oauth2/v1/keys",
       nameClaim: "nickname",
     });
   });
 
-  test("an http issuer is accepted on this machine only, for the local issuer", () => {
-    expect(readConfig({ ...jwt, CHAT_JWT_ISSUER: "http://127.0.0.1:8080" }).auth).toMatchObject({ jwksUrl: "http://127.0.0.1:8080/.well-known/jwks.json" });
-    expect(() => readConfig({ ...jwt, CHAT_JWT_ISSUER: "http://idp.example.com" })).toThrow(
+  test("an http issuer is accepted on this machine only, and only when the local runtime synthesizes", () => {
+    expect(readConfig({ ...jwt, CHAT_JWT_ISSUER: "http://127.0.0.1:8080" }, { localRuntime: true }).auth).toMatchObject({
+      jwksUrl: "http://127.0.0.1:8080/.well-known/jwks.json",
+    });
+    expect(() => configOf({ ...jwt, CHAT_JWT_ISSUER: "http://idp.example.com" })).toThrow(
       /CHAT_JWT_ISSUER="http:\/\/idp\.example\.com" is invalid: expected an https:\/\/ URL \(http:\/\/ only for 127\.0\.0\.1 or localhost\)/,
     );
   });
@@ -239,7 +276,7 @@ describe("authentication", () => {
     ["CHAT_JWT_JWKS_URL", "ftp://keys", /CHAT_JWT_JWKS_URL="ftp:\/\/keys" is invalid: expected an https:\/\/ URL/],
     ["CHAT_JWT_NAME_CLAIM", "display name", /CHAT_JWT_NAME_CLAIM="display name" is invalid: expected a claim name/],
   ])("%s=%s fails with a message naming the variable and what it allows", (name, value, message) => {
-    expect(() => readConfig({ ...jwt, [name]: value })).toThrow(message);
+    expect(() => configOf({ ...jwt, [name]: value })).toThrow(message);
   });
 
   test.each([
@@ -247,20 +284,20 @@ describe("authentication", () => {
     ["CHAT_JWT_AUDIENCE", /CHAT_JWT_AUDIENCE is not set: CHAT_AUTH=jwt needs the audience your tokens carry \(their aud claim\)/],
   ])("CHAT_AUTH=jwt without %s fails naming it", (name, message) => {
     const { [name as keyof typeof jwt]: _missing, ...rest } = jwt;
-    expect(() => readConfig(rest)).toThrow(message);
+    expect(() => configOf(rest)).toThrow(message);
   });
 
   test.each(["CHAT_JWT_ISSUER", "CHAT_JWT_AUDIENCE", "CHAT_JWT_JWKS_URL", "CHAT_JWT_NAME_CLAIM"])(
     "%s without CHAT_AUTH=jwt fails naming it, rather than leaving the stack open by mistake",
     (name) => {
-      expect(() => readConfig({ [name]: "https://idp.example.com" })).toThrow(
+      expect(() => configOf({ [name]: "https://idp.example.com" })).toThrow(
         new RegExp(`${name}="https://idp\\.example\\.com" is invalid: expected no value unless CHAT_AUTH=jwt`),
       );
     },
   );
 
   test("the observability settings are read from their environment variables", () => {
-    const config = readConfig({
+    const config = configOf({
         CHAT_METRICS_NAMESPACE: "Team/Chat Prod",
         CHAT_ALARM_EMAIL: "oncall@example.com",
         CHAT_LOG_LEVEL: "DEBUG",
@@ -290,18 +327,18 @@ describe("authentication", () => {
     ["CHAT_ALARM_FAILED_DELIVERIES", "0", /CHAT_ALARM_FAILED_DELIVERIES="0" is invalid: expected an integer from 1/],
     ["CHAT_ALARM_FUNCTION_ERRORS", "1.5", /CHAT_ALARM_FUNCTION_ERRORS="1.5" is invalid: expected an integer/],
   ])("%s=%s fails with a message naming the variable and what it allows", (name, value, message) => {
-    expect(() => readConfig({ [name]: value })).toThrow(message);
+    expect(() => configOf({ [name]: value })).toThrow(message);
   });
 
   test.each(["WARN", "ERROR", "FATAL"])("CHAT_LOG_LEVEL=%s is refused, saying Lambda would drop the metrics with it", (level) => {
-    expect(() => readConfig({ CHAT_LOG_LEVEL: level })).toThrow(
+    expect(() => configOf({ CHAT_LOG_LEVEL: level })).toThrow(
       new RegExp(`CHAT_LOG_LEVEL="${level}" is invalid: expected one of TRACE, DEBUG, INFO\\. Lambda files the metrics' EMF lines as INFO`),
     );
   });
 
   test("anonymous mode warns that anyone can connect; jwt mode does not", () => {
-    expect(configWarnings(readConfig({}))).toEqual([expect.stringMatching(/^CHAT_AUTH=none: anyone who knows the URL can connect/)]);
-    expect(configWarnings(readConfig(jwt))).toEqual([]);
+    expect(configWarnings(configOf({}))).toEqual([expect.stringMatching(/^CHAT_AUTH=none: anyone who knows the URL can connect/)]);
+    expect(configWarnings(configOf(jwt))).toEqual([]);
   });
 });
 
@@ -309,20 +346,20 @@ describe("custom domain settings", () => {
   const certificate = "arn:aws:acm:eu-west-1:123456789012:certificate/0b3e9f1c-6a8d-4c2e-9f7a-1d2c3b4a5e6f";
 
   test("a domain with an existing certificate needs no hosted zone", () => {
-    expect(readConfig({ AWS_REGION: "eu-west-1", CHAT_DOMAIN_NAME: "chat.example.com", CHAT_CERTIFICATE_ARN: certificate }).domain).toEqual({
+    expect(configOf({ AWS_REGION: "eu-west-1", CHAT_DOMAIN_NAME: "chat.example.com", CHAT_CERTIFICATE_ARN: certificate }).domain).toEqual({
       name: "chat.example.com",
       certificateArn: certificate,
     });
   });
 
   test("a domain without a hosted zone or certificate names both settings", () => {
-    expect(() => readConfig({ CHAT_DOMAIN_NAME: "chat.example.com" })).toThrow(
+    expect(() => configOf({ CHAT_DOMAIN_NAME: "chat.example.com" })).toThrow(
       /CHAT_DOMAIN_NAME is set without CHAT_HOSTED_ZONE_ID or CHAT_CERTIFICATE_ARN/,
     );
   });
 
   test("a certificate from another region than the API's is refused, naming the region", () => {
-    expect(() => readConfig({ AWS_REGION: "us-east-1", CHAT_DOMAIN_NAME: "chat.example.com", CHAT_CERTIFICATE_ARN: certificate })).toThrow(
+    expect(() => configOf({ AWS_REGION: "us-east-1", CHAT_DOMAIN_NAME: "chat.example.com", CHAT_CERTIFICATE_ARN: certificate })).toThrow(
       /CHAT_CERTIFICATE_ARN=".*" is invalid: expected the ARN of an ACM certificate in us-east-1 \(AWS_REGION\)/,
     );
   });
@@ -330,11 +367,11 @@ describe("custom domain settings", () => {
 
 describe("the retired CHAT_MANAGE_API_GATEWAY_ACCOUNT", () => {
   test("=false is accepted: the chat stack never touches the account setting now", () => {
-    expect(() => readConfig({ CHAT_MANAGE_API_GATEWAY_ACCOUNT: "false" })).not.toThrow();
+    expect(() => configOf({ CHAT_MANAGE_API_GATEWAY_ACCOUNT: "false" })).not.toThrow();
   });
 
   test("=true fails, pointing to the account stack instead of silently dropping the role", () => {
-    expect(() => readConfig({ CHAT_MANAGE_API_GATEWAY_ACCOUNT: "true" })).toThrow(
+    expect(() => configOf({ CHAT_MANAGE_API_GATEWAY_ACCOUNT: "true" })).toThrow(
       /CHAT_MANAGE_API_GATEWAY_ACCOUNT="true" is no longer supported: .*<stack>-account stack/,
     );
   });

@@ -2,10 +2,11 @@
  * The $connect authorizer function against a real issuer: the local issuer (local/identity-provider)
  * serving its JWKS over HTTP on a free port, tokens minted with its key, bad ones made with jose.
  */
+import { createHmac } from "node:crypto";
 import { createServer, type Server } from "node:http";
 import { generateKeyPair, SignJWT, UnsecuredJWT } from "jose";
 import { handler } from "../handlers/authorizer";
-import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/env/contract";
+import { ENV_ADMIN_GROUP, ENV_JWT_AUDIENCE, ENV_JWT_GROUPS_CLAIM, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/env/contract";
 import { authorizerHandler } from "../handlers/lib/auth/authorizer-handler";
 import { joseVerifier } from "../handlers/lib/auth/jose-verifier";
 import { closeServer, listen } from "../local/http/servers";
@@ -42,6 +43,8 @@ beforeAll(async () => {
     [ENV_JWT_AUDIENCE]: issuer.audience,
     [ENV_JWT_JWKS_URL]: issuer.jwksUrl,
     [ENV_JWT_NAME_CLAIM]: "name",
+    [ENV_JWT_GROUPS_CLAIM]: "groups",
+    [ENV_ADMIN_GROUP]: "chat-admins",
   });
 });
 
@@ -85,14 +88,51 @@ describe("the display name", () => {
     expect(await nameOf({ name: "Zoë Ødegaard", preferred_username: "zoe" })).toBe("Zoë Ødegaard");
   });
 
-  test("falls back to preferred_username, then to the user's id", async () => {
+  test("falls back to preferred_username, then to a name generated from the user's id", async () => {
     expect(await nameOf({ preferred_username: "zoe" })).toBe("zoe");
-    expect(await nameOf({ name: "   " })).toBe("user-1");
+    expect(await nameOf({ name: "   " })).toMatch(/^user-[0-9a-f]{8}$/);
+    expect(await nameOf({ name: "   " })).toBe(await nameOf({}));
   });
 
-  test("loses control characters and is cut to 64 characters", async () => {
-    expect(await nameOf({ name: "line\nbreak\u0000here" })).toBe("line break here");
-    expect(await nameOf({ name: "é".repeat(100) })).toBe("é".repeat(64));
+  test("is normalized as the name rules say (NFKC, inner spaces collapsed)", async () => {
+    expect(await nameOf({ name: "  Ａｌｉｃｅ   Ｂ  " })).toBe("Alice B");
+  });
+
+  test.each([
+    ["a control character", "line\nbreak"],
+    ["an invisible letter (U+3164)", "\u3164"],
+    ["a zero-width space", "ali\u200Bce"],
+    ["a right-to-left override", "ali\u202Eecila"],
+    ["Latin mixed with a Cyrillic look-alike", "p\u0430ypal"],
+    ["more than 64 characters", "é".repeat(65)],
+  ])("breaking a rule (%s), is replaced by a generated name", async (_rule, name) => {
+    expect(await nameOf({ name, preferred_username: "fallback-is-not-used-either" })).toMatch(/^user-[0-9a-f]{8}$/);
+  });
+});
+
+describe("admins", () => {
+  const adminOf = async (claims: Record<string, unknown>) => {
+    const result = await handler(event({ token: await issuer.sign({ sub: "user-1", exp: nowSeconds() + 60, ...claims }) }));
+    return result.context?.admin;
+  };
+
+  test("a groups claim listing the admin group makes the user an admin", async () => {
+    expect(await adminOf({ groups: ["staff", "chat-admins"] })).toBe(true);
+  });
+
+  test("the groups claim may be one string of names separated by spaces or commas", async () => {
+    expect(await adminOf({ groups: "staff chat-admins" })).toBe(true);
+    expect(await adminOf({ groups: "staff,chat-admins" })).toBe(true);
+  });
+
+  test.each([
+    ["no groups claim", {}],
+    ["other groups", { groups: ["staff"] }],
+    ["a group whose name only contains the admin group's", { groups: ["chat-admins-old"] }],
+    ["the admin group in another claim", { "cognito:groups": ["chat-admins"] }],
+    ["a claim that is no list of strings", { groups: { "chat-admins": true } }],
+  ])("%s: not an admin", async (_what, claims) => {
+    expect(await adminOf(claims)).toBe(false);
   });
 });
 
@@ -103,6 +143,19 @@ describe("a bad token gets an explicit Deny (403), and nothing of it is logged",
     ["a token for another audience", () => issuer.sign({ sub: "user-1", aud: "someone-else", exp: nowSeconds() + 60 })],
     ["a token from another issuer", () => issuer.sign({ sub: "user-1", iss: "https://evil.example.com", exp: nowSeconds() + 60 })],
     ["a token without a sub", () => issuer.sign({ name: "nobody", exp: nowSeconds() + 60 })],
+    ["a token without an exp (it would never expire)", () => issuer.sign({ sub: "user-1", name: "forever" })],
+    [
+      "an HS256 token signed with the issuer's public key as its secret (algorithm confusion)",
+      async () => {
+        const jwk = (await (await fetch(issuer.jwksUrl)).json() as { keys: Array<Record<string, string>> }).keys[0]!;
+        const header = Buffer.from(JSON.stringify({ alg: "HS256", kid: jwk.kid, typ: "JWT" })).toString("base64url");
+        const payload = Buffer.from(JSON.stringify({ sub: "user-1", iss: issuer.issuer, aud: issuer.audience, exp: nowSeconds() + 60 })).toString("base64url");
+        // Every byte form of the public key an HMAC confusion attack would try: its JWK's modulus and the JWK itself.
+        const secret = Buffer.from(JSON.stringify(jwk));
+        const signature = createHmac("sha256", secret).update(`${header}.${payload}`).digest("base64url");
+        return `${header}.${payload}.${signature}`;
+      },
+    ],
     ["a token with an absurdly long sub", () => issuer.sign({ sub: "x".repeat(300), exp: nowSeconds() + 60 })],
     [
       "a token signed with another key under the issuer's key id",
@@ -190,6 +243,33 @@ describe("faults", () => {
       await expect(container(event({ token }))).rejects.toThrow();
       expect(logged.join("\n")).toMatch(/"route":"authorizer".*"errorType"/);
       for (const line of logged) expect(line).not.toContain(token.split(".")[2]!);
+    } finally {
+      process.env[ENV_JWT_JWKS_URL] = saved;
+    }
+  });
+});
+
+describe("an issuer outage after the keys were fetched once", () => {
+  // The bound scaled down: keys refetched after 200 ms, the last ones served for 1.5 s after their fetch.
+  const timing = { cacheMaxAgeMs: 200, staleForMs: 1500 };
+
+  test("handshakes keep working on the last keys within the bound, and fail (500, not a Deny) after it", async () => {
+    const outage = createServer((req, res) => void (issuer.handle(req, res) || res.writeHead(404).end()));
+    const port = await listen(outage, "127.0.0.1", 0);
+    const container = authorizerHandler((settings) => joseVerifier(settings, timing));
+    const saved = process.env[ENV_JWT_JWKS_URL];
+    process.env[ENV_JWT_JWKS_URL] = `http://127.0.0.1:${port}${JWKS_PATH}`;
+    try {
+      expect(effect(await container(event({ token: (await issuer.mint("alice")).token })))).toBe("Allow");
+      const fetchedAt = Date.now();
+      await closeServer(outage);
+
+      await new Promise((resolve) => setTimeout(resolve, timing.cacheMaxAgeMs + 100));
+      expect(effect(await container(event({ token: (await issuer.mint("bob")).token })))).toBe("Allow");
+      expect(logged.join("\n")).toMatch(/"while":"refetching the issuer's keys","servingKeysFetchedAt"/);
+
+      await new Promise((resolve) => setTimeout(resolve, fetchedAt + timing.staleForMs + 100 - Date.now()));
+      await expect(container(event({ token: (await issuer.mint("carol")).token }))).rejects.toThrow();
     } finally {
       process.env[ENV_JWT_JWKS_URL] = saved;
     }

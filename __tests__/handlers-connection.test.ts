@@ -75,11 +75,40 @@ describe("$connect", () => {
     expect(await dynamo.allKeys()).toEqual([]);
   });
 
-  test("a 64-character name of letters from any script, digits, spaces and _ . - is accepted", async () => {
-    const name = `Zoë 李 o_${"9.-".repeat(18)}ab`;
+  test("a 64-character name of one script's letters, marks, digits, spaces and _ . - is accepted", async () => {
+    const name = `Zoë o_${"9.-".repeat(19)}a`;
     expect([...name]).toHaveLength(64);
 
     expect(await connect(connectEvent("alice", { query: { name } }))).toEqual({ statusCode: 200 });
+  });
+
+  test("a name is stored normalized: NFKC, trimmed, inner runs of spaces made one", async () => {
+    expect(await connect(connectEvent("alice", { query: { name: "  Ａｌｉｃｅ \u3000  Liddell " } }))).toEqual({ statusCode: 200 });
+    const [record] = await dynamo.itemsOf("alice");
+    expect(record.user).toMatchObject({ name: "Alice Liddell" });
+  });
+
+  test("Han, Hiragana and Katakana together count as one script", async () => {
+    expect(await connect(connectEvent("alice", { query: { name: "山田 たろう カタカナ" } }))).toEqual({ statusCode: 200 });
+  });
+
+  test.each([
+    ["an invisible Hangul filler (U+3164)", "\u3164", "invisible"],
+    ["a halfwidth Hangul filler (U+FFA0)", "al\uFFA0ice", "invisible"],
+    ["a Hangul choseong filler (U+115F)", "\u115Falice", "invisible"],
+    ["a zero-width space (U+200B)", "ali\u200Bce", "invisible"],
+    ["a right-to-left override (U+202E)", "alice\u202Eevil", "invisible"],
+    ["a word joiner (U+2060)", "ali\u2060ce", "invisible"],
+    ["a Braille blank (U+2800)", "\u2800", "characters"],
+    ["Latin with a Cyrillic look-alike", "p\u0430ypal", "scripts"],
+    ["Latin with Greek", "Ωmega", "scripts"],
+    ["an empty name after trimming", " \u3000 ", "length"],
+  ])("connect refuses %s with 400 naming the rule, and stores nothing", async (_, name, rule) => {
+    const result = await connect(connectEvent("alice", { query: { name } }));
+
+    expect(result.statusCode).toBe(400);
+    expect(JSON.parse(String(result.body))).toMatchObject({ rule, message: expect.stringMatching(/^"name" is refused: a name /) });
+    expect(await dynamo.allKeys()).toEqual([]);
   });
 
   test("in jwt mode a connection that arrives without the authorizer's user is refused, not admitted as a guest", async () => {

@@ -15,9 +15,11 @@ beforeAll(async () => {
   [dynamo, api] = await Promise.all([LocalDynamo.start(), FakeManagementApi.start()]);
   delete process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI;
   process.env[ENV_CALLBACK_URL] = api.endpoint("prod");
+  process.env.BROADCAST = "everyone";
 });
 
 afterAll(async () => {
+  delete process.env.BROADCAST;
   for (const [name, value] of [["AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI", saved.endpoint], [ENV_CALLBACK_URL, saved.callback]] as const) {
     if (value === undefined) delete process.env[name];
     else process.env[name] = value;

@@ -1,6 +1,7 @@
 import { handler } from "../handlers/default";
 import { LocalDynamo } from "./support/dynalite";
-import { replyFrame, websocketEvent } from "./support/events";
+import { connectEvent, replyFrame, websocketEvent } from "./support/events";
+import { handler as connectHandler } from "../handlers/connect";
 
 let dynamo: LocalDynamo;
 
@@ -28,8 +29,26 @@ describe("$default", () => {
       connectionId: "alice",
       user: { id: "alice", name: "alice", verified: false },
       routes: ["send-message", "join", "leave", "members"],
+      broadcast: "off",
       message: expect.stringContaining('"action"'),
     });
+  });
+
+  test("the info frame says the stack's broadcast policy, so the page offers everyone only to those allowed", async () => {
+    for (const policy of ["everyone", "admins", "off"]) {
+      process.env.BROADCAST = policy;
+      try {
+        expect(replyFrame(await handler(defaultEvent("{}")))).toMatchObject({ broadcast: policy });
+      } finally {
+        delete process.env.BROADCAST;
+      }
+    }
+  });
+
+  test("an admin's info frame says so: user.admin is kept with the stored user", async () => {
+    await connectHandler(connectEvent("boss", { authorizer: { userId: "user-9", userName: "Boss", admin: true, principalId: "user-9" } }));
+    const info = replyFrame(await handler(websocketEvent({ routeKey: "$default", connectionId: "boss", body: "{}" })));
+    expect(info).toMatchObject({ user: { id: "user-9", name: "Boss", verified: true, admin: true } });
   });
 
   test("the info frame echoes the frame's requestId", async () => {

@@ -44,6 +44,52 @@ function silenceErrorLog() {
 const user = (id: string) => ({ id, name: id, verified: false });
 const sent = (counts: Record<string, unknown>) => ({ type: "sent", id: expect.any(String), sentAt: expect.any(String), stale: 0, failed: 0, incomplete: false, ...counts });
 
+describe("the broadcast policy (BROADCAST, from CHAT_BROADCAST)", () => {
+  afterEach(() => {
+    process.env.BROADCAST = "everyone";
+  });
+
+  /** A frame from a connection the authorizer let in, as API Gateway passes its context to every route. */
+  function sendAs(from: string, authorizer: Record<string, unknown>, frame: Record<string, unknown>) {
+    const event = websocketEvent({ routeKey: "send-message", connectionId: from, body: { action: "send-message", ...frame }, authorizer });
+    return handler(event);
+  }
+  const admin = { userId: "user-admin", userName: "Ada", admin: true, principalId: "user-admin" };
+  const member = { userId: "user-bob", userName: "Bob", admin: false, principalId: "user-bob" };
+
+  test.each([
+    ["admins", member, "only admins may send to everyone"],
+    ["off", admin, "nobody may send to everyone"],
+    ["off", member, "nobody may send to everyone"],
+  ])("BROADCAST=%s: a message to everyone from a sender it does not allow is FORBIDDEN, and nothing is sent", async (policy, sender, why) => {
+    process.env.BROADCAST = policy;
+    await dynamo.connectAs("alice", { id: sender.userId, name: sender.userName, verified: true });
+    await dynamo.connect("bob", "carol");
+
+    const result = await sendAs("alice", sender, { message: "everyone, look!", requestId: "b-1" });
+
+    expect(replyFrame(result)).toEqual({ type: "error", code: "FORBIDDEN", action: "send-message", requestId: "b-1", message: expect.stringContaining(why) });
+    expect(api.requests).toEqual([]);
+  });
+
+  test("BROADCAST=admins: an admin's message to everyone is sent", async () => {
+    process.env.BROADCAST = "admins";
+    await dynamo.connectAs("alice", { id: "user-admin", name: "Ada", verified: true, admin: true });
+    await dynamo.connect("bob", "carol");
+
+    expect(replyFrame(await sendAs("alice", admin, { message: "announcement" }))).toMatchObject({ type: "sent", delivered: 2 });
+    expect(postedTo().sort()).toEqual(["bob", "carol"]);
+    expect(api.received("bob")[0]).toMatchObject({ sender: { id: "user-admin", name: "Ada", verified: true, admin: true } });
+  });
+
+  test("BROADCAST=off still lets anyone send to a room, a connection or a user", async () => {
+    process.env.BROADCAST = "off";
+    await dynamo.connect("alice", "bob");
+
+    expect(replyFrame(await send("alice", { message: "just you", to: "bob" }))).toMatchObject({ type: "sent", delivered: 1 });
+  });
+});
+
 describe("broadcast", () => {
   test("the tutorial's frame reaches every other open connection as a message frame with its sender", async () => {
     await dynamo.connect("alice", "bob", "carol");

@@ -82,6 +82,21 @@ test("an address this machine does not have names HOST as the setting to change"
   }
 }, 30_000);
 
+test("without CHAT_AUTH npm start runs none and says so; HOST=0.0.0.0 warns that the chat is open to the network and /dev/token is not", async () => {
+  const { CHAT_AUTH: _unset, ...env } = process.env;
+  const child = spawn(process.execPath, MAIN, { cwd: ROOT, env: { ...env, HOST: "0.0.0.0", PORT: "0" }, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on("data", (chunk: Buffer) => (output += chunk.toString()));
+  try {
+    await waitFor(() => output.includes("WebSocket:"), 60_000, "the welcome");
+    expect(output).toContain("CHAT_AUTH is not set: running CHAT_AUTH=none, anyone who can reach this machine may connect.");
+    expect(output).toMatch(/Warning: HOST=0\.0\.0\.0 listens beyond this machine: .*\/dev\/token, which mints a token for any name, still answers only clients on this machine/);
+  } finally {
+    child.kill("SIGKILL");
+  }
+}, 90_000);
+
 describe("the console while people chat", () => {
   /** Starts npm start, has one client send a message, and returns what it printed by the time that was done. */
   async function chat(args: string[]): Promise<string> {
@@ -108,6 +123,7 @@ describe("the console while people chat", () => {
   test("shows startup, URLs and one line per route, and no EMF metric lines", async () => {
     const output = await chat([]);
     expect(output).toMatch(/route send-message \S+ 200 \d+ms/);
+    expect(output).not.toContain("listens beyond this machine");
     expect(output).not.toContain("] EMF {");
     expect(output).not.toContain('"_aws"');
   }, 60_000);

@@ -5,7 +5,8 @@
  */
 import { DynamoDBClient, ScanCommand } from "@aws-sdk/client-dynamodb";
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
+import { request } from "node:http";
+import { networkInterfaces, tmpdir } from "node:os";
 import { join } from "node:path";
 import { generateKeyPair, SignJWT } from "jose";
 import type WebSocket from "ws";
@@ -35,10 +36,10 @@ async function connect(runtime: LocalRuntime, query: string, options: WebSocket.
 }
 
 /** A token from the local issuer's token endpoint, as a user of `npm start` gets one. */
-async function tokenFor(runtime: LocalRuntime, name: string): Promise<{ token: string; userId: string; name: string }> {
-  const response = await fetch(new URL("dev/token", runtime.httpUrl), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name }) });
+async function tokenFor(runtime: LocalRuntime, name: string, extra: { groups?: string[]; ttlSeconds?: number } = {}): Promise<{ token: string; userId: string; name: string; expiresAt: string }> {
+  const response = await fetch(new URL("dev/token", runtime.httpUrl), { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify({ name, ...extra }) });
   expect(response.status).toBe(200);
-  return (await response.json()) as { token: string; userId: string; name: string };
+  return (await response.json()) as { token: string; userId: string; name: string; expiresAt: string };
 }
 
 beforeAll(() => {
@@ -85,8 +86,28 @@ describe("the real stack: its authorizer, handlers and table", () => {
   test("a token from POST /dev/token connects, and two users chat", async () => {
     const alice = await connect(runtime, `?token=${(await tokenFor(runtime, "alice")).token}`);
     const bob = await connect(runtime, `?token=${(await tokenFor(runtime, "bob")).token}`);
-    expect(await alice.request({ action: "send-message", message: "hello bob" })).toMatchObject({ type: "sent", delivered: 1 });
+    const { userId } = await tokenFor(runtime, "bob");
+    expect(await alice.request({ action: "send-message", message: "hello bob", toUser: userId })).toMatchObject({ type: "sent", delivered: 1 });
     expect(await bob.nextJson()).toMatchObject({ type: "message", message: "hello bob" });
+  });
+
+  test("jwt mode's default broadcast policy (admins): an admin's token (groups: chat-admins) sends to everyone, anyone else's gets FORBIDDEN", async () => {
+    const admin = await connect(runtime, `?token=${(await tokenFor(runtime, "ada", { groups: ["chat-admins"] })).token}`);
+    const bob = await connect(runtime, `?token=${(await tokenFor(runtime, "bob")).token}`);
+    const carol = await connect(runtime, `?token=${(await tokenFor(runtime, "carol", { groups: ["staff"] })).token}`);
+
+    expect(await admin.request({ action: "whoami" })).toMatchObject({ type: "info", broadcast: "admins", user: { name: "ada", verified: true, admin: true } });
+    expect(await bob.request({ action: "whoami" })).toMatchObject({ type: "info", broadcast: "admins", user: { name: "bob", verified: true } });
+    expect(await carol.request({ action: "send-message", message: "everyone!" })).toMatchObject({ type: "error", code: "FORBIDDEN" });
+    expect(await admin.request({ action: "send-message", message: "announcement" })).toMatchObject({ type: "sent", delivered: 2 });
+    for (const client of [bob, carol]) expect(await client.nextJson()).toMatchObject({ type: "message", message: "announcement", sender: { name: "ada", admin: true } });
+    expect(await admin.request({ action: "join", room: "ops" })).toMatchObject({ type: "joined" });
+    expect(await bob.request({ action: "join", room: "ops" })).toMatchObject({ type: "joined" });
+    const { members } = await bob.request<{ members: Array<{ user: Record<string, unknown> }> }>({ action: "members", room: "ops" });
+    expect(members.map((member) => member.user).sort((a, b) => String(a.name).localeCompare(String(b.name)))).toEqual([
+      { id: localUserId("ada"), name: "ada", verified: true, admin: true },
+      { id: localUserId("bob"), name: "bob", verified: true },
+    ]);
   });
 
   const badTokens: Array<[string, () => Promise<string>]> = [
@@ -105,6 +126,7 @@ describe("the real stack: its authorizer, handlers and table", () => {
     ["a token for another audience", () => runtime.issuer!.sign({ sub: "user-1", aud: "another-app", exp: nowSeconds() + 600 })],
     ["a token from another issuer", () => runtime.issuer!.sign({ sub: "user-1", iss: "https://idp.example.com", exp: nowSeconds() + 600 })],
     ["a malformed token", async () => "eyJhbGciOiJSUzI1NiJ9.not-json.c2lnbmF0dXJl"],
+    ["a token without an exp", () => runtime.issuer!.sign({ sub: "user-1", name: "forever" })],
   ];
 
   test.each(badTokens)("%s is refused with 403 by the authorizer function, and nothing is stored", async (_what, make) => {
@@ -163,21 +185,65 @@ describe("the local issuer", () => {
   });
 
   test.each([
-    ["a name with characters outside the protocol's", JSON.stringify({ name: "<script>" }), /"name" must be 1 to 64 characters/],
-    ["a name of 65 characters", JSON.stringify({ name: "a".repeat(65) }), /"name" must be 1 to 64 characters/],
-    ["a name of spaces only", JSON.stringify({ name: "   " }), /not only spaces/],
+    ["a name with characters outside the protocol's", JSON.stringify({ name: "<script>" }), /"name" is refused: a name is letters, marks, digits/],
+    ["a name of 65 characters", JSON.stringify({ name: "a".repeat(65) }), /"name" is refused: a name is 1 to 64 characters/],
+    ["a name of spaces only", JSON.stringify({ name: "   " }), /"name" is refused: a name is 1 to 64 characters after trimming/],
+    ["a name with a Cyrillic look-alike", JSON.stringify({ name: "p\u0430ypal" }), /"name" is refused: a name may not mix letters of different scripts/],
     ["no name", JSON.stringify({}), /"name" must be/],
     ["a body that is not JSON", "name=alice", /must be JSON such as \{"name": "alice"\}/],
+    ["groups that are not a list of names", JSON.stringify({ name: "alice", groups: "chat-admins" }), /"groups" must be an array/],
+    ["a lifetime under 5 s", JSON.stringify({ name: "alice", ttlSeconds: 4 }), /"ttlSeconds" must be a whole number of seconds from 5 to 3600/],
+    ["a lifetime over an hour", JSON.stringify({ name: "alice", ttlSeconds: 3601 }), /"ttlSeconds" must be/],
   ])("POST /dev/token with %s is refused with 400 and a clear message", async (_what, body, message) => {
     const response = await fetch(new URL("dev/token", runtime.httpUrl), { method: "POST", body });
     expect(response.status).toBe(400);
     expect(((await response.json()) as { message: string }).message).toMatch(message);
   });
 
+  test("groups and ttlSeconds reach the token's claims", async () => {
+    const minted = await tokenFor(runtime, "ada", { groups: ["chat-admins", "staff"], ttlSeconds: 60 });
+    const claims = JSON.parse(Buffer.from(minted.token.split(".")[1]!, "base64url").toString()) as { exp: number; iat: number; groups: string[] };
+    expect(claims.groups).toEqual(["chat-admins", "staff"]);
+    expect(claims.exp - claims.iat).toBe(60);
+    expect(Date.parse(minted.expiresAt) / 1000).toBe(claims.exp);
+  });
+
   test("GET /dev/token is refused with 405", async () => {
     const response = await fetch(new URL("dev/token", runtime.httpUrl));
     expect(response.status).toBe(405);
     expect(response.headers.get("allow")).toBe("POST");
+  });
+});
+
+describe("/dev/token on a runtime listening beyond loopback (HOST=0.0.0.0)", () => {
+  let runtime: LocalRuntime;
+  const outside = Object.values(networkInterfaces()).flat().find((nic) => nic && nic.family === "IPv4" && !nic.internal)?.address;
+
+  beforeAll(async () => {
+    runtime = await startLocalRuntime({ stackDir: ({ httpUrl }) => synthesizeJwtWorkspace(dir, "exposed", httpUrl).stackDir, localIssuer: true, host: "0.0.0.0", port: 0, log: () => undefined });
+  }, 60_000);
+
+  afterAll(() => runtime?.stop());
+
+  /** POST /dev/token from `source` to the runtime's port at `address`. */
+  function post(address: string, source: string): Promise<number> {
+    const port = Number(new URL(runtime.httpUrl).port);
+    return new Promise((resolve, reject) => {
+      const req = request({ host: address, port, localAddress: source, method: "POST", path: "/dev/token", headers: { "Content-Type": "application/json" } }, (res) => {
+        res.resume();
+        resolve(res.statusCode ?? 0);
+      });
+      req.on("error", reject);
+      req.end(JSON.stringify({ name: "mallory" }));
+    });
+  }
+
+  test("answers a client on this machine", async () => {
+    expect(await post("127.0.0.1", "127.0.0.1")).toBe(200);
+  });
+
+  (outside ? test : test.skip)("refuses a client from another address with 403 (this machine's non-loopback address as the source)", async () => {
+    expect(await post(outside!, outside!)).toBe(403);
   });
 });
 

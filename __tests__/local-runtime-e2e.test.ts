@@ -10,7 +10,7 @@ import { expiresAt, ITEM_TTL_SECONDS, keys } from "../handlers/lib/store/table-s
 import { startLocalRuntime, type LocalRuntime } from "../local/runtime";
 import { ApiGatewayManagementApiClient, GetConnectionCommand } from "@aws-sdk/client-apigatewaymanagementapi";
 import { functionResource, synthesizeWorkspace, useBundle, writeBundle, writeVariant, type Workspace } from "./support/local-stacks";
-import { LogCollector, TestClient, waitFor } from "./support/ws-client";
+import { HandshakeRefused, LogCollector, TestClient, waitFor } from "./support/ws-client";
 
 let workspace: Workspace;
 let runtime: LocalRuntime;
@@ -107,6 +107,24 @@ describe("chat", () => {
     expect(await alice.client.request({ action: "send-message", to: bob.id, message: "psst" })).toMatchObject({ type: "sent", delivered: 1 });
     expect(await bob.client.nextJson()).toMatchObject({ type: "message", to: bob.id, message: "psst", from: alice.id });
     expect(await carol.client.request({ action: "whoami" })).toMatchObject({ type: "info" });
+  });
+});
+
+describe("names (docs/protocol.md, \"Names\")", () => {
+  test.each([
+    ["an invisible Hangul filler", "\u3164"],
+    ["a zero-width space", "ali\u200Bce"],
+    ["a right-to-left override", "alice\u202Eevil"],
+    ["Latin with a Cyrillic look-alike", "p\u0430ypal"],
+  ])("?name= with %s is refused with HTTP 400 before the connection opens, and nothing is stored", async (_what, name) => {
+    await expect(TestClient.connect(`${runtime.wsUrl}?name=${encodeURIComponent(name)}`)).rejects.toEqual(new HandshakeRefused(400));
+    expect((await tableItems(runtime)).filter((item) => item.user?.M?.name?.S === name.normalize("NFKC"))).toEqual([]);
+  });
+
+  test("?name= is shown normalized: NFKC, trimmed, one space between words", async () => {
+    const client = await TestClient.connect(`${runtime.wsUrl}?name=${encodeURIComponent("  Ａｌｉｃｅ   Liddell ")}`);
+    clients.push(client);
+    expect(await client.request({ action: "whoami" })).toMatchObject({ type: "info", broadcast: "everyone", user: { name: "Alice Liddell", verified: false } });
   });
 });
 

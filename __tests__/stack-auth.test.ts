@@ -65,12 +65,14 @@ describe("auth mode jwt", () => {
     expect(integrated).not.toContain(ref("aws_lambda_function", functionName, "invoke_arn"));
   });
 
-  test("the function gets the issuer, the audience, the JWKS URL derived from the issuer, and the name claim", () => {
+  test("the function gets the issuer, the audience, the JWKS URL derived from the issuer, the name and groups claims and the admin group", () => {
     expect(authorizerFunction()[1].environment.variables).toEqual({
       JWT_ISSUER: JWT_ENV.CHAT_JWT_ISSUER,
       JWT_AUDIENCE: JWT_ENV.CHAT_JWT_AUDIENCE,
       JWT_JWKS_URL: `${JWT_ENV.CHAT_JWT_ISSUER}/.well-known/jwks.json`,
       JWT_NAME_CLAIM: "name",
+      JWT_GROUPS_CLAIM: "groups",
+      ADMIN_GROUP: "chat-admins",
       METRICS_NAMESPACE: "WebsocketChat",
       METRICS_SERVICE: "chat",
     });
@@ -82,6 +84,25 @@ describe("auth mode jwt", () => {
       function_name: "chat-authorizer",
       environment: { variables: expect.objectContaining({ JWT_JWKS_URL: "https://idp.example.com/keys", JWT_NAME_CLAIM: "cognito:username" }) },
     });
+  });
+
+  test("CHAT_JWT_GROUPS_CLAIM and CHAT_ADMIN_GROUP reach the function as given", () => {
+    const { json } = synthChat({ ...JWT_ENV, CHAT_JWT_GROUPS_CLAIM: "cognito:groups", CHAT_ADMIN_GROUP: "ops" });
+    expect(json).toHaveResourceWithProperties(LambdaFunction, {
+      function_name: "chat-authorizer",
+      environment: { variables: expect.objectContaining({ JWT_GROUPS_CLAIM: "cognito:groups", ADMIN_GROUP: "ops" }) },
+    });
+  });
+
+  test("the broadcast policy (admins by default with tokens) reaches send-message, which enforces it, and $default, which tells the page", () => {
+    for (const name of ["chat-send-message", "chat-default"]) {
+      expect(resourceWhere(tf, "aws_lambda_function", "function_name", name)[1].environment.variables.BROADCAST).toBe("admins");
+    }
+    expect(resourceWhere(tf, "aws_lambda_function", "function_name", "chat-join")[1].environment.variables.BROADCAST).toBeUndefined();
+    const open = synthChat({ CHAT_AUTH: "none" }).tf;
+    expect(resourceWhere(open, "aws_lambda_function", "function_name", "chat-send-message")[1].environment.variables.BROADCAST).toBe("everyone");
+    const off = synthChat({ ...JWT_ENV, CHAT_BROADCAST: "off" }).tf;
+    expect(resourceWhere(off, "aws_lambda_function", "function_name", "chat-send-message")[1].environment.variables.BROADCAST).toBe("off");
   });
 
   test("API Gateway may invoke the function only as this authorizer of this API", () => {
@@ -125,9 +146,9 @@ describe("auth mode jwt", () => {
   });
 });
 
-describe("auth mode none (the default)", () => {
+describe("auth mode none", () => {
   test("has no authorizer, no authorizer function, and an open $connect", () => {
-    const { tf: open } = synthChat();
+    const { tf: open } = synthChat({ CHAT_AUTH: "none" });
     expect(resources(open, "aws_apigatewayv2_authorizer")).toEqual([]);
     expect(resources(open, "aws_lambda_function").map(([, fn]) => fn.function_name)).not.toContain("chat-authorizer");
     expect(resourceWhere(open, "aws_apigatewayv2_route", "route_key", "$connect")[1].authorization_type).toBeUndefined();
@@ -136,7 +157,7 @@ describe("auth mode none (the default)", () => {
 
 describe("the synth-time warning", () => {
   test.each([
-    ["none", {}, 1],
+    ["none", { CHAT_AUTH: "none" }, 1],
     ["jwt", JWT_ENV, 0],
   ] as const)("auth mode %s: synth prints the anyone-can-connect warning %i time(s), and synthesizes anyway", (_mode, env, times) => {
     const outdir = mkdtempSync(join(tmpdir(), "synth-warning-"));

@@ -315,6 +315,7 @@ describe("functions", () => {
       FANOUT_JOB_SIZE: "500",
       METRICS_NAMESPACE: "WebsocketChat",
       METRICS_SERVICE: "chat",
+      BROADCAST: "everyone",
     });
     expect(workerFunction()[1].environment.variables).toEqual({
       TABLE_NAME: tableName,

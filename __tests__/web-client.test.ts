@@ -197,7 +197,7 @@ describeInBrowser("web client in Chromium", () => {
 
   describe("anonymous mode", () => {
     const { env, newPage, openChat } = useChatPages(() => browser, async (workDir) => {
-      const stackDir = synthesizeStack({ outdir: join(workDir, "cdktf.out"), env: {}, warn: () => undefined });
+      const stackDir = synthesizeStack({ outdir: join(workDir, "cdktf.out"), env: { CHAT_AUTH: "none" }, warn: () => undefined });
       return startLocalRuntime({ stackDir, host: "127.0.0.1", port: 0, log: () => undefined });
     });
 
@@ -236,6 +236,22 @@ describeInBrowser("web client in Chromium", () => {
       await writeSideBySide([a.page, b.page], join(OUTPUT_DIR, "web-chat.png"));
     });
 
+    it("?ws= may point at the page's own host, and not at another origin: the page says so and opens no socket", async () => {
+      const ok = await newPage();
+      const wsUrl = `ws://127.0.0.1:${new URL(env.runtime.httpUrl).port}/${env.runtime.stage}`;
+      await ok.goto(`${env.runtime.httpUrl}?ws=${encodeURIComponent(wsUrl)}`);
+      await signIn(ok, "Wes");
+      await whoAmI(ok);
+
+      const page = await newPage();
+      const sockets: string[] = [];
+      page.on("websocket", (socket) => sockets.push(socket.url()));
+      await page.goto(`${env.runtime.httpUrl}?ws=${encodeURIComponent("wss://chat.example.com/prod")}`);
+      await page.getByTestId("notice").filter({ hasText: "?ws= may only point at this page's own host" }).waitFor();
+      expect(await page.getByTestId("notice").filter({ hasText: "wss://chat.example.com is not one" }).count()).toBe(1);
+      expect(sockets).toEqual([]);
+    });
+
     it("the name form refuses a name the protocol does not allow, saying why, and a reload goes straight back in", async () => {
       const page = await newPage();
       await page.goto(env.runtime.httpUrl);
@@ -243,12 +259,16 @@ describeInBrowser("web client in Chromium", () => {
       const connections = env.runtime.openConnections().length;
 
       await signIn(page, "<b>Ann</b>");
-      expect(await error.textContent()).toBe('Use only letters, digits, spaces, "_", "." and "-": "<" is not allowed.');
+      expect(await error.textContent()).toBe('A name is letters, marks, digits, spaces, "_", "." and "-" only.');
       expect(await page.getByTestId("name-input").getAttribute("aria-invalid")).toBe("true");
       await signIn(page, "   ");
       expect(await error.textContent()).toBe("Enter a display name.");
       await signIn(page, "x".repeat(65));
-      expect(await error.textContent()).toBe("A name has at most 64 characters; this one has 65.");
+      expect(await error.textContent()).toBe("A name is 1 to 64 characters after trimming (this one has 65).");
+      await signIn(page, "p\u0430ypal");
+      expect(await error.textContent()).toBe("A name may not mix letters of different scripts (such as Latin and Cyrillic).");
+      await signIn(page, "Ann\u200B");
+      expect(await error.textContent()).toMatch(/^A name may not contain invisible or format characters/);
       await writeSideBySide([page], join(OUTPUT_DIR, "web-sign-in.png"));
       expect(await page.getByTestId("status").getAttribute("data-state")).toBe("closed");
       expect(env.runtime.openConnections().length).toBe(connections);
@@ -643,8 +663,12 @@ describeInBrowser("web client in Chromium", () => {
       const otherId = "local-another-account-9b2c";
       const token = await env.runtime.issuer!.sign({ sub: otherId, name: "alice", iat: now, exp: now + 600 });
       const other = await newPage();
-      await other.goto(`${env.runtime.httpUrl}?stage=${env.runtime.stage}&token=${token}`);
+      await other.goto(`${env.runtime.httpUrl}?stage=${env.runtime.stage}#token=${token}`);
       await whoAmI(other);
+      // Taken from the fragment and removed from the address and the history at once.
+      expect(await other.evaluate(() => location.href)).toBe(`${env.runtime.httpUrl}?stage=${env.runtime.stage}`);
+      // The blank tab and this page: the token's entry was replaced, not followed by a clean one.
+      expect(await other.evaluate(() => history.length)).toBe(2);
       for (const page of [alice.page, bob.page, other]) await joinRoom(page, "twins");
 
       await member(bob.page, "twins", otherId).waitFor();
@@ -677,8 +701,26 @@ describeInBrowser("web client in Chromium", () => {
       await page.goto(`${env.runtime.httpUrl}?stage=${env.runtime.stage}&token=${expired}`);
 
       await page.getByTestId("sign-in").waitFor();
-      expect(await page.getByTestId("sign-in-error").textContent()).toMatch(/^The sign-in token in the page's address expired at .+; open the page with a new \?token=\.$/);
+      expect(await page.getByTestId("sign-in-error").textContent()).toMatch(/^The sign-in token in the page's address expired at .+; open the page with a new #token=\.$/);
       expect(sockets).toEqual([]);
+    });
+
+    it("offers Everyone only to an admin (the info frame's broadcast policy, admins by default with tokens)", async () => {
+      const bob = await openChat("bob");
+      const now = Math.floor(Date.now() / 1000);
+      const token = await env.runtime.issuer!.sign({ sub: localUserId("ada"), name: "ada", groups: ["chat-admins"], iat: now, exp: now + 600 });
+      const admin = await newPage();
+      await admin.goto(`${env.runtime.httpUrl}?stage=${env.runtime.stage}#token=${token}`);
+      await whoAmI(admin);
+
+      const everyone = (page: Page) => page.locator('[data-testid="target"] option[value="everyone"]');
+      await waitUntilAsync(async () => (await everyone(bob.page).isDisabled()), "bob's Everyone option disabled");
+      expect(await bob.page.getByTestId("target").inputValue()).not.toBe("everyone");
+      expect(await everyone(admin).isDisabled()).toBe(false);
+      expect(await admin.getByTestId("target").inputValue()).toBe("everyone");
+
+      await send(admin, "announcement to all");
+      await bob.page.getByTestId("message").filter({ hasText: "announcement to all" }).waitFor();
     });
 
     it("reconnects with a fresh token from the issuer after a drop", async () => {
@@ -698,6 +740,14 @@ describeInBrowser("web client in Chromium", () => {
     });
   });
 });
+
+async function waitUntilAsync(condition: () => Promise<boolean>, what: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
 
 async function waitUntil(condition: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

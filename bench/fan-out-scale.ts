@@ -208,7 +208,7 @@ interface FanOutShape {
 }
 
 function fanOutShape(env: Readonly<Record<string, string>> = {}): FanOutShape {
-  const config = readConfig(env);
+  const config = readConfig(env, { localRuntime: true });
   return {
     jobSize: config.fanOut.jobSize,
     batchSize: config.fanOut.batchSize,

@@ -49,7 +49,7 @@ export interface FanOutOptions {
 export async function benchFanOut(options: FanOutOptions): Promise<FigureResult> {
   checkInline(options.sizes);
   const stacks = await fanOutStacks();
-  const concurrency = readConfig().fanOut.postsInFlight;
+  const concurrency = readConfig(process.env, { localRuntime: true }).fanOut.postsInFlight;
   const rows: Row[] = [];
   for (const latencyMs of options.latenciesMs) {
     const results = await bothVariants(stacks, { latencyMs, failureRate: 0 }, options.sizes, options.repeats);

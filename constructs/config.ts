@@ -10,8 +10,9 @@ import { DEFAULT_THRESHOLDS } from "./chat-alarms";
 import { DEFAULT_ACCOUNT_CONCURRENCY, reservable, reservedTotal } from "./concurrency";
 import { TABLE_DEFAULTS, type TableSettings } from "./connections-table";
 import { API_DEFAULTS, type ApiSettings, MAX_LAMBDA_TIMEOUT_SECONDS } from "./websocket-api";
-import { DEFAULT_NAME_CLAIM } from "./websocket-authorizer";
-import { CHAT_ROUTES, DEFAULT_METRICS_NAMESPACE, FAN_OUT_DEFAULTS, type FanOutSettings } from "./websocket-chat";
+import { BROADCAST_POLICIES, type BroadcastPolicy } from "../handlers/lib/env/contract";
+import { DEFAULT_ADMIN_GROUP, DEFAULT_GROUPS_CLAIM, DEFAULT_NAME_CLAIM } from "./websocket-authorizer";
+import { CHAT_ROUTES, DEFAULT_BROADCAST, DEFAULT_METRICS_NAMESPACE, FAN_OUT_DEFAULTS, type FanOutSettings } from "./websocket-chat";
 
 export type BillingMode = "PAY_PER_REQUEST" | "PROVISIONED";
 
@@ -22,12 +23,13 @@ export type BackendConfig =
 
 /**
  * Who may connect: anyone (`none`, the tutorial's behaviour), or holders of a JWT from one OIDC issuer,
- * verified by a $connect authorizer (`jwt`).
+ * verified by a $connect authorizer (`jwt`); and who may send to everyone (`broadcast`).
  */
 export type AuthConfig =
-  | { readonly mode: "none" }
+  | { readonly mode: "none"; readonly broadcast: BroadcastPolicy }
   | {
       readonly mode: "jwt";
+      readonly broadcast: BroadcastPolicy;
       /** The `iss` of the issuer's tokens. */
       readonly issuer: string;
       /** The `aud` the tokens must carry (for ID tokens, the app client's id). */
@@ -36,6 +38,10 @@ export type AuthConfig =
       readonly jwksUrl: string;
       /** The claim holding the user's display name. */
       readonly nameClaim: string;
+      /** The claim listing the user's groups (Cognito: `cognito:groups`). */
+      readonly groupsClaim: string;
+      /** The group whose members are admins. */
+      readonly adminGroup: string;
     };
 
 /**
@@ -128,7 +134,18 @@ export const LOG_RETENTION_DAYS = [
 
 type Env = Readonly<Record<string, string | undefined>>;
 
-export function readConfig(env: Env = process.env): ChatConfig {
+/** Who synthesizes. */
+export interface ReadOptions {
+  /**
+   * The local runtime (`npm start`, local/terraform/synth.ts), whose stack never leaves this machine: an
+   * unset CHAT_AUTH means `none`, and a loopback issuer (its own local issuer) may be trusted. It is an
+   * argument, not an environment variable, so a deploy environment cannot claim it by accident.
+   * @default false: `cdktf synth` and `npm run synth`, whose stack is deployed
+   */
+  readonly localRuntime?: boolean;
+}
+
+export function readConfig(env: Env = process.env, options: ReadOptions = {}): ChatConfig {
   const read = reader(env);
   const manageAccount = env.CHAT_MANAGE_API_GATEWAY_ACCOUNT?.trim();
   if (manageAccount && manageAccount !== "false") {
@@ -188,7 +205,7 @@ export function readConfig(env: Env = process.env): ChatConfig {
       // Lambda's own limit is 900 s.
       consumerTimeoutSeconds: read.integer("CHAT_FANOUT_TIMEOUT_SECONDS", FAN_OUT_DEFAULTS.consumerTimeoutSeconds, 10, 900),
     },
-    auth: readAuth(read),
+    auth: readAuth(read, options.localRuntime ?? false),
     domain: readDomain(read, region),
     backend: readBackend(env, read, stackName, region),
     observability: readObservability(read),
@@ -274,21 +291,46 @@ function readObservability(read: Reader): ObservabilityConfig {
 /** An issuer's URL: https, or http only on this machine (the local issuer of `npm start`). */
 const ISSUER_URL = /^(https:\/\/[^\s/?#]+|http:\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?)(\/[^\s?#]*)?$/;
 const URL_ALLOWED = "an https:// URL (http:// only for 127.0.0.1 or localhost)";
+/** A URL on this machine: what only the local runtime's authorizer can reach. */
+const LOOPBACK_URL = /^https?:\/\/(127(\.\d{1,3}){3}|localhost|\[::1\])([:/]|$)/i;
+const CLAIM_NAME = /^[\x21-\x7e]{1,256}$/;
 
-function readAuth(read: Reader): AuthConfig {
-  const mode = read.oneOf("CHAT_AUTH", "none", ["none", "jwt"] as const);
+function readAuth(read: Reader, localRuntime: boolean): AuthConfig {
+  const mode = localRuntime
+    ? read.oneOf("CHAT_AUTH", "none", ["none", "jwt"] as const)
+    : read.required(
+        "CHAT_AUTH",
+        /^(none|jwt)$/,
+        "one of none, jwt",
+        "choose who may connect: none (anyone who knows the URL) or jwt (holders of a token from your identity provider, docs/authentication.md)",
+      ) as "none" | "jwt";
+  const broadcast = read.oneOf("CHAT_BROADCAST", DEFAULT_BROADCAST[mode], BROADCAST_POLICIES);
   if (mode === "none") {
-    for (const name of ["CHAT_JWT_ISSUER", "CHAT_JWT_AUDIENCE", "CHAT_JWT_JWKS_URL", "CHAT_JWT_NAME_CLAIM"]) read.absent(name, "CHAT_AUTH=jwt");
-    return { mode };
+    for (const name of ["CHAT_JWT_ISSUER", "CHAT_JWT_AUDIENCE", "CHAT_JWT_JWKS_URL", "CHAT_JWT_NAME_CLAIM", "CHAT_JWT_GROUPS_CLAIM", "CHAT_ADMIN_GROUP"]) read.absent(name, "CHAT_AUTH=jwt");
+    return { mode, broadcast };
   }
   const issuer = read.required("CHAT_JWT_ISSUER", ISSUER_URL, URL_ALLOWED, "CHAT_AUTH=jwt needs the issuer of your tokens (their iss claim)");
+  const jwksUrl = read.matching("CHAT_JWT_JWKS_URL", `${issuer.replace(/\/+$/, "")}/.well-known/jwks.json`, ISSUER_URL, URL_ALLOWED);
+  if (!localRuntime) {
+    for (const [name, url] of [["CHAT_JWT_ISSUER", issuer], ["CHAT_JWT_JWKS_URL", jwksUrl]] as const) {
+      if (LOOPBACK_URL.test(url)) {
+        throw new ConfigError(
+          `${name}=${JSON.stringify(url)} is on this machine: a deployed stack's authorizer cannot reach a laptop's issuer and would fail every handshake. ` +
+            "Only npm start (the local runtime) may trust a loopback issuer; to deploy, set your identity provider's https:// issuer",
+        );
+      }
+    }
+  }
   return {
     mode,
+    broadcast,
     issuer,
-    audience: read.required("CHAT_JWT_AUDIENCE", /^[\x21-\x7e]{1,256}$/, "1-256 printable characters without spaces", "CHAT_AUTH=jwt needs the audience your tokens carry (their aud claim)"),
+    audience: read.required("CHAT_JWT_AUDIENCE", CLAIM_NAME, "1-256 printable characters without spaces", "CHAT_AUTH=jwt needs the audience your tokens carry (their aud claim)"),
     // Where Cognito and Auth0 publish their keys; OIDC discovery names it jwks_uri.
-    jwksUrl: read.matching("CHAT_JWT_JWKS_URL", `${issuer.replace(/\/+$/, "")}/.well-known/jwks.json`, ISSUER_URL, URL_ALLOWED),
-    nameClaim: read.matching("CHAT_JWT_NAME_CLAIM", DEFAULT_NAME_CLAIM, /^[\x21-\x7e]{1,256}$/, "a claim name of 1-256 printable characters without spaces"),
+    jwksUrl,
+    nameClaim: read.matching("CHAT_JWT_NAME_CLAIM", DEFAULT_NAME_CLAIM, CLAIM_NAME, "a claim name of 1-256 printable characters without spaces"),
+    groupsClaim: read.matching("CHAT_JWT_GROUPS_CLAIM", DEFAULT_GROUPS_CLAIM, CLAIM_NAME, "a claim name of 1-256 printable characters without spaces"),
+    adminGroup: read.matching("CHAT_ADMIN_GROUP", DEFAULT_ADMIN_GROUP, /^[^\s,]{1,256}$/, "a group name of 1-256 characters without spaces or commas"),
   };
 }
 

@@ -2,7 +2,7 @@ import { Construct } from "constructs";
 import { join } from "node:path";
 import { Apigatewayv2Authorizer } from "@cdktf/provider-aws/lib/apigatewayv2-authorizer";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
-import { ENV_JWT_AUDIENCE, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/env/contract";
+import { ENV_ADMIN_GROUP, ENV_JWT_AUDIENCE, ENV_JWT_GROUPS_CLAIM, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/env/contract";
 import { TOKEN_QUERY_PARAMETER } from "../handlers/lib/auth/authorizer-handler";
 import { BundledFunction, type FunctionSettings } from "./bundled-function";
 import type { WebsocketApi } from "./websocket-api";
@@ -12,6 +12,10 @@ export const AUTHORIZER_ENTRY = join(__dirname, "..", "handlers", "authorizer.ts
 
 /** The claim most OIDC issuers put the user's display name in; config.ts reads it for CHAT_JWT_NAME_CLAIM. */
 export const DEFAULT_NAME_CLAIM = "name";
+/** The claim many issuers list groups in (Okta, Keycloak with its mapper); Cognito's is `cognito:groups`. */
+export const DEFAULT_GROUPS_CLAIM = "groups";
+/** Members of this group are admins (docs/authentication.md). */
+export const DEFAULT_ADMIN_GROUP = "chat-admins";
 
 export interface WebsocketAuthorizerProps {
   /** The API whose $connect route the authorizer guards. */
@@ -28,6 +32,10 @@ export interface WebsocketAuthorizerProps {
   readonly jwksUrl: string;
   /** The claim holding the user's display name. @default DEFAULT_NAME_CLAIM */
   readonly nameClaim?: string;
+  /** The claim listing the user's groups. @default DEFAULT_GROUPS_CLAIM */
+  readonly groupsClaim?: string;
+  /** The group whose members are admins. @default DEFAULT_ADMIN_GROUP */
+  readonly adminGroup?: string;
   /** How the function runs and logs, as every function of the stack. @default FUNCTION_DEFAULTS */
   readonly functionSettings?: FunctionSettings;
   /** Where its denials are counted (handlers/lib/env/contract.ts). @default none: nothing is published */
@@ -63,6 +71,8 @@ export class WebsocketAuthorizer extends Construct {
         [ENV_JWT_AUDIENCE]: props.audience,
         [ENV_JWT_JWKS_URL]: props.jwksUrl,
         [ENV_JWT_NAME_CLAIM]: props.nameClaim ?? DEFAULT_NAME_CLAIM,
+        [ENV_JWT_GROUPS_CLAIM]: props.groupsClaim ?? DEFAULT_GROUPS_CLAIM,
+        [ENV_ADMIN_GROUP]: props.adminGroup ?? DEFAULT_ADMIN_GROUP,
       },
       // It calls no AWS API: it fetches the issuer's public keys over HTTPS and checks signatures itself.
       statements: [],

@@ -5,6 +5,9 @@ import {
   DEFAULT_INLINE_FANOUT_LIMIT,
   DEFAULT_RECIPIENTS_PER_JOB,
   ENV_AUTH_MODE,
+  ENV_BROADCAST,
+  type AuthMode,
+  type BroadcastPolicy,
   ENV_CALLBACK_URL,
   ENV_FANOUT_CONCURRENCY,
   ENV_FANOUT_JOB_SIZE,
@@ -27,6 +30,12 @@ import { AUTHORIZER_ENTRY, WebsocketAuthorizer } from "./websocket-authorizer";
 
 /** Where the handlers' metrics go unless the stack names a namespace; config.ts reads it. */
 export const DEFAULT_METRICS_NAMESPACE = "WebsocketChat";
+
+/**
+ * Who may send to everyone unless CHAT_BROADCAST says: with tokens, admins only, since one frame to
+ * everyone is one billed post per connection; anonymous (which has no admins), everyone, as the tutorial.
+ */
+export const DEFAULT_BROADCAST: Readonly<Record<AuthMode, BroadcastPolicy>> = { jwt: "admins", none: "everyone" };
 
 /** The chat's fan-out where props say nothing; config.ts reads these (docs/fan-out.md says why each). */
 export const FAN_OUT_DEFAULTS = {
@@ -191,7 +200,7 @@ export class WebsocketChat extends Construct {
     });
 
     const entryOf = (spec: RouteSpec) => join(handlersDir, `${spec.handler}.ts`);
-    const auth = props.auth ?? { mode: "none" };
+    const auth = props.auth ?? { mode: "none", broadcast: DEFAULT_BROADCAST.none };
     const workerEntry = join(handlersDir, `${FAN_OUT_WORKER.handler}.ts`);
     bundleHandlers([...CHAT_ROUTES.map(entryOf), workerEntry, ...(auth.mode === "jwt" ? [AUTHORIZER_ENTRY] : [])], {
       externalAwsSdk: functionSettings.externalAwsSdk,
@@ -207,6 +216,8 @@ export class WebsocketChat extends Construct {
             audience: auth.audience,
             jwksUrl: auth.jwksUrl,
             nameClaim: auth.nameClaim,
+            groupsClaim: auth.groupsClaim,
+            adminGroup: auth.adminGroup,
             functionSettings,
             metricsEnvironment,
           })
@@ -250,6 +261,8 @@ export class WebsocketChat extends Construct {
             ? { [ENV_FANOUT_CONCURRENCY]: String(fanOut.postsInFlight), [ENV_CALLBACK_URL]: this.api.callbackUrl }
             : {}),
           ...(spec.routeKey === "$connect" ? { [ENV_AUTH_MODE]: auth.mode } : {}),
+          // send-message enforces it; $default tells the page, which offers "everyone" only to those allowed.
+          ...(spec.handler === "send-message" || spec.handler === "default" ? { [ENV_BROADCAST]: auth.broadcast } : {}),
           ...(spec.enqueues
             ? {
                 [ENV_FANOUT_QUEUE_URL]: this.fanOutQueue.queue.url,

@@ -2,7 +2,8 @@ import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
 import { connectionStore } from "./lib/store/connection-store";
 import { lifecycleRoute } from "./lib/frames/route-result";
 import { authMode } from "./lib/env/contract";
-import { anonymousUser, AuthorizerContext, NAME_PATTERN, User, verifiedUser } from "./lib/auth/user";
+import { anonymousUser, AuthorizerContext, User, verifiedUser } from "./lib/auth/user";
+import { checkName } from "./lib/auth/names";
 
 /** The parts of a $connect event beyond what @types/aws-lambda declares for WebSocket events. */
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
@@ -29,11 +30,9 @@ function userOf(event: ConnectEvent): User | { statusCode: number; body: string 
   // Behind a JWT authorizer every connection carries its context; one without must not get in as a guest.
   if (authMode() === "jwt") return { statusCode: 401, body: JSON.stringify({ message: "Unauthorized" }) };
   const name = event.queryStringParameters?.name;
-  if (name !== undefined && !NAME_PATTERN.test(name)) {
-    return {
-      statusCode: 400,
-      body: JSON.stringify({ message: '"name" must be 1 to 64 letters, digits, spaces, "_", "." or "-"' }),
-    };
-  }
-  return anonymousUser(event.requestContext.connectionId, name);
+  if (name === undefined) return anonymousUser(event.requestContext.connectionId, undefined);
+  // Refused before the connection opens, naming the rule: the client can fix the name and retry.
+  const checked = checkName(name);
+  if (!checked.ok) return { statusCode: 400, body: JSON.stringify({ message: `"name" is refused: ${checked.message}`, rule: checked.rule }) };
+  return anonymousUser(event.requestContext.connectionId, checked.name);
 }

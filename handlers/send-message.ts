@@ -4,12 +4,13 @@ import { ConnectionRecord, ConnectionStore, connectionStore, ListedRecipient } f
 import { fanOut, Recipient } from "./lib/fan-out/fan-out";
 import { handOff } from "./lib/fan-out/fan-out-handoff";
 import { removeGoneRecipient } from "./lib/fan-out/gone-recipients";
-import { ErrorFrame, MessageFrame, notConnected } from "./lib/frames/frames";
+import { ErrorFrame, errorFrame, MessageFrame, notConnected } from "./lib/frames/frames";
 import { logError } from "./lib/observability/log";
 import { messageId } from "./lib/frames/message-id";
 import { publishFanOut } from "./lib/observability/metrics";
 import { clientRoute } from "./lib/frames/route-result";
-import { fanOutConcurrency, fanOutQueue } from "./lib/env/contract";
+import { type BroadcastPolicy, broadcastPolicy, fanOutConcurrency, fanOutQueue } from "./lib/env/contract";
+import { verifiedUser, type AuthorizerContext } from "./lib/auth/user";
 
 const ACTION = "send-message";
 
@@ -28,6 +29,12 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
   // Settings first: a misconfigured function fails before it has sent anything.
   const store = connectionStore();
   const concurrency = fanOutConcurrency();
+  if (target.kind === "everyone") {
+    // From the authorizer's context, which API Gateway passes every route: refused before any read.
+    const authorizer = (event.requestContext as { authorizer?: AuthorizerContext }).authorizer;
+    const refusal = broadcastRefusal(broadcastPolicy(), verifiedUser(authorizer)?.admin === true);
+    if (refusal) return refusal;
+  }
 
   const { sender, resolved } = await readSenderAndTarget(store, target, connectionId);
   if (!sender) return notConnected(ACTION);
@@ -88,6 +95,13 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
   await publishFanOut({ path: "inline", target: target.kind, message: true, counts, durationMs }, { requestId: awsRequestId, connectionId });
   return { type: "sent", id, sentAt: outgoing.sentAt, ...counts };
 });
+
+/** FORBIDDEN when the policy does not let this sender send to everyone; nothing is sent. */
+function broadcastRefusal(policy: BroadcastPolicy, admin: boolean): ErrorFrame | undefined {
+  if (policy === "everyone" || (policy === "admins" && admin)) return undefined;
+  const why = policy === "off" ? "nobody may send to everyone on this chat" : "only admins may send to everyone on this chat";
+  return errorFrame("FORBIDDEN", `${why}: send to a room, a connection or a user instead`, ACTION);
+}
 
 /** Whom a message goes to, as the lists name them (a direct `to` has no list entry). */
 type Addressee = Recipient & Pick<ListedRecipient, "connectedAt"> & Partial<Pick<ListedRecipient, "key" | "userId">>;

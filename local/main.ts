@@ -4,6 +4,7 @@
  */
 import { join, resolve } from "node:path";
 import { parseArgs } from "node:util";
+import { hostExposure } from "./http/loopback";
 import { localIssuerSettings, TOKEN_PATH } from "./identity-provider/local-issuer";
 import { DEFAULT_HOST, DEFAULT_PORT, startLocalRuntime, type LocalRuntime, type RuntimeAddress } from "./runtime";
 import { synthesizeStack } from "./terraform/synth";
@@ -27,8 +28,9 @@ Flags:
 
 Environment:
   PORT=${DEFAULT_PORT}                   the port to listen on; 0 picks a free one
-  HOST=${DEFAULT_HOST}              the address to listen on; 0.0.0.0 listens on every interface
-  CHAT_AUTH=none|jwt          none: anyone may connect; jwt: a token is required, from a local issuer that
+  HOST=${DEFAULT_HOST}              the address to listen on; 0.0.0.0 listens on every interface (with a warning:
+                              the chat is then open to the network; /dev/token still answers loopback only)
+  CHAT_AUTH=none|jwt          none (when unset): anyone may connect; jwt: a token is required, from a local issuer that
                               npm start runs, or from your identity provider when CHAT_JWT_ISSUER is set
                               (with CHAT_JWT_AUDIENCE, and CHAT_JWT_JWKS_URL when it is not the default)
   CHAT_*                      every other stack setting, read as cdktf synth reads it (README: Configuration)
@@ -75,6 +77,12 @@ async function main(): Promise<void> {
   const burst = parseCount("account-burst", values["account-burst"]);
 
   const given = values["stack-dir"] && resolve(values["stack-dir"]);
+  // Synth refuses an unset CHAT_AUTH; here the stack never leaves this machine, so it runs none and says so.
+  if (!given && !process.env.CHAT_AUTH?.trim()) {
+    console.log("CHAT_AUTH is not set: running CHAT_AUTH=none, anyone who can reach this machine may connect. CHAT_AUTH=jwt requires tokens from the local issuer.");
+  }
+  const exposure = hostExposure(host);
+  if (exposure) console.warn(exposure);
   const localIssuer = !given && usesLocalIssuer(process.env);
   // The stack is synthesized once the runtime listens: with the local issuer its URL includes the port.
   const synthesize = ({ httpUrl }: RuntimeAddress) => {

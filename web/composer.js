@@ -27,7 +27,23 @@ function recipient() {
 }
 
 /** Shows the recipient box only for direct messages, required then, and names the recipient. */
+/**
+ * Whether the server lets this user send to everyone: the `info` frame's broadcast policy and user.admin
+ * (docs/protocol.md). Until the page knows, it offers it; the server refuses with FORBIDDEN either way.
+ */
+export function mayBroadcast() {
+  const policy = state.broadcast;
+  return policy === undefined || policy === "everyone" || (policy === "admins" && state.me?.user?.admin === true);
+}
+
 export function syncTarget() {
+  const everyone = /** @type {HTMLOptionElement | null} */ (ui.target.querySelector('option[value="everyone"]'));
+  if (everyone) {
+    everyone.hidden = everyone.disabled = !mayBroadcast();
+    if (everyone.disabled && ui.target.value === "everyone") {
+      ui.target.value = [...ui.target.options].find((option) => !option.disabled)?.value ?? "direct";
+    }
+  }
   const direct = ui.target.value === "direct";
   ui.toInput.hidden = !direct;
   ui.toInput.required = direct;

@@ -76,6 +76,7 @@ function sentOutcome(frame) {
 
 function showInfo(frame, request) {
   const connectionId = typeof frame.connectionId === "string" ? frame.connectionId : "";
+  if (typeof frame.broadcast === "string") state.broadcast = frame.broadcast;
   if (connectionId) {
     const known = state.me?.connectionId === connectionId;
     state.me = { connectionId, user: frame.user ? userFrom(frame.user, connectionId) : state.me?.user };

@@ -70,7 +70,7 @@ export function shortId(id) {
  */
 export function userFrom(value, connectionId) {
   if (value !== null && typeof value === "object" && typeof value.id === "string" && typeof value.name === "string") {
-    return { id: value.id, name: value.name, verified: value.verified === true };
+    return { id: value.id, name: value.name, verified: value.verified === true, ...(value.admin === true && { admin: true }) };
   }
   return { id: connectionId, name: shortId(connectionId), verified: false };
 }

@@ -15,6 +15,7 @@ import {
   nameProblem,
   rememberedName,
   SignInError,
+  takeAddressToken,
   tokenExpiry,
   tokenFromIssuer,
   withQuery,
@@ -31,6 +32,8 @@ export async function start() {
   syncTarget();
   renderRooms();
   const params = new URLSearchParams(location.search);
+  // Out of the address before anything else can fail and leave it there.
+  const addressToken = takeAddressToken();
   try {
     state.baseUrl = chatUrl(params);
   } catch (error) {
@@ -40,7 +43,7 @@ export async function start() {
     notice(error instanceof Error ? error.message : String(error));
     return;
   }
-  state.addressToken = params.get("token") ?? "";
+  state.addressToken = addressToken;
   state.issuer = await findLocalIssuer();
   ui.signInHint.textContent = state.issuer
     ? "Signs in with this server's identity provider. 1 to 64 letters, digits, spaces, _ . -"
@@ -108,7 +111,7 @@ function urlFactory(credentials) {
       return () => {
         const expiry = tokenExpiry(state.addressToken);
         if (expiry && expiry.getTime() <= Date.now()) {
-          throw new SignInError(`The sign-in token in the page's address expired at ${expiry.toLocaleTimeString()}; open the page with a new ?token=.`);
+          throw new SignInError(`The sign-in token in the page's address expired at ${expiry.toLocaleTimeString()}; open the page with a new #token=.`);
         }
         return withQuery(state.baseUrl, "token", state.addressToken);
       };
@@ -161,13 +164,13 @@ function sessionRefused(detail) {
   else if (credentials.kind === "token") {
     reason =
       "The chat refused the token in the page's address (expired, or not for this chat), or could not be reached. " +
-      (state.issuer ? "Sign in with a name instead." : "Open the page with a new ?token=.");
+      (state.issuer ? "Sign in with a name instead." : "Open the page with a new #token=.");
   } else if (credentials.kind === "issuer") {
     reason = `Could not connect as "${credentials.name}": the chat refused the token or could not be reached.`;
   } else {
     reason =
       `Could not connect as "${credentials.name}": the chat refused the connection or could not be reached. ` +
-      "If it requires sign-in, open the page with ?token=<your ID token>.";
+      "If it requires sign-in, open the page with #token=<your ID token>.";
   }
   // Whatever was refused is not tried again by itself: not on a reload either.
   if (credentials.kind === "token") state.addressToken = "";

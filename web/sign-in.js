@@ -3,10 +3,7 @@
  * name rule, a token from the local issuer or from the page's address, and the remembered name.
  */
 
-/** docs/protocol.md: a name is 1–64 letters, digits, spaces, `_ . -`, and not only spaces (handlers/lib/auth/user.ts). */
-export const NAME_PATTERN = /^(?=.*[^ ])[\p{L}\p{N} _.-]{1,64}$/u;
-const NAME_CHARACTER = /^[\p{L}\p{N} _.-]$/u;
-const MAX_NAME_LENGTH = 64;
+import { checkName } from "./names.js";
 
 /** An error the next attempt cannot fix (a refused name, an expired token): the page stops and says so. */
 export class SignInError extends Error {
@@ -17,38 +14,75 @@ export class SignInError extends Error {
   }
 }
 
-/** Why the server would refuse `name`, in words; "" when it is fine. */
+/** Why the server would refuse `name`, in words (the rule it breaks, as web/names.js says); "" when it is fine. */
 export function nameProblem(name) {
-  const characters = [...name];
-  if (characters.length === 0 || name.trim() === "") return "Enter a display name.";
-  if (characters.length > MAX_NAME_LENGTH) {
-    return `A name has at most ${MAX_NAME_LENGTH} characters; this one has ${characters.length}.`;
-  }
-  const bad = characters.find((character) => !NAME_CHARACTER.test(character));
-  if (bad !== undefined) return `Use only letters, digits, spaces, "_", "." and "-": ${JSON.stringify(bad)} is not allowed.`;
-  return NAME_PATTERN.test(name) ? "" : "That name is not allowed.";
+  if (name.trim() === "") return "Enter a display name.";
+  const check = checkName(name);
+  return check.ok ? "" : `${check.message[0].toUpperCase()}${check.message.slice(1)}.`;
 }
 
 /**
- * The WebSocket URL without credentials: `?ws=` (a full ws:// or wss:// URL, e.g. a deployed API), else
- * this page's host and the stage from `?stage=`, `<meta name="chat-stage">` or "prod".
+ * The WebSocket URL without credentials: `?ws=` (a ws:// or wss:// URL of an allowed origin, e.g. a deployed
+ * API), else this page's host and the stage from `?stage=`, `<meta name="chat-stage">` or "prod".
  */
 export function chatUrl(params) {
   const explicit = params.get("ws");
   if (explicit) {
+    let url;
     try {
-      const url = new URL(explicit);
-      if (url.protocol === "ws:" || url.protocol === "wss:") return url.href;
+      url = new URL(explicit);
     } catch {
       // Falls through to the error below.
     }
-    throw new Error(`?ws= must be a ws:// or wss:// URL, got ${JSON.stringify(explicit)}`);
+    if (!url || (url.protocol !== "ws:" && url.protocol !== "wss:")) throw new Error(`?ws= must be a ws:// or wss:// URL, got ${JSON.stringify(explicit)}`);
+    if (!allowedSocketOrigins().includes(url.origin)) {
+      throw new Error(`?ws= may only point at this page's own host or an origin the page's Content-Security-Policy lists in connect-src; ${url.origin} is not one (docs/web-page.md)`);
+    }
+    return url.href;
   }
   if (!location.host) throw new Error("Open this page from the chat server, or give ?ws=wss://<api>/<stage>");
   const stage =
     params.get("stage") || document.querySelector('meta[name="chat-stage"]')?.getAttribute("content") || "prod";
   const scheme = location.protocol === "https:" ? "wss:" : "ws:";
   return `${scheme}//${location.host}/${encodeURIComponent(stage)}`;
+}
+
+/**
+ * The origins a WebSocket may be opened to: this page's host (ws: and wss:), and each ws:// or wss:// origin
+ * the page's CSP lists in connect-src. The CSP is the one allow-list: the browser enforces it, and reading
+ * it here turns a blocked connection into a message that says what to change.
+ */
+export function allowedSocketOrigins() {
+  const own = location.host ? [`ws://${location.host}`, `wss://${location.host}`] : [];
+  const csp = document.querySelector('meta[http-equiv="Content-Security-Policy"]')?.getAttribute("content") ?? "";
+  const connectSrc = /(?:^|;)\s*connect-src\s+([^;]*)/.exec(csp)?.[1] ?? "";
+  const listed = connectSrc.split(/\s+/).flatMap((source) => {
+    try {
+      const url = new URL(source);
+      return url.protocol === "ws:" || url.protocol === "wss:" ? [url.origin] : [];
+    } catch {
+      return [];
+    }
+  });
+  return [...own, ...listed];
+}
+
+/**
+ * A token handed to the page in its address: `#token=` (a fragment never reaches a server or its logs), or
+ * `?token=`. It is removed from the address and the history at once, so it is not left in the history,
+ * a bookmark or a copied link.
+ */
+export function takeAddressToken() {
+  const url = new URL(location.href);
+  const fragment = new URLSearchParams(url.hash.slice(1));
+  const token = fragment.get("token") || url.searchParams.get("token") || "";
+  if (fragment.has("token") || url.searchParams.has("token")) {
+    fragment.delete("token");
+    url.searchParams.delete("token");
+    url.hash = fragment.toString();
+    history.replaceState(history.state, "", url.href);
+  }
+  return token;
 }
 
 /** `base` with one query parameter set (a `?ws=` URL may carry a query of its own). */

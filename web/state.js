@@ -29,6 +29,8 @@ export const state = {
   credentials: /** @type {{ kind: string, name?: string } | undefined} */ (undefined),
   /** The session's connection; undefined once it has ended. */
   socket: /** @type {import("./reconnecting-socket.js").ReconnectingSocket | undefined} */ (undefined),
+  /** Who may send to everyone ("everyone" | "admins" | "off"), from the `info` frame; undefined until it comes. */
+  broadcast: /** @type {string | undefined} */ (undefined),
   /** This connection and its user, from the `info` answer to whoami; the connection changes on reconnect. */
   me: /** @type {{ connectionId: string, user?: User } | undefined} */ (undefined),
   /**

@@ -12,7 +12,7 @@ export interface HandlerWorld {
 /**
  * The real parts handler tests run on, started once per file and reset before each test: the local
  * DynamoDB (with transactions, TTL, lagging indexes) and a fake @connections server the real SDK talks to,
- * with the environment the handlers read pointed at both. Registers its jest hooks; read the parts
+ * with the environment the handlers read pointed at both, and BROADCAST=everyone. Registers its jest hooks; read the parts
  * inside tests (they exist once `beforeAll` has run).
  */
 export function handlerWorld(): HandlerWorld {
@@ -20,6 +20,8 @@ export function handlerWorld(): HandlerWorld {
   beforeAll(async () => {
     [world.dynamo, world.api] = await Promise.all([LocalDynamo.start(), FakeManagementApi.start()]);
     process.env.AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI = world.api.endpoint("prod");
+    // The anonymous stack's policy, as the stack sets it with CHAT_AUTH=none; tests of the policy set their own.
+    process.env.BROADCAST = "everyone";
   });
   afterAll(async () => {
     await Promise.all([world.dynamo?.stop(), world.api?.stop()]);

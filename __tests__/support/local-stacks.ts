@@ -21,7 +21,7 @@ export interface Workspace {
 /** Synthesizes the chat stack into a fresh temp folder (one per test file: it takes a couple of seconds). */
 export function synthesizeWorkspace(prefix: string): Workspace {
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
-  const stackDir = synthesizeStack({ outdir: join(dir, "cdktf.out"), env: {}, warn: () => undefined });
+  const stackDir = synthesizeStack({ outdir: join(dir, "cdktf.out"), env: { CHAT_AUTH: "none" }, warn: () => undefined });
   return { dir, stackDir, remove: () => rmSync(dir, { recursive: true, force: true }) };
 }
 

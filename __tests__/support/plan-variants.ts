@@ -32,13 +32,13 @@ export const CERTIFICATE_ARN = "arn:aws:acm:us-east-1:123456789012:certificate/0
  * checked as root configurations in terraform-backends.test.ts (a module cannot hold a backend).
  */
 export const PLAN_VARIANTS: readonly PlanVariant[] = [
-  { name: "default", env: {} },
-  { name: "provisioned", env: { CHAT_BILLING_MODE: "PROVISIONED", CHAT_READ_CAPACITY: "7", CHAT_WRITE_CAPACITY: "3" } },
+  { name: "default", env: { CHAT_AUTH: "none" } },
+  { name: "provisioned", env: { CHAT_AUTH: "none", CHAT_BILLING_MODE: "PROVISIONED", CHAT_READ_CAPACITY: "7", CHAT_WRITE_CAPACITY: "3" } },
   // Reservations are attributes of the same functions: planned to check the provider takes them.
-  { name: "reserved", env: { CHAT_RESERVED_CONCURRENCY: "5" } },
+  { name: "reserved", env: { CHAT_AUTH: "none", CHAT_RESERVED_CONCURRENCY: "5" } },
   {
     name: "domain_zone",
-    env: { CHAT_DOMAIN_NAME: DOMAIN, CHAT_HOSTED_ZONE_ID: HOSTED_ZONE_ID },
+    env: { CHAT_AUTH: "none", CHAT_DOMAIN_NAME: DOMAIN, CHAT_HOSTED_ZONE_ID: HOSTED_ZONE_ID },
     adds: [
       "aws_acm_certificate.domain_certificate",
       `aws_route53_record.domain_validation-record["${DOMAIN}"]`,
@@ -50,7 +50,7 @@ export const PLAN_VARIANTS: readonly PlanVariant[] = [
   },
   {
     name: "domain_certificate",
-    env: { CHAT_DOMAIN_NAME: DOMAIN, CHAT_CERTIFICATE_ARN: CERTIFICATE_ARN },
+    env: { CHAT_AUTH: "none", CHAT_DOMAIN_NAME: DOMAIN, CHAT_CERTIFICATE_ARN: CERTIFICATE_ARN },
     adds: ["aws_apigatewayv2_domain_name.domain_domain-name", "aws_apigatewayv2_api_mapping.domain_mapping"],
   },
   {
@@ -68,13 +68,13 @@ export const PLAN_VARIANTS: readonly PlanVariant[] = [
   },
   {
     name: "alarm_email",
-    env: { CHAT_ALARM_EMAIL: "oncall@example.com" },
+    env: { CHAT_AUTH: "none", CHAT_ALARM_EMAIL: "oncall@example.com" },
     adds: ["aws_sns_topic.chat_alarms_topic", "aws_sns_topic_subscription.chat_alarms_email"],
   },
   {
     name: "account",
     stack: "account",
-    env: {},
+    env: { CHAT_AUTH: "none" },
     accountWide: ["aws_api_gateway_account"],
   },
 ];

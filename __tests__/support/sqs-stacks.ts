@@ -40,7 +40,7 @@ export function synthesizeQueueWorkspace(prefix: string): QueueWorkspace {
   const dir = mkdtempSync(join(tmpdir(), `${prefix}-`));
   const probeLog = (queue: ProbeQueue) => join(dir, `${queue}-consumer.jsonl`);
   const app = new App({ outdir: join(dir, "cdktf.out") });
-  const config = readConfig({});
+  const config = readConfig({ CHAT_AUTH: "none" });
   const stack = new ChatStack(app, config);
   const queues = Object.fromEntries(
     (Object.keys(PROBE_QUEUES) as ProbeQueue[]).map((queue) => {

@@ -11,11 +11,11 @@ export interface SynthesizedApp {
   readonly account: string;
 }
 
-/** Synthesizes both stacks into `outdir` as main.ts does, with the settings `env` would give `cdktf synth`. */
+/** Synthesizes both stacks into `outdir` as main.ts does, with the settings `env` would give `cdktf synth` (CHAT_AUTH none unless `env` sets it). */
 export function synthesizeApp(env: Readonly<Record<string, string>>, outdir: string): SynthesizedApp {
   mkdirSync(outdir, { recursive: true });
   const app = new App({ outdir });
-  const config = readConfig(env);
+  const config = readConfig({ CHAT_AUTH: "none", ...env });
   const account = new AccountStack(app, config);
   const chat = new ChatStack(app, config);
   app.synth();

@@ -19,16 +19,16 @@ export interface TerraformJson {
   readonly removed?: ReadonlyArray<{ from: string; lifecycle: Record<string, unknown> }>;
 }
 
-/** Synthesizes the chat stack with the settings `env` would give `cdktf synth`. */
+/** Synthesizes the chat stack with the settings `env` would give `cdktf synth`; CHAT_AUTH is none unless `env` sets it (synth itself requires it). */
 export function synthChat(env: Record<string, string> = {}): SynthesizedStack {
-  const stack = new ChatStack(Testing.app(), readConfig(env));
+  const stack = new ChatStack(Testing.app(), readConfig({ CHAT_AUTH: "none", ...env }));
   const json = Testing.synth(stack, true);
   return { json, tf: JSON.parse(json), stack };
 }
 
-/** Synthesizes the account stack (`<stack>-account`) with the settings `env` would give `cdktf synth`. */
+/** Synthesizes the account stack (`<stack>-account`) with the settings `env` would give `cdktf synth`; CHAT_AUTH as synthChat. */
 export function synthAccount(env: Record<string, string> = {}): SynthesizedStack<AccountStack> {
-  const stack = new AccountStack(Testing.app(), readConfig(env));
+  const stack = new AccountStack(Testing.app(), readConfig({ CHAT_AUTH: "none", ...env }));
   const json = Testing.synth(stack, true);
   return { json, tf: JSON.parse(json), stack };
 }

@@ -6,14 +6,19 @@
  *
  *   GET  /.well-known/openid-configuration   issuer, jwks_uri, the token endpoint
  *   GET  /.well-known/jwks.json              the public signing key
- *   POST /dev/token  {"name": "alice"}       {"token": "<jwt>", "userId", "name", "expiresAt"}
+ *   POST /dev/token  {"name": "alice", "groups"?: ["chat-admins"], "ttlSeconds"?: 900}
+ *                                            {"token": "<jwt>", "userId", "name", "groups", "expiresAt"}
+ *
+ * /dev/token mints a token for any name, so it answers clients on this machine only (403 otherwise), even
+ * when HOST makes the rest of the runtime reachable from the network.
  *
  * The key pair is made at start and lives only in memory: tokens from an earlier run stop verifying.
  */
 import { createHash } from "node:crypto";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import { calculateJwkThumbprint, exportJWK, generateKeyPair, SignJWT, type JWK, type JWTPayload } from "jose";
-import { NAME_PATTERN } from "../../handlers/lib/auth/user";
+import { checkName } from "../../handlers/lib/auth/names";
+import { isLoopbackAddress } from "../http/loopback";
 import { readBody } from "../http/request-body";
 
 /** The audience of the tokens the local issuer mints, and the one the locally synthesized stack expects. */
@@ -21,8 +26,13 @@ export const LOCAL_AUDIENCE = "chat-local";
 export const DISCOVERY_PATH = "/.well-known/openid-configuration";
 export const JWKS_PATH = "/.well-known/jwks.json";
 export const TOKEN_PATH = "/dev/token";
-/** Long enough to connect and chat a while; a token is only checked when a connection opens. */
+/** A token's lifetime unless the request asks for another (`ttlSeconds`, from MIN to MAX). */
 export const TOKEN_LIFETIME_SECONDS = 15 * 60;
+export const MIN_TOKEN_LIFETIME_SECONDS = 5;
+export const MAX_TOKEN_LIFETIME_SECONDS = 3600;
+/** The claim the local issuer lists groups in: the stack's default CHAT_JWT_GROUPS_CLAIM. */
+export const GROUPS_CLAIM = "groups";
+const MAX_GROUPS = 20;
 const MAX_BODY_BYTES = 4096;
 const ALGORITHM = "RS256";
 
@@ -67,13 +77,16 @@ export class LocalIssuer {
     return new LocalIssuer(httpUrl, privateKey, publicJwk);
   }
 
-  /** A token for the user called `name`, valid for TOKEN_LIFETIME_SECONDS. */
-  async mint(name: string): Promise<{ token: string; userId: string; name: string; expiresAt: string }> {
+  /** A token for the user called `name`, in `groups`, valid for `ttlSeconds`. */
+  async mint(
+    name: string,
+    { groups = [], ttlSeconds = TOKEN_LIFETIME_SECONDS }: { readonly groups?: readonly string[]; readonly ttlSeconds?: number } = {},
+  ): Promise<{ token: string; userId: string; name: string; groups: readonly string[]; expiresAt: string }> {
     const userId = localUserId(name);
     const now = Math.floor(Date.now() / 1000);
-    const exp = now + TOKEN_LIFETIME_SECONDS;
-    const token = await this.sign({ sub: userId, name, preferred_username: name, iat: now, exp });
-    return { token, userId, name, expiresAt: new Date(exp * 1000).toISOString() };
+    const exp = now + ttlSeconds;
+    const token = await this.sign({ sub: userId, name, preferred_username: name, [GROUPS_CLAIM]: [...groups], iat: now, exp });
+    return { token, userId, name, groups, expiresAt: new Date(exp * 1000).toISOString() };
   }
 
   /**
@@ -98,7 +111,7 @@ export class LocalIssuer {
         response_types_supported: ["id_token"],
         subject_types_supported: ["public"],
         id_token_signing_alg_values_supported: [ALGORITHM],
-        claims_supported: ["sub", "name", "preferred_username", "iss", "aud", "exp", "iat"],
+        claims_supported: ["sub", "name", "preferred_username", GROUPS_CLAIM, "iss", "aud", "exp", "iat"],
       }, req.method === "HEAD");
       return true;
     }
@@ -108,6 +121,10 @@ export class LocalIssuer {
       return true;
     }
     if (path === TOKEN_PATH) {
+      if (!isLoopbackAddress(req.socket.remoteAddress)) {
+        sendJson(res, 403, { message: "/dev/token answers only clients on this machine: it mints a token for any name" });
+        return true;
+      }
       if (!allowMethods(req, res, "POST")) return true;
       this.token(req, res).catch(() => {
         if (!res.headersSent) sendJson(res, 500, { message: "The local issuer could not mint a token" });
@@ -126,13 +143,18 @@ export class LocalIssuer {
     } catch {
       return sendJson(res, 400, { message: 'The body must be JSON such as {"name": "alice"}' });
     }
-    const name = parsed !== null && typeof parsed === "object" ? (parsed as { name?: unknown }).name : undefined;
-    if (typeof name !== "string" || !NAME_PATTERN.test(name)) {
-      return sendJson(res, 400, {
-        message: '"name" must be 1 to 64 characters: letters, digits, spaces, "_", "." or "-" (and not only spaces)',
-      });
+    const request = (parsed !== null && typeof parsed === "object" ? parsed : {}) as { name?: unknown; groups?: unknown; ttlSeconds?: unknown };
+    if (typeof request.name !== "string") return sendJson(res, 400, { message: '"name" must be a string, as in {"name": "alice"}' });
+    const checked = checkName(request.name);
+    if (!checked.ok) return sendJson(res, 400, { message: `"name" is refused: ${checked.message}`, rule: checked.rule });
+    const { groups = [], ttlSeconds = TOKEN_LIFETIME_SECONDS } = request;
+    if (!Array.isArray(groups) || groups.length > MAX_GROUPS || !groups.every((group) => typeof group === "string" && /^[^\s,]{1,256}$/.test(group))) {
+      return sendJson(res, 400, { message: `"groups" must be an array of at most ${MAX_GROUPS} group names without spaces or commas, as in ["chat-admins"]` });
     }
-    sendJson(res, 200, await this.mint(name));
+    if (!Number.isInteger(ttlSeconds) || (ttlSeconds as number) < MIN_TOKEN_LIFETIME_SECONDS || (ttlSeconds as number) > MAX_TOKEN_LIFETIME_SECONDS) {
+      return sendJson(res, 400, { message: `"ttlSeconds" must be a whole number of seconds from ${MIN_TOKEN_LIFETIME_SECONDS} to ${MAX_TOKEN_LIFETIME_SECONDS}` });
+    }
+    sendJson(res, 200, await this.mint(checked.name, { groups, ttlSeconds: ttlSeconds as number }));
   }
 }
 

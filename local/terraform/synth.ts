@@ -15,11 +15,12 @@ export interface SynthOptions {
 }
 
 /**
- * Synthesizes the chat stack in-process, the same way `main.ts` does for `cdktf synth`, and returns the
- * stack folder: the one holding `cdk.tf.json`, against which its relative paths resolve.
+ * Synthesizes the chat stack in-process for the local runtime, the same way `main.ts` does for `cdktf
+ * synth` but as the local runtime (readConfig's localRuntime: CHAT_AUTH unset means none, a loopback issuer
+ * is allowed), and returns the stack folder: the one holding `cdk.tf.json`, against which its relative paths resolve.
  */
 export function synthesizeStack(options: SynthOptions): string {
-  const config = readConfig(options.env ?? process.env);
+  const config = readConfig(options.env ?? process.env, { localRuntime: true });
   const warn = options.warn ?? ((warning: string) => process.stderr.write(`Warning: ${warning}\n`));
   for (const warning of configWarnings(config)) warn(warning);
   const app = new App({ outdir: options.outdir });

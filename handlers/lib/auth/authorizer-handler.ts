@@ -2,7 +2,7 @@ import { authSettings } from "../env/contract";
 import { allow, deny, type AuthorizerResult } from "./authorizer-response";
 import { logError, logInfo } from "../observability/log";
 import { publishDenial } from "../observability/metrics";
-import { userOf } from "./token-user";
+import { type ClaimNames, userOf } from "./token-user";
 import { InvalidTokenError, type VerifierFactory, type VerifyToken } from "./token-verifier";
 
 /** The identity source the stack configures: `route.request.querystring.token` (browsers cannot set WebSocket headers). */
@@ -23,14 +23,15 @@ export interface AuthorizerContext {
 /**
  * The $connect authorizer: verifies the token in `?token=` and lets the connection in as the token's
  * user, or answers an explicit Deny (403) for a token that is not good. The verifier is made on the first
- * invocation and kept for the container's life, with the issuer's keys it has fetched.
+ * invocation and reused by the container's later invocations (see jose-verifier.ts for how long it
+ * trusts the keys it has fetched).
  *
  * A fault on our side (the issuer's keys cannot be fetched) is thrown, so API Gateway refuses the
  * connection with 500 rather than telling the client its token is bad. The token is never logged.
  */
 export function authorizerHandler(makeVerifier: VerifierFactory): (event: WebsocketAuthorizerEvent, context?: AuthorizerContext) => Promise<AuthorizerResult> {
   let verify: VerifyToken | undefined;
-  let nameClaim = "";
+  let claimNames: ClaimNames | undefined;
   return async (event, context) => {
     const log = { route: "authorizer", connectionId: event.requestContext?.connectionId, apiRequestId: event.requestContext?.requestId };
     const denied = async (reason: string, detail: string) => {
@@ -45,11 +46,11 @@ export function authorizerHandler(makeVerifier: VerifierFactory): (event: Websoc
     if (!verify) {
       const settings = authSettings();
       verify = makeVerifier(settings);
-      nameClaim = settings.nameClaim;
+      claimNames = settings;
     }
     let user;
     try {
-      user = userOf(await verify(token), nameClaim);
+      user = userOf(await verify(token), claimNames!);
     } catch (error) {
       if (!(error instanceof InvalidTokenError)) {
         logError(log, error);

@@ -1,4 +1,5 @@
-import { createRemoteJWKSet, jwtVerify } from "jose";
+import { createRemoteJWKSet, customFetch, jwtVerify } from "jose";
+import { logError } from "../observability/log";
 import type { AuthSettings } from "../env/contract";
 import { ALLOWED_ALGORITHMS, CLOCK_TOLERANCE_SECONDS, InvalidTokenError, type VerifyToken } from "./token-verifier";
 
@@ -23,12 +24,33 @@ const TOKEN_ERRORS = new Set([
 const JWKS_TIMEOUT_MS = 3000;
 
 /**
- * Verifies with `jose`. The remote key set caches the issuer's keys for the container's life and
- * refetches them (at most every 30 s) when a token names a key it has not seen, which is how key
- * rotation reaches a warm container.
+ * How long fetched keys are trusted. jose refetches keys older than `cacheMaxAgeMs` before it verifies,
+ * and fails when that refetch fails; so the fetch below answers a failed refetch with the last keys that
+ * were fetched, for up to `staleForMs` after that fetch. Keys are therefore trusted for at most
+ * cacheMaxAge + staleFor (one hour) after the issuer last published them: an issuer outage shorter than
+ * that does not fail handshakes on a warm container, and a key the issuer withdraws (say, one that
+ * leaked) is trusted at most an hour longer, the lifetime of a typical ID token (Cognito's default), so it
+ * admits no one for longer than the tokens signed before the withdrawal already could. A cold container has
+ * no keys and fails until the issuer answers.
  */
-export function joseVerifier(settings: AuthSettings): VerifyToken {
-  const keys = createRemoteJWKSet(new URL(settings.jwksUrl), { timeoutDuration: JWKS_TIMEOUT_MS });
+export interface KeyTiming {
+  readonly cacheMaxAgeMs: number;
+  readonly staleForMs: number;
+}
+export const KEY_TIMING: KeyTiming = { cacheMaxAgeMs: 10 * 60_000, staleForMs: 50 * 60_000 };
+
+/**
+ * Verifies with `jose`: an asymmetric signature by a key of the issuer's JWKS, the issuer, the audience,
+ * and `exp` and `sub`, which must be present (a token without `exp` would never expire). The remote key set
+ * refetches the keys when they are older than cacheMaxAge, and (at most every 30 s) when a token names a
+ * key it has not seen, which is how key rotation reaches a warm container.
+ */
+export function joseVerifier(settings: AuthSettings, timing: KeyTiming = KEY_TIMING): VerifyToken {
+  const keys = createRemoteJWKSet(new URL(settings.jwksUrl), {
+    timeoutDuration: JWKS_TIMEOUT_MS,
+    cacheMaxAge: timing.cacheMaxAgeMs,
+    [customFetch]: lastGoodFetch(timing.staleForMs),
+  });
   return async (token) => {
     try {
       const { payload } = await jwtVerify(token, keys, {
@@ -36,6 +58,7 @@ export function joseVerifier(settings: AuthSettings): VerifyToken {
         audience: settings.audience,
         algorithms: ALLOWED_ALGORITHMS,
         clockTolerance: CLOCK_TOLERANCE_SECONDS,
+        requiredClaims: ["exp", "sub"],
       });
       return payload;
     } catch (error) {
@@ -44,4 +67,37 @@ export function joseVerifier(settings: AuthSettings): VerifyToken {
       throw error;
     }
   };
+}
+
+/**
+ * fetch, except that a JWKS fetch that fails (network error, timeout, non-200, not a key set) is answered
+ * with the last key set fetched, when that is at most `staleForMs` old. Each use is logged.
+ */
+function lastGoodFetch(staleForMs: number): typeof fetch {
+  let lastGood: { readonly body: string; readonly at: number } | undefined;
+  const stale = (error: unknown): Response => {
+    if (!lastGood || Date.now() - lastGood.at > staleForMs) throw error;
+    logError({ route: "authorizer" }, error, { while: "refetching the issuer's keys", servingKeysFetchedAt: new Date(lastGood.at).toISOString() });
+    return new Response(lastGood.body, { status: 200, headers: { "Content-Type": "application/json" } });
+  };
+  return (async (url: string | URL | Request, init?: RequestInit) => {
+    let response: Response;
+    try {
+      response = await fetch(url, init);
+    } catch (error) {
+      return stale(error);
+    }
+    if (response.status !== 200) return stale(new Error(`the JWKS answered HTTP ${response.status}`));
+    const body = await response.text().catch((error: unknown) => stale(error));
+    if (body instanceof Response) return body;
+    let keys: unknown;
+    try {
+      keys = JSON.parse(body);
+    } catch {
+      return stale(new Error("the JWKS is not JSON"));
+    }
+    if (!Array.isArray((keys as { keys?: unknown })?.keys)) return stale(new Error("the JWKS has no keys array"));
+    lastGood = { body, at: Date.now() };
+    return new Response(body, { status: 200, headers: { "Content-Type": "application/json" } });
+  }) as typeof fetch;
 }

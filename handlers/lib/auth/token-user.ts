@@ -1,33 +1,58 @@
+import { createHash } from "node:crypto";
 import type { AuthorizedUser } from "./authorizer-response";
+import { checkName } from "./names";
 import type { Claims } from "./token-verifier";
 
 /** Longest `sub` accepted: it becomes a key in the table, and real issuers' ids are far shorter (UUIDs). */
 const MAX_USER_ID_LENGTH = 255;
-/** As long as a display name may be in anonymous mode (docs/protocol.md). */
-const MAX_NAME_LENGTH = 64;
 /** Asked for when the configured name claim is absent: OIDC's standard claim for a short name. */
 const FALLBACK_NAME_CLAIM = "preferred_username";
 
-/**
- * The user a verified token speaks for: its `sub`, and a display name from the configured claim, else
- * `preferred_username`, else the `sub` itself. Undefined when the token has no usable `sub`.
- */
-export function userOf(claims: Claims, nameClaim: string): AuthorizedUser | undefined {
-  const { sub } = claims;
-  if (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_USER_ID_LENGTH) return undefined;
-  const userName = displayName(claims[nameClaim]) ?? displayName(claims[FALLBACK_NAME_CLAIM]) ?? displayName(sub) ?? [...sub].slice(0, MAX_NAME_LENGTH).join("");
-  const expiresAt = typeof claims.exp === "number" && Number.isFinite(claims.exp) ? claims.exp : undefined;
-  return { userId: sub, userName, admin: false, ...(expiresAt !== undefined && { expiresAt }) };
+/** Which claims the authorizer reads beyond `sub` and `exp`. */
+export interface ClaimNames {
+  /** The display name's claim. */
+  readonly nameClaim: string;
+  /** The claim listing the user's groups. */
+  readonly groupsClaim: string;
+  /** The group that makes a user an admin. */
+  readonly adminGroup: string;
 }
 
 /**
- * A claim as something to show other users: a string without control characters or surrounding space,
- * cut to 64 characters (whole code points). The issuer is trusted to name its users; this only keeps a
- * name from breaking a line or a layout.
+ * The user a verified token speaks for: its `sub`; a display name from the configured claim, else
+ * `preferred_username`, which must follow the name rules (names.ts) or is replaced by a generated name;
+ * admin when the groups claim lists the admin group. Undefined when the token has no usable `sub`.
  */
+export function userOf(claims: Claims, names: ClaimNames): AuthorizedUser | undefined {
+  const { sub } = claims;
+  if (typeof sub !== "string" || sub.length === 0 || sub.length > MAX_USER_ID_LENGTH) return undefined;
+  const expiresAt = typeof claims.exp === "number" && Number.isFinite(claims.exp) ? claims.exp : undefined;
+  return {
+    userId: sub,
+    userName: displayName(claims[names.nameClaim] ?? claims[FALLBACK_NAME_CLAIM]) ?? generatedName(sub),
+    admin: groupsOf(claims[names.groupsClaim]).includes(names.adminGroup),
+    ...(expiresAt !== undefined && { expiresAt }),
+  };
+}
+
+/** A claim as a name others see: normalized, or undefined when it is no string or breaks a name rule. */
 export function displayName(value: unknown): string | undefined {
   if (typeof value !== "string") return undefined;
-  const cleaned = value.replace(/\p{Cc}/gu, " ").replace(/\s+/g, " ").trim();
-  if (cleaned.length === 0) return undefined;
-  return [...cleaned].slice(0, MAX_NAME_LENGTH).join("").trim();
+  const checked = checkName(value);
+  return checked.ok ? checked.name : undefined;
+}
+
+/**
+ * The groups a claim lists: an array of strings (Cognito's `cognito:groups`, Okta, Keycloak), or one string
+ * of names separated by spaces or commas (as some issuers flatten it). Anything else lists none.
+ */
+export function groupsOf(value: unknown): string[] {
+  if (typeof value === "string") return value.split(/[\s,]+/).filter(Boolean);
+  if (Array.isArray(value)) return value.filter((group): group is string => typeof group === "string");
+  return [];
+}
+
+/** For a user whose token names no usable name: stable per user, and nobody can choose it to pass for another. */
+function generatedName(sub: string): string {
+  return `user-${createHash("sha256").update(sub, "utf8").digest("hex").slice(0, 8)}`;
 }

@@ -9,12 +9,6 @@ export interface User {
   readonly admin?: true;
 }
 
-/**
- * Display names an anonymous client may choose with `?name=`: 1 to 64 characters, letters, digits, space,
- * `_`, `.` and `-`, and not only spaces.
- */
-export const NAME_PATTERN = /^(?=.*[^ ])[\p{L}\p{N} _.-]{1,64}$/u;
-
 /** What a JWT authorizer puts in `requestContext.authorizer` (flat strings, as API Gateway requires). */
 export interface AuthorizerContext {
   readonly userId?: unknown;
@@ -59,8 +53,8 @@ function guestName(connectionId: string): string {
 /** Reads a user stored in DynamoDB, tolerating items written before users existed. */
 export function storedUser(value: unknown, connectionId: string): User {
   if (value !== null && typeof value === "object") {
-    const { id, name, verified } = value as Record<string, unknown>;
-    if (typeof id === "string" && typeof name === "string") return { id, name, verified: verified === true };
+    const { id, name, verified, admin } = value as Record<string, unknown>;
+    if (typeof id === "string" && typeof name === "string") return { id, name, verified: verified === true, ...(verified === true && admin === true && { admin: true as const }) };
   }
   return anonymousUser(connectionId, undefined);
 }

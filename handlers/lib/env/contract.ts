@@ -120,6 +120,9 @@ export const ENV_JWT_ISSUER = "JWT_ISSUER";
 export const ENV_JWT_AUDIENCE = "JWT_AUDIENCE";
 export const ENV_JWT_JWKS_URL = "JWT_JWKS_URL";
 export const ENV_JWT_NAME_CLAIM = "JWT_NAME_CLAIM";
+/** The claim listing the user's groups, and the group that makes a user an admin. */
+export const ENV_JWT_GROUPS_CLAIM = "JWT_GROUPS_CLAIM";
+export const ENV_ADMIN_GROUP = "ADMIN_GROUP";
 
 export interface AuthSettings {
   /** The `iss` every token must carry. */
@@ -130,6 +133,10 @@ export interface AuthSettings {
   readonly jwksUrl: string;
   /** The claim that holds the user's display name. */
   readonly nameClaim: string;
+  /** The claim that lists the user's groups. */
+  readonly groupsClaim: string;
+  /** Members of this group are admins. */
+  readonly adminGroup: string;
 }
 
 export function authSettings(env: Env = process.env): AuthSettings {
@@ -138,7 +145,24 @@ export function authSettings(env: Env = process.env): AuthSettings {
     audience: requiredSetting(env, ENV_JWT_AUDIENCE),
     jwksUrl: requiredSetting(env, ENV_JWT_JWKS_URL),
     nameClaim: requiredSetting(env, ENV_JWT_NAME_CLAIM),
+    groupsClaim: requiredSetting(env, ENV_JWT_GROUPS_CLAIM),
+    adminGroup: requiredSetting(env, ENV_ADMIN_GROUP),
   };
+}
+
+// --- Who may send to everyone (send-message, and $default, which tells the page) ---
+
+/** The stack's CHAT_BROADCAST: `everyone` may send to everyone, only `admins`, or nobody (`off`). */
+export const ENV_BROADCAST = "BROADCAST";
+export const BROADCAST_POLICIES = ["everyone", "admins", "off"] as const;
+export type BroadcastPolicy = (typeof BROADCAST_POLICIES)[number];
+
+/** Unset means `off`: a function the stack did not tell must not let anyone reach every connection. */
+export function broadcastPolicy(env: Env = process.env): BroadcastPolicy {
+  const value = env[ENV_BROADCAST];
+  if (value === undefined || value === "") return "off";
+  if ((BROADCAST_POLICIES as readonly string[]).includes(value)) return value as BroadcastPolicy;
+  throw new Error(`Environment variable ${ENV_BROADCAST} must be one of ${BROADCAST_POLICIES.join(", ")}, got "${value}"`);
 }
 
 // --- Metrics (send-message, the fan-out consumer, the authorizer) ---

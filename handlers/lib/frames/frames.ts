@@ -1,5 +1,6 @@
 /** The frames the server sends (docs/protocol.md v2, "Server → client"); every one is a JSON object with a `type`. */
 import type { User } from "../auth/user";
+import type { BroadcastPolicy } from "../env/contract";
 
 export type ErrorCode =
   | "INVALID_JSON"
@@ -11,6 +12,7 @@ export type ErrorCode =
   | "INVALID_TARGET"
   | "INVALID_REQUEST_ID"
   | "NOT_CONNECTED"
+  | "FORBIDDEN"
   | "INTERNAL";
 
 export interface MessageFrame {
@@ -64,6 +66,8 @@ export interface InfoFrame {
   readonly connectionId: string;
   readonly user?: User;
   readonly routes: readonly string[];
+  /** Who may send to everyone (the stack's CHAT_BROADCAST), so a page offers it only to those allowed. */
+  readonly broadcast: BroadcastPolicy;
   readonly message: string;
 }
 
