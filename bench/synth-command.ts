@@ -64,7 +64,7 @@ export async function benchSynthCommand(options: SynthCommandOptions): Promise<F
 }
 
 async function synthWith(command: string, args: readonly string[], env: Record<string, string>): Promise<MeasuredRun> {
-  const result = await runMeasured(command, args, { cwd: ROOT, env: { ...process.env, CHECKPOINT_DISABLE: "1", ...env }, timeoutMs: 180_000 });
+  const result = await runMeasured(command, args, { cwd: ROOT, env: { CHAT_AUTH: "none", ...process.env, CHECKPOINT_DISABLE: "1", ...env }, timeoutMs: 180_000 });
   if (result.code !== 0) throw new Error(`synth failed (${command} ${args.join(" ")}):\n${outputTail(result)}`);
   return result;
 }

@@ -76,7 +76,7 @@ export async function benchSynth(options: SynthOptions): Promise<FigureResult> {
 async function synthOnce(args: readonly string[], outdir: string): Promise<MeasuredRun> {
   const result = await runMeasured(process.execPath, args, {
     cwd: ROOT,
-    env: { ...process.env, CDKTF_OUTDIR: outdir },
+    env: { CHAT_AUTH: "none", ...process.env, CDKTF_OUTDIR: outdir },
     timeoutMs: 120_000,
   });
   if (result.code !== 0) throw new Error(`synth failed (${args.join(" ")}):\n${outputTail(result)}`);
