@@ -87,7 +87,7 @@ describe("chat", () => {
 
   test("a room message reaches the room's members only, and no longer after they leave", async () => {
     const [alice, bob, carol] = [await chatter(), await chatter(), await chatter()];
-    for (const member of [alice, bob]) expect(await member.client.request({ action: "join", room: "lobby" })).toEqual({ type: "joined", room: "lobby" });
+    for (const member of [alice, bob]) expect(await member.client.request({ action: "join", room: "lobby" })).toEqual({ type: "joined", room: "lobby", seq: 0, private: false });
     const listed = await alice.client.request({ action: "members", room: "lobby" });
     expect(listed).toMatchObject({ type: "members", room: "lobby", truncated: false });
     expect(listed.members.map((member: { connectionId: string }) => member.connectionId).sort()).toEqual([alice.id, bob.id].sort());
@@ -258,7 +258,7 @@ exports.handler = async (event, context) => {
     const [alice, bob] = [await chatter(slow), await chatter(slow)];
     await alice.client.request({ action: "join", room: "fresh" });
     for (let round = 0; round < 5; round += 1) {
-      expect(await bob.client.request({ action: "join", room: "fresh" })).toEqual({ type: "joined", room: "fresh" });
+      expect(await bob.client.request({ action: "join", room: "fresh" })).toEqual({ type: "joined", room: "fresh", seq: 0, private: false });
       expect(await alice.client.request({ action: "send-message", room: "fresh", message: `round ${round}` })).toMatchObject({ delivered: 1 });
       expect(await bob.client.nextOfType("message")).toMatchObject({ message: `round ${round}` });
       expect(await bob.client.request({ action: "leave", room: "fresh" })).toEqual({ type: "left", room: "fresh" });

@@ -288,8 +288,9 @@ export class ConnectionStore {
     add(keys.broadcast(connectionId));
     if (options.listedAs) add(options.listedAs);
     await this.deleteAll([...doomed.values()]);
-    // The record goes last: until then, joins keep failing on its `closing` mark.
-    await this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.connection(connectionId) }));
+    // The record goes last: until then, joins keep failing on its `closing` mark. A join's transaction still
+    // checking the record (and failing on that mark) makes DynamoDB refuse the delete meanwhile: try again.
+    await retryingConflicts(() => this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.connection(connectionId) })));
     return { outcome: "removed", rooms, ...(user ? { user } : {}) };
   }
 
