@@ -24,8 +24,8 @@ beforeEach(() => {
   delete process.env.DYNAMODB_PAGE_SIZE;
 });
 
-const send = async (from: string, frame: Record<string, unknown>) => replyFrame(await sendMessage(frameEvent(from, { action: "send-message", ...frame })));
-const page = async (from: string, frame: Record<string, unknown>) => replyFrame(await history(frameEvent(from, { action: "history", room: "lobby", ...frame })));
+const send = async (from: string, frame: Record<string, unknown>): Promise<Record<string, any>> => replyFrame(await sendMessage(frameEvent(from, { action: "send-message", ...frame })));
+const page = async (from: string, frame: Record<string, unknown>): Promise<Record<string, any>> => replyFrame(await history(frameEvent(from, { action: "history", room: "lobby", ...frame })));
 const seqs = (frame: Record<string, any>) => (frame.messages as Array<{ seq: number }>).map((message) => message.seq);
 
 async function lobbyOf(...members: string[]) {
@@ -50,7 +50,7 @@ describe("seq", () => {
     expect(seqs(stored)).toEqual(senders.map((_, i) => i + 1));
     expect(stored.hasMore).toBe(false);
     // What the reader got live is exactly what history holds, byte for byte.
-    const live = api.received("reader").sort((a, b) => a.seq - b.seq);
+    const live = api.received("reader").sort((a: any, b: any) => a.seq - b.seq);
     expect(stored.messages).toEqual(live);
     for (const reply of replies) expect(live.find((message) => message.seq === reply.seq)?.id).toBe(reply.id);
   });
@@ -180,7 +180,7 @@ describe("history pages", () => {
     for (const frame of [{ after: 0 }, { before: 7 }, {}]) {
       const result = await history(frameEvent("bob", { action: "history", room: "lobby", requestId: "a".repeat(64), ...frame }));
       expect(Buffer.byteLength(result.body!)).toBeLessThanOrEqual(MAX_DELIVERED_BYTES);
-      const reply = replyFrame(result);
+      const reply: Record<string, any> = replyFrame(result);
       expect(reply.messages).toHaveLength(4);
       expect(reply.hasMore).toBe(true);
     }

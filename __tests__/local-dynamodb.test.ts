@@ -238,7 +238,7 @@ describe("a transaction in progress", () => {
     await running;
 
     expect(failure).toMatchObject({ name: "TransactionCanceledException" });
-    expect(failure.CancellationReasons.map((reason) => reason.Code)).toEqual(["None", "TransactionConflict"]);
+    expect((failure as { CancellationReasons: Array<{ Code: string }> }).CancellationReasons.map((reason) => reason.Code)).toEqual(["None", "TransactionConflict"]);
     expect(await read("p2-other")).toBeUndefined();
     expect(await read("p2")).toMatchObject({ n: 1 });
   });

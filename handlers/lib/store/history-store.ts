@@ -21,9 +21,10 @@ import { isExpired, keys, MAX_SEQ, PARTITION_KEY, SORT_KEY, seqSortKey, TTL_ATTR
 /**
  * Contention on a room's counter: another sender took the seq we read (ConditionalCheckFailed) or its
  * transaction held the counter (TransactionConflict). Each retry re-reads the counter; jittered backoff
- * spreads the contenders. Bounded, so a frame is answered well inside API Gateway's 29 s.
+ * spreads the contenders. N senders at once need N commits one after another, so the bound allows a burst
+ * of a few dozen; past it (a few seconds at most, well inside API Gateway's 29 s) the room is too hot.
  */
-export const SEQ_RETRY: RetryPolicy = { maxAttempts: 10, baseDelayMs: 10, maxDelayMs: 200 };
+export const SEQ_RETRY: RetryPolicy = { maxAttempts: 30, baseDelayMs: 5, maxDelayMs: 100 };
 /** How long to tell a client to wait when the room stayed too busy: about the backoff's last step. */
 export const HOT_ROOM_RETRY_AFTER_MS = 250;
 /** With history off, a message id's seq is still kept this long, so a retry of the frame is sequenced once. */
