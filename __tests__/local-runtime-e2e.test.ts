@@ -75,7 +75,7 @@ describe("chat", () => {
     const second = await chatter();
     first.client.send('{"action":"send-message","message":"hello!"}');
     const sent = await first.client.nextJson();
-    expect(sent).toEqual({ type: "sent", id: expect.any(String), delivered: 1, stale: 0, failed: 0, incomplete: false });
+    expect(sent).toEqual({ type: "sent", id: expect.any(String), sentAt: expect.any(String), delivered: 1, stale: 0, failed: 0, incomplete: false });
     expect(await second.client.nextJson()).toEqual({
       type: "message",
       id: sent.id,
@@ -259,7 +259,7 @@ exports.handler = async (event, context) => {
     const [alice, bob] = [await chatter(slow), await chatter(slow)];
     await alice.client.request({ action: "join", room: "fresh" });
     for (let round = 0; round < 5; round += 1) {
-      expect(await bob.client.request({ action: "join", room: "fresh" })).toEqual({ type: "joined", room: "fresh", seq: 0, private: false });
+      expect(await bob.client.request({ action: "join", room: "fresh" })).toEqual({ type: "joined", room: "fresh", seq: round, private: false });
       expect(await alice.client.request({ action: "send-message", room: "fresh", message: `round ${round}` })).toMatchObject({ delivered: 1 });
       expect(await bob.client.nextOfType("message")).toMatchObject({ message: `round ${round}` });
       expect(await bob.client.request({ action: "leave", room: "fresh" })).toEqual({ type: "left", room: "fresh" });
