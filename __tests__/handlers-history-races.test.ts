@@ -107,3 +107,19 @@ test("a room too contended to give a seq answers RATE_LIMITED with retryAfterMs;
   faulty.reset();
   expect(replyFrame(await sendMessage(frameEvent("alice", { action: "send-message", room: "lobby", message: "hi", requestId: "hot" })))).toMatchObject({ type: "sent", seq: 1 });
 });
+
+test("a sender whose seq another took meanwhile tries the next one with the counter its cancellation returned, without reading it again", async () => {
+  await dynamo.connect("alice", "bob");
+  await dynamo.join("lobby", "alice", "bob");
+  faulty.reset();
+  // Alice's third call is her transaction: held until Bob has taken seq 1.
+  const alices = await heldAtCall(3, () => sendToLobby("alice", "from alice"));
+  expect(replyFrame(await sendToLobby("bob", "from bob"))).toMatchObject({ type: "sent", seq: 1 });
+  alices.release();
+
+  expect(replyFrame(await alices.running)).toMatchObject({ type: "sent", seq: 2 });
+  const counterReads = faulty.inputs("BatchGetItem").filter((input) => JSON.stringify(input).includes('"counter"'));
+  // One read each: Alice's retry used the counter that came back with her cancelled transaction.
+  expect(counterReads).toHaveLength(2);
+  expect(faulty.inputs("TransactWriteItems")).toHaveLength(3);
+});

@@ -83,11 +83,19 @@ export class HistoryStore {
    * Throws RoomBusyError when the counter stayed contended through every attempt: nothing was stored.
    */
   async sequence(room: string, id: string, sentAt: string, frame: (seq: number) => string): Promise<Sequenced> {
+    // The counter as a cancelled transaction returned it: the next attempt need not read it again.
+    let learned: number | undefined;
     for (let attempt = 1; ; attempt += 1) {
-      const [counter, taken] = await this.items([keys.roomCounter(room), keys.messageId(id)]);
       const nowMs = this.now();
-      if (taken && !isExpired(taken, nowMs)) return { seq: Number(taken.seq), retryOf: { sentAt: String(taken.sentAt) } };
-      const previous = counter ? Number(counter.seq) : 0;
+      let previous: number;
+      if (learned === undefined) {
+        const [counter, taken] = await this.items([keys.roomCounter(room), keys.messageId(id)]);
+        if (taken && !isExpired(taken, nowMs)) return { seq: Number(taken.seq), retryOf: { sentAt: String(taken.sentAt) } };
+        previous = counter ? Number(counter.seq) : 0;
+      } else {
+        previous = learned;
+        learned = undefined;
+      }
       const seq = previous + 1;
       try {
         const items = this.sequenceItems(room, id, sentAt, previous, seq, frame(seq), nowMs);
@@ -95,11 +103,14 @@ export class HistoryStore {
         return { seq };
       } catch (error) {
         // The counter moved (item 0), the id was taken by a concurrent retry (the last item), or a
-        // transaction held them: read again and retry.
+        // transaction held them: nothing was written; try again.
         const idIndex = this.settings.historyDays === 0 ? 1 : 2;
-        const contended = isTransactionConflict(error) || isConditionFailed(error, 0) || isConditionFailed(error, idIndex);
-        if (!contended) throw error;
+        const idTaken = isConditionFailed(error, idIndex);
+        const conflict = isTransactionConflict(error);
+        if (!conflict && !idTaken && !isConditionFailed(error, 0)) throw error;
         if (attempt >= this.retry.maxAttempts) throw new RoomBusyError(room, attempt);
+        // Only the counter moved: its new value came back with the cancellation (ALL_OLD).
+        if (!conflict && !idTaken) learned = returnedCounter(error);
         await sleep(backoffDelayMs(attempt, this.retry));
       }
     }
@@ -118,6 +129,8 @@ export class HistoryStore {
         ConditionExpression: previous === 0 ? "attribute_not_exists(#pk)" : "#seq = :previous",
         ExpressionAttributeNames: { "#seq": "seq", ...(previous === 0 ? { "#pk": PARTITION_KEY } : {}) },
         ExpressionAttributeValues: { ":seq": seq, ...(previous === 0 ? {} : { ":previous": previous }) },
+        // A cancellation then carries the counter as it is, saving the next attempt a read.
+        ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const,
       },
     };
     // An id item past its TTL is gone (only a frame retried days later could find one).
@@ -228,6 +241,14 @@ export class HistoryStore {
     }
     return wanted.map((key) => found.get(`${key.pk}\0${key.sk}`));
   }
+}
+
+/** The counter's seq from a cancelled transaction's first reason (DynamoDB JSON), if it came back. */
+function returnedCounter(error: unknown): number | undefined {
+  const reasons = (error as { CancellationReasons?: ReadonlyArray<{ Item?: Record<string, unknown> }> }).CancellationReasons;
+  const seq = reasons?.[0]?.Item?.seq as { N?: string } | number | undefined;
+  const value = typeof seq === "object" && seq !== null ? Number(seq.N) : Number(seq);
+  return Number.isSafeInteger(value) && value > 0 ? value : undefined;
 }
 
 /** The store the running function is configured for (TABLE_NAME, DYNAMODB_PAGE_SIZE, HISTORY_DAYS). */
