@@ -103,7 +103,7 @@ test("an audience above the inline limit is queued: the sender hears 'sent' with
 
   const sent = await sender!.request({ action: "send-message", message: "to the queue" }, 10_000);
 
-  expect(sent).toEqual({ type: "sent", id: expect.any(String), delivered: 0, stale: 0, failed: 0, incomplete: false, queued: 7 });
+  expect(sent).toEqual({ type: "sent", id: expect.any(String), sentAt: expect.any(String), delivered: 0, stale: 0, failed: 0, incomplete: false, queued: 7 });
   for (const other of others) expect(await other.nextOfType("message", 10_000)).toMatchObject({ id: sent.id, message: "to the queue" });
   await new Promise((resolve) => setTimeout(resolve, 500));
   for (const other of others) expect(other.unread.filter((frame) => frame.includes('"type":"message"'))).toEqual([]);
