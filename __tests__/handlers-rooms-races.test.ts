@@ -90,7 +90,7 @@ test("a join cancelled by another transaction on its items tries again and joins
 
   const joined = await join(frameEvent("alice", { action: "join", room: "lobby" }));
 
-  expect(replyFrame(joined)).toEqual({ type: "joined", room: "lobby" });
+  expect(replyFrame(joined)).toEqual({ type: "joined", room: "lobby", seq: 0, private: false });
   expect(faulty.inputs("TransactWriteItems")).toHaveLength(2);
   expect(await lobbyKeys("alice")).toEqual(["conn#alice room#lobby", "room#lobby conn#alice"]);
 });
@@ -105,8 +105,8 @@ test("two joins sent together make one membership, and the room hears `joined` o
   first.release();
 
   expect([replyFrame(await first.running), replyFrame(second)]).toEqual([
-    { type: "joined", room: "lobby" },
-    { type: "joined", room: "lobby" },
+    { type: "joined", room: "lobby", seq: 0, private: false },
+    { type: "joined", room: "lobby", seq: 0, private: false },
   ]);
   expect(api.received("bob").filter((frame) => frame.type === "presence")).toEqual([expect.objectContaining({ event: "joined", connectionId: "alice" })]);
   expect(await lobbyKeys("alice")).toEqual(["conn#alice room#lobby", "room#lobby conn#alice"]);

@@ -35,7 +35,7 @@ describe("join", () => {
     const result = await join(frameEvent("alice", { action: "join", room: "lobby" }));
 
     expect(result.statusCode).toBe(200);
-    expect(replyFrame(result)).toEqual({ type: "joined", room: "lobby" });
+    expect(replyFrame(result)).toEqual({ type: "joined", room: "lobby", seq: 0, private: false });
     expect(await dynamo.partition(keys.roomPartition("lobby"))).toEqual([
       expect.objectContaining({ ...keys.roomMember("lobby", "alice"), connectionId: "alice", user: alice, expiresAt: expect.any(Number) }),
     ]);
@@ -46,7 +46,7 @@ describe("join", () => {
     await join(frameEvent("alice", { action: "join", room: "lobby" }));
     const again = await join(frameEvent("alice", { action: "join", room: "lobby" }));
 
-    expect(replyFrame(again)).toEqual({ type: "joined", room: "lobby" });
+    expect(replyFrame(again)).toEqual({ type: "joined", room: "lobby", seq: 0, private: false });
     expect(await dynamo.partition(keys.roomPartition("lobby"))).toHaveLength(1);
   });
 
@@ -94,7 +94,7 @@ describe("join", () => {
   test("join accepts a 64-character name made of every allowed character class", async () => {
     const room = `Az09_.-${"x".repeat(57)}`;
 
-    expect(replyFrame(await join(frameEvent("alice", { action: "join", room })))).toEqual({ type: "joined", room });
+    expect(replyFrame(await join(frameEvent("alice", { action: "join", room })))).toEqual({ type: "joined", room, seq: 0, private: false });
   });
 
   test.each(INVALID_ROOMS)("join rejects %s with INVALID_ROOM and stores nothing", async (_, room) => {
@@ -116,7 +116,7 @@ describe("join", () => {
   test("join echoes the frame's requestId", async () => {
     const result = await join(frameEvent("alice", { action: "join", room: "lobby", requestId: "r:1" }));
 
-    expect(replyFrame(result)).toEqual({ type: "joined", room: "lobby", requestId: "r:1" });
+    expect(replyFrame(result)).toEqual({ type: "joined", room: "lobby", seq: 0, private: false, requestId: "r:1" });
   });
 });
 

@@ -41,7 +41,7 @@ test("a read failing mid-fan-out replies sent and incomplete, not an error, once
   const result = await send({ room: "lobby", message: "hello!", requestId: "q1" });
 
   expect(result.statusCode).toBe(200);
-  expect(replyFrame(result)).toEqual({ type: "sent", id: expect.any(String), sentAt: expect.any(String), delivered: 1, stale: 0, failed: 0, incomplete: true, requestId: "q1" });
+  expect(replyFrame(result)).toEqual({ type: "sent", id: expect.any(String), sentAt: expect.any(String), seq: 1, delivered: 1, stale: 0, failed: 0, incomplete: true, requestId: "q1" });
   expect(api.received("bob")).toHaveLength(1);
   expect(api.received("carol")).toHaveLength(0);
   expect(logged.mock.calls[0]![0]).toMatchObject({ route: "send-message", errorType: "ProvisionedThroughputExceededException" });
@@ -107,6 +107,8 @@ test("the sender's record and a direct recipient's or a room membership are read
   expect(faulty.inputs("BatchGetItem").map((input) => input.RequestItems)).toEqual([
     { [table]: { Keys: [wire(keys.connection("alice")), wire(keys.connection("bob"))], ConsistentRead: true } },
     { [table]: { Keys: [wire(keys.connection("alice")), wire(keys.membership("alice", "lobby"))], ConsistentRead: true } },
+    // A room message then reads its room's counter and whether its id already has a seq (history-store.ts).
+    { [table]: { Keys: [wire(keys.roomCounter("lobby")), expect.objectContaining({ sk: { S: "seq" } })], ConsistentRead: true } },
   ]);
 });
 

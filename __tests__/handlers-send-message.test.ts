@@ -211,10 +211,10 @@ describe("rooms", () => {
 
     const result = await send("alice", { room: "lobby", message: "hi" });
 
-    expect(replyFrame(result)).toEqual(sent({ delivered: 1 }));
+    expect(replyFrame(result)).toEqual(sent({ delivered: 1, seq: 1 }));
     expect(postedTo()).toEqual(["bob"]);
     expect(api.received("bob")).toEqual([
-      { type: "message", id: expect.any(String), message: "hi", from: "alice", sender: user("alice"), room: "lobby", sentAt: expect.any(String) },
+      { type: "message", id: expect.any(String), message: "hi", from: "alice", sender: user("alice"), room: "lobby", seq: 1, sentAt: expect.any(String) },
     ]);
   });
 
@@ -451,7 +451,7 @@ describe("items past their TTL count as gone before DynamoDB deletes them", () =
     const { pk, sk } = keys.roomMember("lobby", "bob");
     await expire(pk, sk);
 
-    expect(replyFrame(await send("alice", { room: "lobby", message: "hi" }))).toEqual(sent({ delivered: 0 }));
+    expect(replyFrame(await send("alice", { room: "lobby", message: "hi" }))).toEqual(sent({ delivered: 0, seq: 1 }));
     expect(api.requests).toEqual([]);
   });
 

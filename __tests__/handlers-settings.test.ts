@@ -1,9 +1,17 @@
 import { managementApi, managementApiEndpoint } from "../handlers/lib/aws/clients";
-import { authMode, DEFAULT_FANOUT_CONCURRENCY, fanOutConcurrency, tableSettings } from "../handlers/lib/env/contract";
+import { authMode, DEFAULT_FANOUT_CONCURRENCY, DEFAULT_HISTORY_DAYS, fanOutConcurrency, historyDays, tableSettings } from "../handlers/lib/env/contract";
 
 const context = { domainName: "abc123.execute-api.eu-west-1.amazonaws.com", stage: "prod" };
 
 describe("settings", () => {
+  test("history days: 7 when HISTORY_DAYS is unset, 0 allowed (history off), anything else refused naming it", () => {
+    expect(historyDays({})).toBe(DEFAULT_HISTORY_DAYS);
+    expect(DEFAULT_HISTORY_DAYS).toBe(7);
+    expect(historyDays({ HISTORY_DAYS: "0" })).toBe(0);
+    expect(historyDays({ HISTORY_DAYS: "30" })).toBe(30);
+    for (const bad of ["-1", "1.5", "week", "3651"]) expect(() => historyDays({ HISTORY_DAYS: bad })).toThrow(/HISTORY_DAYS must be an integer from 0 to 3650/);
+  });
+
   test("the fan-out concurrency defaults when FANOUT_CONCURRENCY is unset", () => {
     expect(fanOutConcurrency({})).toBe(DEFAULT_FANOUT_CONCURRENCY);
   });

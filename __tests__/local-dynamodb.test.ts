@@ -182,3 +182,91 @@ describe("global secondary indexes", () => {
     await waitFor(async () => (await byColour("ochre"))?.includes("gsi-3"), 3000, "the index to catch up");
   });
 });
+
+describe("a transaction in progress", () => {
+  // A long window, so the test can act while the transaction holds its items.
+  const WINDOW_MS = 300;
+  let slow: LocalDynamoDb;
+  let client: DynamoDBDocumentClient;
+  beforeAll(async () => {
+    slow = await startLocalDynamoDb({ tables: [TABLE], region: "us-east-1", account: "000000000000", transactionWindowMs: WINDOW_MS, log: () => undefined });
+    client = DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: slow.endpoint, region: "us-east-1", credentials: { accessKeyId: "k", secretAccessKey: "s" } }));
+  });
+  afterAll(async () => {
+    client?.destroy();
+    await slow?.stop();
+  });
+
+  const read = async (pk: string) => (await client.send(new GetCommand({ TableName: "things", Key: { pk, sk: "x" }, ConsistentRead: true }))).Item;
+  const bump = (pk: string, from: number) =>
+    new TransactWriteCommand({
+      TransactItems: [{ Update: { TableName: "things", Key: { pk, sk: "x" }, UpdateExpression: "SET n = :to", ConditionExpression: "n = :from", ExpressionAttributeValues: { ":from": from, ":to": from + 1 } } }],
+    });
+  /** Starts a transaction and resolves once it holds its items (a little into its window), with its outcome to await. */
+  async function inProgress(command: TransactWriteCommand): Promise<{ done: Promise<unknown> }> {
+    const done = client.send(command);
+    await new Promise((resolve) => setTimeout(resolve, WINDOW_MS / 3));
+    return { done };
+  }
+
+  test("a single-item write to one of its items is refused with TransactionConflictException", async () => {
+    await client.send(new PutCommand({ TableName: "things", Item: { pk: "p1", sk: "x", n: 0 } }));
+    const { done: running } = await inProgress(bump("p1", 0));
+
+    await expect(client.send(new PutCommand({ TableName: "things", Item: { pk: "p1", sk: "x", n: 9 } }))).rejects.toMatchObject({ name: "TransactionConflictException" });
+    await expect(client.send(new DeleteCommand({ TableName: "things", Key: { pk: "p1", sk: "x" } }))).rejects.toMatchObject({ name: "TransactionConflictException" });
+    await running;
+    expect(await read("p1")).toMatchObject({ n: 1 });
+    // Once it has committed, the item is free again.
+    await client.send(new PutCommand({ TableName: "things", Item: { pk: "p1", sk: "x", n: 5 } }));
+  });
+
+  test("another transaction on one of its items is cancelled with the reason TransactionConflict, writing nothing", async () => {
+    await client.send(new PutCommand({ TableName: "things", Item: { pk: "p2", sk: "x", n: 0 } }));
+    const { done: running } = await inProgress(bump("p2", 0));
+
+    const failure = await client
+      .send(
+        new TransactWriteCommand({
+          TransactItems: [
+            { Put: { TableName: "things", Item: { pk: "p2-other", sk: "x" } } },
+            { Update: { TableName: "things", Key: { pk: "p2", sk: "x" }, UpdateExpression: "SET n = :n", ExpressionAttributeValues: { ":n": 7 } } },
+          ],
+        }),
+      )
+      .catch((error: unknown) => error as { name: string; CancellationReasons: Array<{ Code: string }> });
+    await running;
+
+    expect(failure).toMatchObject({ name: "TransactionCanceledException" });
+    expect((failure as { CancellationReasons: Array<{ Code: string }> }).CancellationReasons.map((reason) => reason.Code)).toEqual(["None", "TransactionConflict"]);
+    expect(await read("p2-other")).toBeUndefined();
+    expect(await read("p2")).toMatchObject({ n: 1 });
+  });
+
+  test("reads meanwhile see the item as it was; a strongly consistent read after the commit sees every write at once", async () => {
+    await client.send(new PutCommand({ TableName: "things", Item: { pk: "p3", sk: "x", n: 0 } }));
+    const { done: running } = await inProgress(
+      new TransactWriteCommand({
+        TransactItems: [
+          { Update: { TableName: "things", Key: { pk: "p3", sk: "x" }, UpdateExpression: "SET n = :n", ExpressionAttributeValues: { ":n": 1 } } },
+          { Put: { TableName: "things", Item: { pk: "p3", sk: "y", n: 1 } } },
+        ],
+      }),
+    );
+
+    expect(await read("p3")).toMatchObject({ n: 0 });
+    await running;
+    const { Items = [] } = await client.send(new QueryCommand({ TableName: "things", KeyConditionExpression: "pk = :pk", ExpressionAttributeValues: { ":pk": "p3" }, ConsistentRead: true }));
+    expect(Items.map((item) => [item.sk, item.n])).toEqual([
+      ["x", 1],
+      ["y", 1],
+    ]);
+  });
+
+  test("writes to other items go ahead while it holds its own", async () => {
+    const { done: running } = await inProgress(new TransactWriteCommand({ TransactItems: [{ Put: { TableName: "things", Item: { pk: "p4", sk: "x" } } }] }));
+    await client.send(new PutCommand({ TableName: "things", Item: { pk: "p4-free", sk: "x" } }));
+    await running;
+    expect(await read("p4-free")).toBeDefined();
+  });
+});

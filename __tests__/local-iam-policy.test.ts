@@ -290,3 +290,54 @@ describe("@connections request to checks", () => {
     },
   );
 });
+
+describe("dynamodb:LeadingKeys conditions", () => {
+  const partitionKeyOf = (table: string) => (table === "chat-connections" ? "pk" : undefined);
+  const checks = (operation: string, body: object) => dynamodbChecks(`DynamoDB_20120810.${operation}`, body, scope, partitionKeyOf);
+  const historyPolicy = [
+    policy({
+      Effect: "Allow",
+      Action: ["dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:Scan", "dynamodb:GetItem"],
+      Resource: TABLE,
+      Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["conn#*", "hist#*"] }, Null: { "dynamodb:LeadingKeys": "false" } },
+    }),
+  ];
+  const allowed = (operation: string, body: object) => authorize(historyPolicy, checks(operation, body)).allowed;
+  const key = (pk: string) => ({ pk: { S: pk }, sk: { S: "x" } });
+
+  it("names the partitions a request touches", () => {
+    expect(checks("GetItem", { TableName: "chat-connections", Key: key("hist#lobby") })).toEqual([
+      { action: "dynamodb:GetItem", resource: TABLE, context: { "dynamodb:leadingkeys": ["hist#lobby"] } },
+    ]);
+    expect(checks("Scan", { TableName: "chat-connections" })[0]!.context).toEqual({ "dynamodb:leadingkeys": null });
+    // Without the table's partition key nothing is known, and a condition cannot be evaluated.
+    expect(dynamodbChecks("DynamoDB_20120810.GetItem", { TableName: "chat-connections", Key: key("hist#lobby") }, scope)[0]!.context).toBeUndefined();
+  });
+
+  it("allows a Query of an allowed partition, whatever the sort key condition, and refuses another partition", () => {
+    const query = (pk: string) => ({
+      TableName: "chat-connections",
+      KeyConditionExpression: "#pk = :pk AND #sk BETWEEN :from AND :to",
+      ExpressionAttributeNames: { "#pk": "pk", "#sk": "sk" },
+      ExpressionAttributeValues: { ":pk": { S: pk }, ":from": { S: "seq#1" }, ":to": { S: "seq#9" } },
+    });
+    expect(allowed("Query", query("hist#lobby"))).toBe(true);
+    expect(allowed("Query", query("room#lobby"))).toBe(false);
+    expect(allowed("Query", { TableName: "chat-connections", KeyConditionExpression: "pk = :p", ExpressionAttributeValues: { ":p": { S: "conn#a" } } })).toBe(true);
+  });
+
+  it("allows a BatchGetItem only when every key is in an allowed partition (ForAllValues)", () => {
+    const batch = (...pks: string[]) => ({ RequestItems: { "chat-connections": { Keys: pks.map(key) } } });
+    expect(allowed("BatchGetItem", batch("conn#a", "hist#lobby"))).toBe(true);
+    expect(allowed("BatchGetItem", batch("conn#a", "user#u"))).toBe(false);
+  });
+
+  it("refuses a Scan, which has no leading key and would pass ForAllValues vacuously, by the Null condition", () => {
+    expect(allowed("Scan", { TableName: "chat-connections" })).toBe(false);
+  });
+
+  it("fails closed on operators it does not evaluate", () => {
+    const odd = [policy({ Effect: "Allow", Action: "dynamodb:GetItem", Resource: TABLE, Condition: { DateGreaterThan: { "aws:CurrentTime": "2020-01-01T00:00:00Z" } } })];
+    expect(authorize(odd, checks("GetItem", { TableName: "chat-connections", Key: key("hist#x") })).allowed).toBe(false);
+  });
+});

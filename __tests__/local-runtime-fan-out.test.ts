@@ -131,9 +131,11 @@ test("a room larger than the inline limit goes through the queue to its members 
 
   const sent = await sender!.request({ action: "send-message", room: "big", message: "members, via SQS" }, 10_000);
 
-  expect(sent).toMatchObject({ type: "sent", queued: 5 });
-  for (const member of members) expect(await member.nextOfType("message", 10_000)).toMatchObject({ room: "big", id: sent.id });
+  // The seq is taken (and the message stored) before the audience is handed to the queue.
+  expect(sent).toMatchObject({ type: "sent", queued: 5, seq: 1 });
+  for (const member of members) expect(await member.nextOfType("message", 10_000)).toMatchObject({ room: "big", id: sent.id, seq: 1 });
   for (const outsider of rest.slice(5)) expect(await messagesOf(outsider, 500)).toEqual([]);
+  expect((await members[0]!.request({ action: "history", room: "big" })).messages).toMatchObject([{ id: sent.id, seq: 1 }]);
 }, 30_000);
 
 test("posts throttled by the account's rate are retried through the queue until everyone has the message, once", async () => {

@@ -11,9 +11,9 @@ import { AUTHORIZER_ENTRY } from "../constructs/websocket-authorizer";
 import { CHAT_ROUTES } from "../constructs/websocket-chat";
 import { ref, resources, resourceWhere, synthChat, type SynthesizedStack, type TerraformJson } from "./support/synth";
 
-const PROTOCOL_ROUTES = ["$connect", "$disconnect", "$default", "send-message", "join", "leave", "members"];
+const PROTOCOL_ROUTES = ["$connect", "$disconnect", "$default", "send-message", "join", "leave", "members", "history"];
 const HANDLERS = join(__dirname, "..", "handlers");
-const REPLYING_ROUTES = ["$default", "send-message", "join", "leave", "members"];
+const REPLYING_ROUTES = ["$default", "send-message", "join", "leave", "members", "history"];
 
 let chat: SynthesizedStack;
 let tf: TerraformJson;
@@ -313,6 +313,7 @@ describe("functions", () => {
       FANOUT_QUEUE_URL: ref("aws_sqs_queue", resourceWhere(tf, "aws_sqs_queue", "name", "chat-fan-out")[0], "url"),
       INLINE_FANOUT_LIMIT: "1000",
       FANOUT_JOB_SIZE: "500",
+      HISTORY_DAYS: "7",
       METRICS_NAMESPACE: "WebsocketChat",
       METRICS_SERVICE: "chat",
       BROADCAST: "everyone",
@@ -326,6 +327,15 @@ describe("functions", () => {
     });
     expect(functionOfRoute("$connect")[1].environment.variables).toEqual({ TABLE_NAME: tableName, AUTH_MODE: "none" });
     expect(functionOfRoute("members")[1].environment.variables).toEqual({ TABLE_NAME: tableName });
+    expect(functionOfRoute("history")[1].environment.variables).toEqual({ TABLE_NAME: tableName, HISTORY_DAYS: "7" });
+  });
+
+  test("CHAT_HISTORY_DAYS reaches the functions that store and read history", () => {
+    const { tf: off } = synthChat({ CHAT_HISTORY_DAYS: "0" });
+    const variables = (route: string) => resources(off, "aws_lambda_function").find(([, fn]) => fn.function_name === `chat-${route}`)![1].environment.variables;
+    expect(variables("send-message").HISTORY_DAYS).toBe("0");
+    expect(variables("history").HISTORY_DAYS).toBe("0");
+    expect(variables("join").HISTORY_DAYS).toBeUndefined();
   });
 
   test("each function has its own role, which only Lambda may assume", () => {
@@ -375,7 +385,14 @@ describe("least privilege", () => {
     $disconnect: () => [...removal(), ["execute-api:ManageConnections", connections()]],
     $default: () => [["dynamodb:GetItem", table()]],
     // The sender's record and the target's (a room membership, a direct recipient) in one BatchGetItem.
-    "send-message": () => [...removal(), ["dynamodb:BatchGetItem", table()], ["execute-api:ManageConnections", connections()], ["sqs:SendMessage", queue()]],
+    // A room message: its room's counter and its id in a BatchGetItem, then one transaction (an Update, two Puts).
+    "send-message": () => [
+      ...removal(),
+      ["dynamodb:BatchGetItem", table()],
+      ["dynamodb:PutItem", table()],
+      ["execute-api:ManageConnections", connections()],
+      ["sqs:SendMessage", queue()],
+    ],
     join: () => [
       ["dynamodb:GetItem", table()],
       ["dynamodb:ConditionCheckItem", table()],
@@ -393,7 +410,31 @@ describe("least privilege", () => {
       ["dynamodb:BatchGetItem", table()],
       ["dynamodb:Query", table()],
     ],
+    // Reads only, and only connections' items (its own record and membership) and rooms' history (the next test).
+    history: () => [
+      ["dynamodb:BatchGetItem", table()],
+      ["dynamodb:Query", table()],
+    ],
   };
+
+  test("the history role reads only conn# and hist# partitions: LeadingKeys, and no request without a leading key", () => {
+    const statements = policyOfFunction(functionOfRoute("history")[1]).Statement.filter((s) => !list(s.Action).some((a) => a.startsWith("logs:")));
+    expect(statements).toEqual([
+      {
+        Effect: "Allow",
+        Action: ["dynamodb:BatchGetItem", "dynamodb:Query"],
+        Resource: table(),
+        Condition: {
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["conn#*", "hist#*"] },
+          Null: { "dynamodb:LeadingKeys": "false" },
+        },
+      },
+    ]);
+    // No other role is held by a condition it does not know about.
+    for (const route of PROTOCOL_ROUTES.filter((r) => r !== "history")) {
+      for (const statement of policyOfFunction(functionOfRoute(route)[1]).Statement) expect((statement as { Condition?: unknown }).Condition).toBeUndefined();
+    }
+  });
   const queue = () => ref("aws_sqs_queue", resourceWhere(tf, "aws_sqs_queue", "name", "chat-fan-out")[0], "arn");
   /** Removing a connection: mark it closing, read what lists it, delete all of it. */
   const removal = (): Array<[string, string]> =>

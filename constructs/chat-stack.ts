@@ -34,6 +34,7 @@ export class ChatStack extends TerraformStack {
       api: config.api,
       table: config.table,
       fanOut: config.fanOut,
+      history: config.history,
       auth: config.auth,
       observability: config.observability,
     });

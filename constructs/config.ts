@@ -2,7 +2,7 @@
  * Settings of the chat stack, read from environment variables and validated up front, so a bad value fails
  * `synth` with a message that names the variable and what it accepts instead of failing `terraform apply`.
  */
-import { MAX_FANOUT_CONCURRENCY } from "../handlers/lib/env/contract";
+import { MAX_FANOUT_CONCURRENCY, MAX_HISTORY_DAYS } from "../handlers/lib/env/contract";
 import { MAX_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out/fan-out-job";
 import { LAMBDA_RUNTIMES, type LambdaRuntime } from "./bundle";
 import { FUNCTION_DEFAULTS, type FunctionSettings } from "./bundled-function";
@@ -12,7 +12,15 @@ import { TABLE_DEFAULTS, type TableSettings } from "./connections-table";
 import { API_DEFAULTS, type ApiSettings, MAX_LAMBDA_TIMEOUT_SECONDS } from "./websocket-api";
 import { BROADCAST_POLICIES, type BroadcastPolicy } from "../handlers/lib/env/contract";
 import { DEFAULT_ADMIN_GROUP, DEFAULT_GROUPS_CLAIM, DEFAULT_NAME_CLAIM } from "./websocket-authorizer";
-import { CHAT_ROUTES, DEFAULT_BROADCAST, DEFAULT_METRICS_NAMESPACE, FAN_OUT_DEFAULTS, type FanOutSettings } from "./websocket-chat";
+import {
+  CHAT_ROUTES,
+  DEFAULT_BROADCAST,
+  DEFAULT_METRICS_NAMESPACE,
+  FAN_OUT_DEFAULTS,
+  type FanOutSettings,
+  HISTORY_DEFAULTS,
+  type HistorySettings,
+} from "./websocket-chat";
 
 export type BillingMode = "PAY_PER_REQUEST" | "PROVISIONED";
 
@@ -73,6 +81,8 @@ export interface ChatConfig {
   readonly table: TableSettings & { readonly billingMode: BillingMode };
   /** Posts in flight per invocation, and the asynchronous fan-out through SQS. */
   readonly fanOut: Required<FanOutSettings>;
+  /** How long rooms remember their messages. */
+  readonly history: Required<HistorySettings>;
   readonly auth: AuthConfig;
   /** Unset: clients use the API's execute-api URL. */
   readonly domain?: DomainConfig;
@@ -204,6 +214,9 @@ export function readConfig(env: Env = process.env, options: ReadOptions = {}): C
       consumerConcurrency: read.integer("CHAT_FANOUT_MAX_CONCURRENCY", FAN_OUT_DEFAULTS.consumerConcurrency, 2, 1000),
       // Lambda's own limit is 900 s.
       consumerTimeoutSeconds: read.integer("CHAT_FANOUT_TIMEOUT_SECONDS", FAN_OUT_DEFAULTS.consumerTimeoutSeconds, 10, 900),
+    },
+    history: {
+      days: read.integer("CHAT_HISTORY_DAYS", HISTORY_DEFAULTS.days, 0, MAX_HISTORY_DAYS),
     },
     auth: readAuth(read, options.localRuntime ?? false),
     domain: readDomain(read, region),

@@ -6,6 +6,8 @@ export interface PolicyStatement {
   /** Resource ARNs; omitted only in trust policies, which name principals instead. */
   readonly resources?: readonly string[];
   readonly principals?: Readonly<Record<string, string>>;
+  /** The statement's Condition block: operator → condition key → value(s). */
+  readonly conditions?: Readonly<Record<string, Readonly<Record<string, string | readonly string[]>>>>;
 }
 
 /**
@@ -20,6 +22,7 @@ export function policyDocument(statements: readonly PolicyStatement[]): string {
       ...(s.principals ? { Principal: s.principals } : {}),
       Action: s.actions.length === 1 ? s.actions[0] : [...s.actions],
       ...(s.resources ? { Resource: s.resources.length === 1 ? s.resources[0] : [...s.resources] } : {}),
+      ...(s.conditions ? { Condition: s.conditions } : {}),
     })),
   });
 }

@@ -12,6 +12,8 @@ import {
   ENV_FANOUT_CONCURRENCY,
   ENV_FANOUT_JOB_SIZE,
   ENV_FANOUT_QUEUE_URL,
+  ENV_HISTORY_DAYS,
+  DEFAULT_HISTORY_DAYS,
   ENV_INLINE_FANOUT_LIMIT,
   ENV_METRICS_NAMESPACE,
   ENV_METRICS_SERVICE,
@@ -58,6 +60,17 @@ export const FAN_OUT_DEFAULTS = {
   consumerTimeoutSeconds: 60,
 } as const;
 
+/** Room history where props say nothing; config.ts reads these (docs/history.md). */
+export const HISTORY_DEFAULTS = {
+  /** Days a room message is kept; 0 keeps none (seqs are still assigned). */
+  days: DEFAULT_HISTORY_DAYS,
+} as const;
+
+export interface HistorySettings {
+  /** Days a room message is kept, 0–3650. @default HISTORY_DEFAULTS.days */
+  readonly days?: number;
+}
+
 export interface WebsocketChatProps {
   /** Prefix of every resource name. */
   readonly namePrefix: string;
@@ -75,6 +88,8 @@ export interface WebsocketChatProps {
   readonly table?: TableSettings;
   /** Posts in flight, and when and how the fan-out queue is used. @default FAN_OUT_DEFAULTS */
   readonly fanOut?: FanOutSettings;
+  /** How long rooms remember their messages. @default HISTORY_DEFAULTS */
+  readonly history?: HistorySettings;
   /** Who may connect. @default { mode: "none" }: anyone */
   readonly auth?: AuthConfig;
   /**
@@ -121,6 +136,14 @@ interface RouteSpec {
   readonly manageConnections: boolean;
   /** Hands large audiences to the fan-out queue. @default false */
   readonly enqueues?: boolean;
+  /**
+   * When set, the table actions are allowed only on items whose partition key matches one of these
+   * patterns (`dynamodb:LeadingKeys`). Only for actions that name their keys: a Scan has no leading key,
+   * so `ForAllValues` would hold for it vacuously; the `Null` condition refuses it anyway.
+   */
+  readonly leadingKeys?: readonly string[];
+  /** Reads or stores room history (HISTORY_DAYS). @default false */
+  readonly history?: boolean;
 }
 
 /** Removing a gone connection (send-message on a 410, $disconnect): mark it closing, read its items, delete them. */
@@ -133,16 +156,19 @@ export const CHAT_ROUTES: readonly RouteSpec[] = [
   // Removes the connection, then tells its rooms (presence).
   { routeKey: "$disconnect", handler: "disconnect", replies: false, tableActions: REMOVAL_ACTIONS, manageConnections: true },
   { routeKey: "$default", handler: "default", replies: true, tableActions: ["dynamodb:GetItem"], manageConnections: false },
-  // The sender's record with the target's (a room membership, a direct recipient) in one BatchGetItem, then as removal.
+  // The sender's record with the target's (a room membership, a direct recipient) in one BatchGetItem, then as
+  // removal; a room message also reads its room's counter (BatchGetItem) and takes its seq in one transaction
+  // (an Update and two Puts).
   {
     routeKey: "send-message",
     handler: "send-message",
     replies: true,
-    tableActions: [...REMOVAL_ACTIONS, "dynamodb:BatchGetItem"],
+    tableActions: [...REMOVAL_ACTIONS, "dynamodb:BatchGetItem", "dynamodb:PutItem"],
     manageConnections: true,
     enqueues: true,
+    history: true,
   },
-  // A transaction: check the connection is open, put both membership items; then presence to the room.
+  // A transaction: check the connection is open, put both membership items; the room's counter; then presence to the room.
   {
     routeKey: "join",
     handler: "join",
@@ -154,6 +180,16 @@ export const CHAT_ROUTES: readonly RouteSpec[] = [
   { routeKey: "leave", handler: "leave", replies: true, tableActions: ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query"], manageConnections: true },
   // The connection and its membership in one BatchGetItem, then the room's list.
   { routeKey: "members", handler: "members", replies: true, tableActions: ["dynamodb:BatchGetItem", "dynamodb:Query"], manageConnections: false },
+  // Reads only: the connection and its membership (conn#) in one BatchGetItem, then the room's history (hist#).
+  {
+    routeKey: "history",
+    handler: "history",
+    replies: true,
+    tableActions: ["dynamodb:BatchGetItem", "dynamodb:Query"],
+    manageConnections: false,
+    leadingKeys: ["conn#*", "hist#*"],
+    history: true,
+  },
 ];
 
 /**
@@ -182,6 +218,7 @@ export class WebsocketChat extends Construct {
     const functionSettings = props.functions ?? {};
     const timeout = functionSettings.timeout ?? FUNCTION_DEFAULTS.timeout;
     const fanOut = withDefaults<Required<FanOutSettings>>(FAN_OUT_DEFAULTS, props.fanOut);
+    const history = withDefaults<Required<HistorySettings>>(HISTORY_DEFAULTS, props.history);
     const metricsNamespace = props.observability?.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     // The stack's name prefix tells stacks apart that share a namespace.
     const metricsEnvironment = { [ENV_METRICS_NAMESPACE]: metricsNamespace, [ENV_METRICS_SERVICE]: props.namePrefix };
@@ -263,6 +300,7 @@ export class WebsocketChat extends Construct {
           ...(spec.routeKey === "$connect" ? { [ENV_AUTH_MODE]: auth.mode } : {}),
           // send-message enforces it; $default tells the page, which offers "everyone" only to those allowed.
           ...(spec.handler === "send-message" || spec.handler === "default" ? { [ENV_BROADCAST]: auth.broadcast } : {}),
+          ...(spec.history ? { [ENV_HISTORY_DAYS]: String(history.days) } : {}),
           ...(spec.enqueues
             ? {
                 [ENV_FANOUT_QUEUE_URL]: this.fanOutQueue.queue.url,
@@ -315,7 +353,18 @@ export class WebsocketChat extends Construct {
   /** Exactly the actions the route's handler calls, each on only the resources it calls them on. */
   private statementsFor(spec: RouteSpec): PolicyStatement[] {
     const statements: PolicyStatement[] = [];
-    if (spec.tableActions.length) statements.push({ actions: spec.tableActions, resources: [this.table.table.arn] });
+    if (spec.tableActions.length) {
+      statements.push({
+        actions: spec.tableActions,
+        resources: [this.table.table.arn],
+        ...(spec.leadingKeys && {
+          conditions: {
+            "ForAllValues:StringLike": { "dynamodb:LeadingKeys": spec.leadingKeys },
+            Null: { "dynamodb:LeadingKeys": "false" },
+          },
+        }),
+      });
+    }
     if (spec.manageConnections) statements.push(this.manageConnections());
     if (spec.enqueues) statements.push(...this.fanOutQueue.producerStatements());
     return statements;

@@ -3,10 +3,15 @@ import { connectionStore } from "./lib/store/connection-store";
 import { notConnected } from "./lib/frames/frames";
 import { announcePresence } from "./lib/fan-out/presence";
 import { clientRoute } from "./lib/frames/route-result";
+import { historyStore } from "./lib/store/history-store";
 
 const ACTION = "join";
 
-/** join: makes the connection a member of a room (idempotent) and tells the room's other members. */
+/**
+ * join: makes the connection a member of a room (idempotent) and tells the room's other members. `joined`
+ * carries the room's latest seq, read strongly consistently AFTER the membership is written: every room
+ * message with a greater seq then reaches this member live, every other one is in history (docs/history.md).
+ */
 export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, log, remainingTimeMs }) => {
   const room = validateRoom(frame, ACTION);
   if (!room.ok) return room.error;
@@ -15,9 +20,11 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
   if (!me) return notConnected(ACTION);
   const outcome = await store.join(me, room.value);
   if (outcome === "not-connected") return notConnected(ACTION);
+  // Only once the membership is written (docs/history.md).
+  const seq = await historyStore().latestSeq(room.value);
   if (outcome === "joined") {
     await announcePresence(store, { room: room.value, event: "joined", connectionId, user: me.user }, { requestContext: event.requestContext, log, remainingTimeMs });
   }
-  return { type: "joined", room: room.value };
+  return { type: "joined", room: room.value, seq, private: false };
 });
 

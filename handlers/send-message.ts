@@ -11,6 +11,8 @@ import { publishFanOut } from "./lib/observability/metrics";
 import { clientRoute } from "./lib/frames/route-result";
 import { type BroadcastPolicy, broadcastPolicy, fanOutConcurrency, fanOutQueue } from "./lib/env/contract";
 import { verifiedUser, type AuthorizerContext } from "./lib/auth/user";
+import { HistoryStore, historyStore, HOT_ROOM_RETRY_AFTER_MS, RoomBusyError } from "./lib/store/history-store";
+import { MAX_ROOM_MESSAGE_BYTES } from "./lib/frames/history-frames";
 
 const ACTION = "send-message";
 
@@ -21,6 +23,9 @@ const ACTION = "send-message";
  * answered; once anyone was posted to it is `sent` (never an error, which would invite a duplicating
  * retry), with `failed` and `incomplete` saying what did not happen. An audience larger than the inline
  * limit is handed to the fan-out queue instead, and `sent` says how many recipients were `queued`.
+ *
+ * A room message first takes its seq and is stored with it (history-store.ts), and only then are the room's
+ * members read: the order docs/history.md shows loses no message for a member who joins meanwhile.
  */
 export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, requestId, log, awsRequestId, remainingTimeMs }) => {
   const request = validateSendMessage(frame, ACTION);
@@ -41,7 +46,7 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
   if ("error" in resolved) return resolved.error;
 
   const id = messageId({ connectionId, requestId, target: JSON.stringify(target), message });
-  const outgoing: MessageFrame = {
+  let outgoing: MessageFrame = {
     type: "message",
     id,
     message,
@@ -53,9 +58,18 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
     ...(target.kind === "user" && { toUser: target.toUser }),
   };
   // Serialized once: every recipient gets the same bytes.
-  const serialized = JSON.stringify(outgoing);
+  let serialized = JSON.stringify(outgoing);
+  // A room message also has to fit a history page, with its seq.
+  const maxBytes = target.kind === "room" ? MAX_ROOM_MESSAGE_BYTES : MAX_DELIVERED_BYTES;
+  const bytes = Buffer.byteLength(serialized, "utf8") + (target.kind === "room" ? SEQ_FIELD_BYTES : 0);
+  if (bytes > maxBytes) return frameTooLarge(bytes, ACTION, maxBytes);
+  if (target.kind === "room") {
+    // The seq first, stored with the message; the members are read after (docs/history.md).
+    const sequenced = await sequence(historyStore(), target.room, outgoing);
+    if ("error" in sequenced) return sequenced.error;
+    ({ outgoing, serialized } = sequenced);
+  }
   const data = Buffer.from(serialized, "utf8");
-  if (data.byteLength > MAX_DELIVERED_BYTES) return frameTooLarge(data.byteLength, ACTION);
   const api = managementApi(event.requestContext);
   const recipients = excluding(connectionId, resolved.recipients);
 
@@ -74,7 +88,7 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
       onFailure: (error) => logError(log, error, { messageId: id, while: "handing off to the fan-out queue" }),
     });
     await publishFanOut({ path: "queue", target: target.kind, message: true, queued, incomplete }, { requestId: awsRequestId, connectionId });
-    return { type: "sent", id, sentAt: outgoing.sentAt, delivered: 0, stale: 0, failed: 0, incomplete, queued };
+    return { type: "sent", id, sentAt: outgoing.sentAt, ...seqOf(outgoing), delivered: 0, stale: 0, failed: 0, incomplete, queued };
   }
 
   // Fan-out duration: from the first post to the last answer (fanOut returns once every post is answered).
@@ -93,7 +107,7 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
   });
   const durationMs = firstPostAt === undefined ? undefined : Math.round(performance.now() - firstPostAt);
   await publishFanOut({ path: "inline", target: target.kind, message: true, counts, durationMs }, { requestId: awsRequestId, connectionId });
-  return { type: "sent", id, sentAt: outgoing.sentAt, ...counts };
+  return { type: "sent", id, sentAt: outgoing.sentAt, ...seqOf(outgoing), ...counts };
 });
 
 /** FORBIDDEN when the policy does not let this sender send to everyone; nothing is sent. */
@@ -101,6 +115,40 @@ function broadcastRefusal(policy: BroadcastPolicy, admin: boolean): ErrorFrame |
   if (policy === "everyone" || (policy === "admins" && admin)) return undefined;
   const why = policy === "off" ? "nobody may send to everyone on this chat" : "only admins may send to everyone on this chat";
   return errorFrame("FORBIDDEN", `${why}: send to a room, a connection or a user instead`, ACTION);
+}
+
+/** `,"seq":` and the most digits a seq has. */
+const SEQ_FIELD_BYTES = 8 + String(Number.MAX_SAFE_INTEGER).length;
+
+const seqOf = (frame: MessageFrame) => (frame.seq === undefined ? {} : { seq: frame.seq });
+
+/**
+ * Gives a room message its seq and stores it (both at once), or finds the seq a previous sending of the
+ * same frame took: a retry then goes out exactly as the first sending did (same sentAt, same seq).
+ */
+async function sequence(store: HistoryStore, room: string, frame: MessageFrame): Promise<{ outgoing: MessageFrame; serialized: string } | { error: ErrorFrame }> {
+  let outgoing: MessageFrame = frame;
+  let serialized = "";
+  try {
+    const sequenced = await store.sequence(room, frame.id, frame.sentAt, (seq) => {
+      outgoing = { ...frame, seq };
+      return (serialized = JSON.stringify(outgoing));
+    });
+    if (sequenced.retryOf) {
+      outgoing = { ...frame, sentAt: sequenced.retryOf.sentAt, seq: sequenced.seq };
+      serialized = JSON.stringify(outgoing);
+    }
+    return { outgoing, serialized };
+  } catch (error) {
+    if (!(error instanceof RoomBusyError)) throw error;
+    // Nothing was stored or sent: the client may send the same frame again (same requestId, same id).
+    return {
+      error: {
+        ...errorFrame("RATE_LIMITED", `Room "${room}" is too busy right now; send the same frame again in a moment.`, ACTION),
+        retryAfterMs: HOT_ROOM_RETRY_AFTER_MS,
+      },
+    };
+  }
 }
 
 /** Whom a message goes to, as the lists name them (a direct `to` has no list entry). */

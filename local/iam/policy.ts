@@ -8,7 +8,9 @@
  * - Actions match case-insensitively, resources case-sensitively; both support `*` (any run of characters,
  *   including `:` and `/`) and `?` (exactly one character), matched against the whole string.
  * - Explicit Deny wins over any Allow; with no matching statement the answer is an implicit deny.
- * - Fail closed on what cannot be evaluated locally: a non-empty `Condition`, or a policy variable such as
+ * - Conditions with the operators conditions.ts evaluates, on the condition keys the request's check
+ *   carries (DynamoDB's `dynamodb:LeadingKeys`, when the caller knows the tables' partition keys).
+ * - Fail closed on what cannot be evaluated locally: any other `Condition`, or a policy variable such as
  *   `${aws:username}` in a Resource. Such a statement is treated as NOT matching when it is an Allow (the grant
  *   cannot be proven) and as matching when it is a Deny (the denial cannot be ruled out). Locally that can
  *   only make things stricter than AWS, never more permissive; the decision lists what was not evaluated.
@@ -18,6 +20,8 @@
  *
  * Not modelled: resource-based policies, permission boundaries, SCPs, session policies, PartiQL actions.
  */
+
+import { evaluateConditions, type RequestContext } from "./conditions";
 
 export type Effect = "Allow" | "Deny";
 
@@ -29,7 +33,7 @@ export interface Statement {
   readonly notAction?: readonly string[];
   readonly resource?: readonly string[];
   readonly notResource?: readonly string[];
-  /** Present only when non-empty; never evaluated (see the fail-closed rule above). */
+  /** Present only when non-empty; evaluated where conditions.ts can (see the fail-closed rule above). */
   readonly condition?: Readonly<Record<string, unknown>>;
 }
 
@@ -43,6 +47,8 @@ export interface Policy {
 export interface AccessCheck {
   readonly action: string;
   readonly resource: string;
+  /** The request's condition keys known locally; without it no Condition can be evaluated. */
+  readonly context?: RequestContext;
 }
 
 export type DecisionReason = "explicit-deny" | "allowed" | "implicit-deny";
@@ -248,12 +254,15 @@ export function evaluate(policies: readonly Policy[], check: AccessCheck): Decis
       // "Could apply": unknown variables assumed to put the resource in scope, conditions assumed true.
       const possible = resourceMatches(statement, patterns, check.resource, statement.resource !== undefined);
       if (!possible) continue;
+      // true / false when evaluated; undefined when some part cannot be evaluated locally.
+      const conditionHolds = statement.condition ? evaluateConditions(statement.condition, check.context) : true;
+      if (conditionHolds === false) continue;
       if (statement.effect === "Deny") {
         // Fail closed: a Deny that could apply does apply.
         return { ...check, allowed: false, reason: "explicit-deny", statement: ref(policy, index, patterns) };
       }
       // Fail closed: an Allow counts only if it applies whatever the unknowns turn out to be.
-      const proven = !statement.condition && resourceMatches(statement, patterns, check.resource, statement.resource === undefined);
+      const proven = conditionHolds === true && resourceMatches(statement, patterns, check.resource, statement.resource === undefined);
       if (proven) allow ??= ref(policy, index, patterns);
       else skipped.push(ref(policy, index, patterns));
     }
@@ -356,12 +365,24 @@ const TRANSACT_ACTIONS: Readonly<Record<string, string>> = {
  *   (ListTables and friends; a malformed request then fails closed unless `*` is granted).
  * Table names may be names or ARNs. Duplicate checks are removed.
  */
-export function dynamodbChecks(target: string, body: unknown, scope: ArnScope): AccessCheck[] {
+export function dynamodbChecks(target: string, body: unknown, scope: ArnScope, partitionKeyOf?: PartitionKeyLookup): AccessCheck[] {
   const operation = target.slice(target.lastIndexOf(".") + 1);
   if (!operation) throw new Error(`DynamoDB request without an operation (X-Amz-Target: "${target}")`);
   const request = isObject(body) ? body : {};
   const table = (name: unknown) => (typeof name === "string" && name ? dynamodbTableArn(scope.region, scope.account, name) : "*");
-  const check = (action: string, resource: string): AccessCheck => ({ action: `dynamodb:${action}`, resource });
+  // dynamodb:LeadingKeys of the items a call names in `tableName`: known only with the table's partition key.
+  const leading = (tableName: unknown, values: () => Array<string | undefined> | null): { context?: RequestContext } => {
+    const key = typeof tableName === "string" ? partitionKeyOf?.(tableName) : undefined;
+    if (!key) return {};
+    const found = values();
+    if (found !== null && found.some((value) => value === undefined)) return {};
+    return { context: { "dynamodb:leadingkeys": found === null ? null : [...new Set(found as string[])] } };
+  };
+  const keyValue = (tableName: unknown) => (item: unknown) => {
+    const key = typeof tableName === "string" ? partitionKeyOf?.(tableName) : undefined;
+    return key && isObject(item) ? scalar(item[key]) : undefined;
+  };
+  const check = (action: string, resource: string, extra: { context?: RequestContext } = {}): AccessCheck => ({ action: `dynamodb:${action}`, resource, ...extra });
 
   let checks: AccessCheck[];
   switch (operation) {
@@ -373,13 +394,25 @@ export function dynamodbChecks(target: string, body: unknown, scope: ArnScope): 
           typeof request.IndexName === "string" && typeof request.TableName === "string"
             ? dynamodbIndexArn(scope.region, scope.account, request.TableName, request.IndexName)
             : table(request.TableName),
+          // An index has other partition keys than the table: leave its leading keys unknown.
+          request.IndexName === undefined
+            ? leading(request.TableName, () => (operation === "Scan" ? null : [queriedPartition(request, partitionKeyOf?.(String(request.TableName)))]))
+            : {},
         ),
       ];
       break;
     case "BatchGetItem":
     case "BatchWriteItem": {
-      const tables = isObject(request.RequestItems) ? Object.keys(request.RequestItems) : [];
-      checks = tables.length ? tables.map((name) => check(operation, table(name))) : [check(operation, "*")];
+      const requestItems = isObject(request.RequestItems) ? request.RequestItems : {};
+      const tables = Object.keys(requestItems);
+      const keysOf = (name: string): unknown[] => {
+        const entry = requestItems[name];
+        if (operation === "BatchGetItem") return isObject(entry) && Array.isArray(entry.Keys) ? entry.Keys : [];
+        return Array.isArray(entry) ? entry.map((w) => (isObject(w) ? (isObject(w.PutRequest) ? w.PutRequest.Item : isObject(w.DeleteRequest) ? w.DeleteRequest.Key : undefined) : undefined)) : [];
+      };
+      checks = tables.length
+        ? tables.map((name) => check(operation, table(name), leading(name, () => keysOf(name).map(keyValue(name)))))
+        : [check(operation, "*")];
       break;
     }
     case "TransactGetItems":
@@ -389,19 +422,52 @@ export function dynamodbChecks(target: string, body: unknown, scope: ArnScope): 
         isObject(item)
           ? Object.entries(item)
               .filter(([kind]) => kind in TRANSACT_ACTIONS)
-              .map(([kind, detail]) => check(TRANSACT_ACTIONS[kind]!, table(isObject(detail) ? detail.TableName : undefined)))
+              .map(([kind, detail]) => {
+                const name = isObject(detail) ? detail.TableName : undefined;
+                const keyed = isObject(detail) ? (kind === "Put" ? detail.Item : detail.Key) : undefined;
+                return check(TRANSACT_ACTIONS[kind]!, table(name), leading(name, () => [keyValue(name)(keyed)]));
+              })
           : [],
       );
       // An empty or malformed transaction still has to be checked against something: fail closed on "*".
       if (checks.length === 0) checks = [check(operation === "TransactGetItems" ? "GetItem" : "PutItem", "*")];
       break;
     }
+    case "GetItem":
+    case "PutItem":
+    case "UpdateItem":
+    case "DeleteItem":
+      checks = [check(operation, table(request.TableName), leading(request.TableName, () => [keyValue(request.TableName)(operation === "PutItem" ? request.Item : request.Key)]))];
+      break;
     default:
       checks = [check(operation, table(request.TableName))];
   }
   if (checks.length === 1) return checks;
-  const unique = new Map(checks.map((c) => [`${c.action} ${c.resource}`, c]));
+  const unique = new Map(checks.map((c) => [`${c.action} ${c.resource} ${JSON.stringify(c.context ?? null)}`, c]));
   return [...unique.values()];
+}
+
+/** A table's partition key attribute, for `dynamodb:LeadingKeys`; undefined when unknown. */
+export type PartitionKeyLookup = (table: string) => string | undefined;
+
+/** An attribute value as a condition key sees it: a string, number or binary as its text. */
+function scalar(value: unknown): string | undefined {
+  if (!isObject(value)) return undefined;
+  for (const type of ["S", "N", "B"]) if (typeof value[type] === "string") return value[type] as string;
+  return undefined;
+}
+
+/** The partition a Query names: the value its KeyConditionExpression compares the partition key with. */
+function queriedPartition(request: Record<string, unknown>, partitionKey: string | undefined): string | undefined {
+  const expression = request.KeyConditionExpression;
+  if (!partitionKey || typeof expression !== "string") return undefined;
+  const names = isObject(request.ExpressionAttributeNames) ? request.ExpressionAttributeNames : {};
+  const values = isObject(request.ExpressionAttributeValues) ? request.ExpressionAttributeValues : {};
+  for (const [, name, value] of expression.matchAll(/(#?[A-Za-z0-9_]+)\s*=\s*(:[A-Za-z0-9_]+)/g)) {
+    const attribute = name!.startsWith("#") ? names[name!] : name;
+    if (attribute === partitionKey) return scalar(values[value!]);
+  }
+  return undefined;
 }
 
 /** The API a management call targets: enough to build its execute-api ARN. */

@@ -24,7 +24,7 @@ import type { IndexModel, TableModel } from "../terraform/stack-model-types";
 import { DEFAULT_INDEX_LAG_MS, IndexReplicas } from "./dynamodb/index-replicas";
 import { ReadWriteLock } from "./dynamodb/lock";
 import { StoreClient } from "./dynamodb/store-client";
-import { transactWriteItems } from "./dynamodb/transactions";
+import { itemIdentity, ItemHolds, transactWriteItemsConcurrently } from "./dynamodb/transactions";
 import { TtlSweeper, type TtlOptions } from "./dynamodb/ttl-sweeper";
 
 // dynalite ships no types: a function returning an http.Server.
@@ -45,6 +45,12 @@ export interface LocalDynamoDbOptions {
   readonly ttl?: TtlOptions;
   /** How far global secondary indexes lag behind their tables; 0 makes them consistent. @default DEFAULT_INDEX_LAG_MS */
   readonly indexLagMs?: number;
+  /**
+   * How long a transaction holds its items before committing; other writes to them meanwhile are refused
+   * with DynamoDB's conflict errors. 0 commits at once (conflicts then never happen).
+   * @default DEFAULT_TRANSACTION_WINDOW_MS
+   */
+  readonly transactionWindowMs?: number;
   readonly log: (line: string) => void;
 }
 
@@ -75,6 +81,15 @@ function sendJson(res: ServerResponse, status: number, payload: Record<string, u
   res.end(body);
 }
 
+/**
+ * A transaction's items are held this long before it commits: long enough that transactions racing on AWS
+ * (a few milliseconds each there) conflict here too, short enough not to slow every join and connect.
+ */
+export const DEFAULT_TRANSACTION_WINDOW_MS = 2;
+
+/** Single-item writes that DynamoDB refuses with TransactionConflictException while a transaction holds the item. */
+const SINGLE_ITEM_WRITES: Readonly<Record<string, "Item" | "Key">> = { PutItem: "Item", UpdateItem: "Key", DeleteItem: "Key" };
+
 /** Operations that change items, after which index replicas follow. */
 const WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"]);
 
@@ -89,6 +104,8 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
   const tables = new Map<string, TableModel>();
   const indexes = new IndexReplicas(client, lock, options.indexLagMs ?? DEFAULT_INDEX_LAG_MS, options.log);
   const sweeper = new TtlSweeper(client, () => [...tables.values()], lock, options.ttl ?? {}, (table, key) => indexes.follow(table, key), options.log);
+  const holds = new ItemHolds();
+  const window = { holds, windowMs: options.transactionWindowMs ?? DEFAULT_TRANSACTION_WINDOW_MS, exclusive: <T>(work: () => Promise<T>) => lock.exclusive(work) };
   const keySchemaOf = async (name: string) => {
     const table = tables.get(name);
     return table && [table.hashKey, ...(table.rangeKey ? [table.rangeKey] : [])];
@@ -133,20 +150,33 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
       parsed = undefined;
     }
     if (caller && parsed !== undefined && target) {
-      const access = checkAccess(caller, dynamodbChecks(target, parsed, { region: options.region, account: options.account }), options.log);
+      const checks = dynamodbChecks(target, parsed, { region: options.region, account: options.account }, (name) => tables.get(name)?.hashKey);
+      const access = checkAccess(caller, checks, options.log);
       if (!access.allowed) return sendError(res, 400, "AccessDeniedException", access.message);
     }
 
     if (operation === "TransactWriteItems" && parsed !== undefined) {
-      const outcome = await lock.exclusive(() => transactWriteItems(client, parsed, keySchemaOf));
+      const outcome = await transactWriteItemsConcurrently(client, parsed, keySchemaOf, window);
       for (const { table, key } of outcome.written) indexes.follow(table, key);
       return sendJson(res, outcome.status, outcome.body);
+    }
+    if (heldBySomeTransaction(operation, parsed)) {
+      return sendJson(res, 400, { __type: "com.amazonaws.dynamodb.v20120810#TransactionConflictException", message: "Transaction is ongoing for the item" });
     }
     const redirected = indexes.redirect(operation, parsed);
     const sent = redirected ? Buffer.from(JSON.stringify(redirected)) : body;
     const request = redirected ? ({ method: req.method, url: req.url, headers: { ...req.headers, "content-length": String(sent.length) } } as IncomingMessage) : req;
     await lock.shared(() => dispatch(request, sent, res));
     if (res.statusCode === 200 && WRITES.has(operation)) indexes.afterWrite(operation, parsed);
+  }
+
+  function heldBySomeTransaction(operation: string, request: unknown): boolean {
+    const field = SINGLE_ITEM_WRITES[operation];
+    if (!field || typeof request !== "object" || request === null) return false;
+    const { TableName: name, [field]: source } = request as Record<string, unknown>;
+    const table = typeof name === "string" ? tables.get(name) : undefined;
+    if (!table || typeof source !== "object" || source === null) return false;
+    return holds.isHeld(itemIdentity(table.name, [table.hashKey, ...(table.rangeKey ? [table.rangeKey] : [])], source as Record<string, unknown>));
   }
 
   async function createTable(table: TableModel): Promise<void> {

@@ -101,6 +101,20 @@ export function fanOutQueue(env: Env = process.env): { readonly url: string; rea
   };
 }
 
+// --- Room history (send-message, history) ---
+
+/** Days a room message is kept in history (the stack's CHAT_HISTORY_DAYS); 0 keeps none but still sequences. */
+export const ENV_HISTORY_DAYS = "HISTORY_DAYS";
+export const DEFAULT_HISTORY_DAYS = 7;
+/** DynamoDB's TTL is a number of seconds; ten years is far past any chat's retention. */
+export const MAX_HISTORY_DAYS = 3650;
+
+export function historyDays(env: Env = process.env): number {
+  const value = env[ENV_HISTORY_DAYS];
+  if (value === undefined || value === "") return DEFAULT_HISTORY_DAYS;
+  return integerSetting(ENV_HISTORY_DAYS, value, MAX_HISTORY_DAYS, 0);
+}
+
 // --- Authentication ($connect and the authorizer) ---
 
 /** How the stack authenticates connections: set on the $connect function. */

@@ -116,10 +116,10 @@ function recipientId(value: unknown): string | undefined {
 }
 
 /** The frame a valid message makes is more than API Gateway delivers: refused before anything is sent. */
-export function frameTooLarge(bytes: number, action: string): ErrorFrame {
+export function frameTooLarge(bytes: number, action: string, limit: number = MAX_DELIVERED_BYTES): ErrorFrame {
   return errorFrame(
     "MESSAGE_TOO_LARGE",
-    `"message" makes a ${bytes}-byte frame once written as JSON (control characters take six bytes each); the limit is ${MAX_DELIVERED_BYTES} bytes.`,
+    `"message" makes a ${bytes}-byte frame once written as JSON (control characters take six bytes each); the limit is ${limit} bytes.`,
     action,
   );
 }

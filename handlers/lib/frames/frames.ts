@@ -13,6 +13,8 @@ export type ErrorCode =
   | "INVALID_REQUEST_ID"
   | "NOT_CONNECTED"
   | "FORBIDDEN"
+  | "INVALID_REQUEST"
+  | "RATE_LIMITED"
   | "INTERNAL";
 
 export interface MessageFrame {
@@ -24,6 +26,8 @@ export interface MessageFrame {
   readonly sender: User;
   readonly sentAt: string;
   readonly room?: string;
+  /** The message's place in its room (room messages only). */
+  readonly seq?: number;
   readonly to?: string;
   readonly toUser?: string;
 }
@@ -33,6 +37,8 @@ export interface SentFrame {
   readonly id: string;
   /** The recipients' `sentAt`, so the sender shows the same time as they do. */
   readonly sentAt: string;
+  /** The room message's seq (room messages only). */
+  readonly seq?: number;
   readonly delivered: number;
   readonly stale: number;
   readonly failed: number;
@@ -44,6 +50,18 @@ export interface SentFrame {
 export interface RoomFrame {
   readonly type: "joined" | "left";
   readonly room: string;
+  /** joined: the room's latest seq once the membership took effect (docs/history.md). */
+  readonly seq?: number;
+  /** joined: whether the room is private. */
+  readonly private?: boolean;
+}
+
+export interface HistoryFrame {
+  readonly type: "history";
+  readonly room: string;
+  /** `message` frames as delivered, ascending seq. */
+  readonly messages: readonly MessageFrame[];
+  readonly hasMore: boolean;
 }
 
 export interface PresenceFrame {
@@ -76,10 +94,14 @@ export interface ErrorFrame {
   readonly code: ErrorCode;
   readonly message: string;
   readonly action?: string;
+  /** INVALID_REQUEST: the field that broke its rule. */
+  readonly field?: string;
+  /** RATE_LIMITED: when trying again may succeed. */
+  readonly retryAfterMs?: number;
 }
 
 /** Frames that answer a client's frame; they echo its requestId. */
-export type ReplyFrame = SentFrame | RoomFrame | MembersFrame | InfoFrame | ErrorFrame;
+export type ReplyFrame = SentFrame | RoomFrame | MembersFrame | HistoryFrame | InfoFrame | ErrorFrame;
 
 /** The only thing a client learns about a server fault: internals stay in the logs. */
 export const INTERNAL_ERROR_MESSAGE = "Internal error, please retry";

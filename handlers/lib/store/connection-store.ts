@@ -26,8 +26,12 @@ const BATCH_WRITE_LIMIT = 25;
 const BATCH_GET_LIMIT = 100;
 /** UnprocessedItems (UnprocessedKeys) come back when a partition is throttled; back off and resend only those. */
 const UNPROCESSED_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 1000 };
-/** A transaction cancelled by another one on the same items is tried again, after that one has finished. */
-const CONFLICT_RETRY: RetryPolicy = { maxAttempts: 4, baseDelayMs: 25, maxDelayMs: 200 };
+/**
+ * A transaction cancelled by another one on the same items is tried again, after that one has finished. A
+ * transaction holds its items for as long as it takes to commit, which under load is more than a few tries
+ * of a few milliseconds each.
+ */
+const CONFLICT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 25, maxDelayMs: 200 };
 
 /**
  * Runs `write` again when DynamoDB cancelled it for another transaction working on its items
@@ -288,8 +292,9 @@ export class ConnectionStore {
     add(keys.broadcast(connectionId));
     if (options.listedAs) add(options.listedAs);
     await this.deleteAll([...doomed.values()]);
-    // The record goes last: until then, joins keep failing on its `closing` mark.
-    await this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.connection(connectionId) }));
+    // The record goes last: until then, joins keep failing on its `closing` mark. A join's transaction still
+    // checking the record (and failing on that mark) makes DynamoDB refuse the delete meanwhile: try again.
+    await retryingConflicts(() => this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.connection(connectionId) })));
     return { outcome: "removed", rooms, ...(user ? { user } : {}) };
   }
 

@@ -14,6 +14,14 @@
  *   user#<userId>         conn#<id>        one of the user's connections (toUser direct messages)
  *   all#<shard>           conn#<id>        one of BROADCAST_SHARDS lists of every connection (broadcasts)
  *   fanout#<sqsMessageId> progress         a fan-out job's recipients still to reach, kept while SQS retries it
+ *   hist#<room>           counter          the room's latest seq (no TTL: a room's seq never starts over)
+ *   hist#<room>           seq#<16 digits>  a room message: seq, the delivered `message` frame, storedAt, expiresAt
+ *   msgid#<messageId>     seq              which seq a message id took (a retried frame reuses it), expiresAt
+ *
+ * A room's history is its own partition, apart from its member list (room#<room>, read whole by every
+ * room message) so neither list picks up the other's items, and so the history route's role can be held to
+ * the `hist#` partitions by `dynamodb:LeadingKeys`. Message ids have partitions of their own: the room's
+ * partition takes the counter's and the messages' writes only (docs/history.md, "Ceiling").
  *
  * Broadcasts read BROADCAST_SHARDS partitions rather than one: a single partition takes at most 1,000
  * writes per second, which would cap how fast clients can connect.
@@ -28,6 +36,11 @@ const ROOM_PREFIX = "room#";
 const USER_PREFIX = "user#";
 const SHARD_PREFIX = "all#";
 const FAN_OUT_PREFIX = "fanout#";
+export const HISTORY_PREFIX = "hist#";
+const SEQ_PREFIX = "seq#";
+const MESSAGE_ID_PREFIX = "msgid#";
+/** Digits of a seq in a sort key: Number.MAX_SAFE_INTEGER has 16, and zero-padding makes them sort as numbers. */
+const SEQ_DIGITS = 16;
 
 /** Partitions holding the list of every connection. Changing it strands existing items: a constant. */
 export const BROADCAST_SHARDS = 16;
@@ -46,7 +59,19 @@ export const keys = {
   broadcast: (connectionId: string): Key => ({ pk: SHARD_PREFIX + shardOf(connectionId), sk: CONNECTION_PREFIX + connectionId }),
   shardPartition: (shard: number): string => SHARD_PREFIX + shard,
   fanOutProgress: (sqsMessageId: string): Key => ({ pk: FAN_OUT_PREFIX + sqsMessageId, sk: "progress" }),
+  roomCounter: (room: string): Key => ({ pk: HISTORY_PREFIX + room, sk: "counter" }),
+  historyPartition: (room: string): string => HISTORY_PREFIX + room,
+  roomMessage: (room: string, seq: number): Key => ({ pk: HISTORY_PREFIX + room, sk: seqSortKey(seq) }),
+  messageId: (id: string): Key => ({ pk: MESSAGE_ID_PREFIX + id, sk: "seq" }),
 };
+
+/** The sort key of the room message with this seq: `seq#` and the seq zero-padded to SEQ_DIGITS digits. */
+export function seqSortKey(seq: number): string {
+  return SEQ_PREFIX + String(seq).padStart(SEQ_DIGITS, "0");
+}
+
+/** The greatest seq a sort key can hold. */
+export const MAX_SEQ = Number.MAX_SAFE_INTEGER;
 
 /** The room a membership item (`sk = room#<room>`) is for, or undefined for any other item. */
 export function roomOfMembership(sk: string): string | undefined {

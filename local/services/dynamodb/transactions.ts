@@ -1,7 +1,9 @@
 /**
- * TransactWriteItems for the local DynamoDB (dynalite has no transactions). It runs under the exclusive
- * side of the proxy's lock, so nothing else reads or writes meanwhile, and is built from dynalite's own
- * single-item calls, so conditions and updates are evaluated by the same code as every other write:
+ * TransactWriteItems for the local DynamoDB (dynalite has no transactions). It first holds its items for a
+ * short window, as a transaction in progress on AWS does (other writes to them are refused with DynamoDB's
+ * conflict errors), then commits under the exclusive side of the proxy's lock, so nothing else reads or
+ * writes meanwhile, and is built from dynalite's own single-item calls, so conditions and updates are
+ * evaluated by the same code as every other write:
  *
  *   1. read the old image of every item the transaction touches;
  *   2. apply each item as its own conditional PutItem / UpdateItem / DeleteItem (a ConditionCheck as an
@@ -13,6 +15,7 @@
  * same key. Not reproduced: ClientRequestToken idempotency, ReturnConsumedCapacity, the 4 MB size limit.
  * https://docs.aws.amazon.com/amazondynamodb/latest/APIReference/API_TransactWriteItems.html
  */
+import { setTimeout as delay } from "node:timers/promises";
 import { errorType, type StoreClient, type StoreResponse } from "./store-client";
 
 type AttributeMap = Record<string, unknown>;
@@ -28,6 +31,7 @@ interface PlannedItem {
   readonly detail: AttributeMap;
   readonly table: string;
   readonly key: AttributeMap;
+  readonly identity: string;
 }
 
 /** The result, plus every (table, key) it wrote, so index replicas can follow. */
@@ -35,9 +39,69 @@ export interface TransactionOutcome extends StoreResponse {
   readonly written: ReadonlyArray<{ readonly table: string; readonly key: AttributeMap }>;
 }
 
-export async function transactWriteItems(store: StoreClient, request: unknown, keySchema: KeySchemaLookup): Promise<TransactionOutcome> {
+/**
+ * Items a transaction in progress holds: DynamoDB refuses other writes to them meanwhile (a single-item
+ * write with TransactionConflictException, another transaction cancelled with the reason
+ * TransactionConflict). Identities are `table\0[key values]`, as itemIdentity makes them.
+ */
+export class ItemHolds {
+  private readonly held = new Map<string, number>();
+
+  isHeld(identity: string): boolean {
+    return this.held.has(identity);
+  }
+
+  hold(identities: readonly string[]): void {
+    for (const identity of identities) this.held.set(identity, (this.held.get(identity) ?? 0) + 1);
+  }
+
+  release(identities: readonly string[]): void {
+    for (const identity of identities) {
+      const count = (this.held.get(identity) ?? 1) - 1;
+      if (count > 0) this.held.set(identity, count);
+      else this.held.delete(identity);
+    }
+  }
+}
+
+/** Who identifies an item: its table and its key attributes' values, in key schema order. */
+export function itemIdentity(table: string, keyNames: readonly string[], source: AttributeMap): string {
+  return `${table}\0${JSON.stringify(keyNames.map((name) => source[name]))}`;
+}
+
+export interface TransactionWindow {
+  readonly holds: ItemHolds;
+  /** How long the transaction holds its items before it commits: other writes to them meanwhile conflict. */
+  readonly windowMs: number;
+  /** Runs the commit with nothing else reading or writing (the proxy's exclusive lock). */
+  readonly exclusive: <T>(work: () => Promise<T>) => Promise<T>;
+}
+
+/**
+ * TransactWriteItems as DynamoDB runs it beside other requests: refused with TransactionConflict when one of
+ * its items is held by a transaction in progress; otherwise it holds its items for `windowMs`, then commits
+ * atomically (all of it visible at once to every read after) and lets them go.
+ */
+export async function transactWriteItemsConcurrently(store: StoreClient, request: unknown, keySchema: KeySchemaLookup, window: TransactionWindow): Promise<TransactionOutcome> {
   const planned = await plan(request, keySchema);
   if ("error" in planned) return { ...refusal(planned), written: [] };
+  const identities = planned.items.map((item) => item.identity);
+  const conflicting = identities.map((identity) => window.holds.isHeld(identity));
+  if (conflicting.some(Boolean)) {
+    const reasons = conflicting.map((conflict) => (conflict ? { Code: "TransactionConflict", Message: "Transaction is ongoing for the item" } : { Code: "None" }));
+    return { ...cancelled(reasons), written: [] };
+  }
+  window.holds.hold(identities);
+  try {
+    if (window.windowMs > 0) await delay(window.windowMs);
+    return await window.exclusive(() => apply(store, planned.items));
+  } finally {
+    window.holds.release(identities);
+  }
+}
+
+async function apply(store: StoreClient, items: readonly PlannedItem[]): Promise<TransactionOutcome> {
+  const planned = { items };
 
   const oldImages: Array<AttributeMap | undefined> = [];
   for (const item of planned.items) {
@@ -71,20 +135,21 @@ export async function transactWriteItems(store: StoreClient, request: unknown, k
   const checks = planned.items.flatMap((item, index) => (item.action === "ConditionCheck" && applied.includes(index) ? [index] : []));
   const failed = reasons.some((reason) => reason.Code !== "None");
   await restore(store, planned.items, oldImages, failed ? applied : checks);
-  if (failed) {
-    const codes = reasons.map((reason) => String(reason.Code)).join(", ");
-    return {
-      status: 400,
-      body: {
-        __type: "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
-        Message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes}]`,
-        CancellationReasons: reasons,
-      },
-      written: [],
-    };
-  }
+  if (failed) return { ...cancelled(reasons), written: [] };
   const written = planned.items.filter((item) => item.action !== "ConditionCheck").map(({ table, key }) => ({ table, key }));
   return { status: 200, body: {}, written };
+}
+
+function cancelled(reasons: readonly AttributeMap[]): StoreResponse {
+  const codes = reasons.map((reason) => String(reason.Code)).join(", ");
+  return {
+    status: 400,
+    body: {
+      __type: "com.amazonaws.dynamodb.v20120810#TransactionCanceledException",
+      Message: `Transaction cancelled, please refer cancellation reasons for specific reasons [${codes}]`,
+      CancellationReasons: reasons,
+    },
+  };
 }
 
 type Refusal = { error: string; type?: string };
@@ -106,10 +171,10 @@ async function plan(request: unknown, keySchema: KeySchemaLookup): Promise<{ ite
     const source = action === "Put" ? detail.Item : detail.Key;
     if (!isMap(source) || names.some((name) => source[name] === undefined)) return { error: `The provided key element does not match the schema` };
     const key = Object.fromEntries(names.map((name) => [name, source[name]]));
-    const identity = `${detail.TableName}\0${JSON.stringify(names.map((name) => source[name]))}`;
+    const identity = itemIdentity(detail.TableName, names, source);
     if (seen.has(identity)) return { error: "Transaction request cannot include multiple operations on one item" };
     seen.add(identity);
-    items.push({ action, detail, table: detail.TableName, key });
+    items.push({ action, detail, table: detail.TableName, key, identity });
   }
   return { items };
 }
