@@ -102,40 +102,40 @@ describe("reserved concurrency", () => {
   const jwt = { CHAT_AUTH: "jwt", CHAT_JWT_ISSUER: "https://issuer.example.com", CHAT_JWT_AUDIENCE: "client" };
 
   test("is opt-in: unset, no function reserves any, so the stack deploys in an account of any quota", () => {
-    expect(readConfig({}).functions.reservedConcurrency).toBeUndefined();
-    expect(readConfig({ CHAT_RESERVED_CONCURRENCY: "20" }).functions.reservedConcurrency).toBe(20);
+    expect(configOf({}).functions.reservedConcurrency).toBeUndefined();
+    expect(configOf({ CHAT_RESERVED_CONCURRENCY: "20" }).functions.reservedConcurrency).toBe(20);
   });
 
   test.each([
     ["0", /CHAT_RESERVED_CONCURRENCY="0" is invalid: expected an integer from 1 to 1000/],
     ["ten", /CHAT_RESERVED_CONCURRENCY="ten" is invalid: expected an integer from 1 to 1000/],
   ])("CHAT_RESERVED_CONCURRENCY=%s fails naming what it allows", (value, message) => {
-    expect(() => readConfig({ CHAT_RESERVED_CONCURRENCY: value })).toThrow(message);
+    expect(() => configOf({ CHAT_RESERVED_CONCURRENCY: value })).toThrow(message);
   });
 
   test("the total must leave the account Lambda's 100 unreserved: each route, the authorizer and the fan-out worker's share counted", () => {
     // 900 reservable of 1,000, less the worker's 10, shared by the routes.
     const most = Math.floor((900 - 10) / CHAT_ROUTES.length);
-    expect(readConfig({ CHAT_RESERVED_CONCURRENCY: String(most) }).functions.reservedConcurrency).toBe(most);
-    expect(() => readConfig({ CHAT_RESERVED_CONCURRENCY: String(most + 1) })).toThrow(
+    expect(configOf({ CHAT_RESERVED_CONCURRENCY: String(most) }).functions.reservedConcurrency).toBe(most);
+    expect(() => configOf({ CHAT_RESERVED_CONCURRENCY: String(most + 1) })).toThrow(
       new RegExp(`CHAT_RESERVED_CONCURRENCY="${most + 1}" is invalid: it reserves ${(most + 1) * CHAT_ROUTES.length + 10} .* an account of 1000 \\(CHAT_ACCOUNT_CONCURRENCY\\) may reserve 900.*Expected an integer from 1 to ${most}`),
     );
     // The authorizer reserves its share too, and a larger queue concurrency leaves the routes less.
     const withAuthorizer = Math.floor((900 - 10) / (CHAT_ROUTES.length + 1));
-    expect(() => readConfig({ ...jwt, CHAT_RESERVED_CONCURRENCY: String(withAuthorizer + 1) })).toThrow(new RegExp(`Expected an integer from 1 to ${withAuthorizer},`));
-    expect(() => readConfig({ CHAT_RESERVED_CONCURRENCY: String(most), CHAT_FANOUT_MAX_CONCURRENCY: "100" })).toThrow(/CHAT_FANOUT_MAX_CONCURRENCY=100/);
+    expect(() => configOf({ ...jwt, CHAT_RESERVED_CONCURRENCY: String(withAuthorizer + 1) })).toThrow(new RegExp(`Expected an integer from 1 to ${withAuthorizer},`));
+    expect(() => configOf({ CHAT_RESERVED_CONCURRENCY: String(most), CHAT_FANOUT_MAX_CONCURRENCY: "100" })).toThrow(/CHAT_FANOUT_MAX_CONCURRENCY=100/);
     // A raised quota, said so, allows more.
-    expect(readConfig({ CHAT_RESERVED_CONCURRENCY: "500", CHAT_ACCOUNT_CONCURRENCY: "5000" }).functions.reservedConcurrency).toBe(500);
+    expect(configOf({ CHAT_RESERVED_CONCURRENCY: "500", CHAT_ACCOUNT_CONCURRENCY: "5000" }).functions.reservedConcurrency).toBe(500);
   });
 
   test("an account whose quota is all unreserved minimum (a new account's 10 or 50) can reserve nothing, and synth says so", () => {
-    expect(() => readConfig({ CHAT_RESERVED_CONCURRENCY: "1", CHAT_ACCOUNT_CONCURRENCY: "50" })).toThrow(
+    expect(() => configOf({ CHAT_RESERVED_CONCURRENCY: "1", CHAT_ACCOUNT_CONCURRENCY: "50" })).toThrow(
       /CHAT_RESERVED_CONCURRENCY="1" is invalid: an account of 50 \(CHAT_ACCOUNT_CONCURRENCY\) may reserve 0 .*Expected no value/,
     );
   });
 
   test("CHAT_ACCOUNT_CONCURRENCY is refused without a reservation to check", () => {
-    expect(() => readConfig({ CHAT_ACCOUNT_CONCURRENCY: "1000" })).toThrow(/CHAT_ACCOUNT_CONCURRENCY="1000" is invalid: expected no value unless CHAT_RESERVED_CONCURRENCY is set/);
+    expect(() => configOf({ CHAT_ACCOUNT_CONCURRENCY: "1000" })).toThrow(/CHAT_ACCOUNT_CONCURRENCY="1000" is invalid: expected no value unless CHAT_RESERVED_CONCURRENCY is set/);
   });
 });
 
