@@ -34,6 +34,7 @@ export class ChatStack extends TerraformStack {
       api: config.api,
       table: config.table,
       fanOut: config.fanOut,
+      limits: config.limits,
       auth: config.auth,
       observability: config.observability,
     });

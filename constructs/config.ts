@@ -2,14 +2,20 @@
  * Settings of the chat stack, read from environment variables and validated up front, so a bad value fails
  * `synth` with a message that names the variable and what it accepts instead of failing `terraform apply`.
  */
-import { MAX_FANOUT_CONCURRENCY } from "../handlers/lib/env/contract";
+import {
+  MAX_FANOUT_CONCURRENCY,
+  MAX_MAX_CONNECTIONS_PER_USER,
+  MAX_MAX_ROOMS_PER_CONNECTION,
+  MAX_USER_BURST,
+  MAX_USER_RATE,
+} from "../handlers/lib/env/contract";
 import { MAX_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out/fan-out-job";
 import { FUNCTION_DEFAULTS, type FunctionSettings } from "./bundled-function";
 import { DEFAULT_THRESHOLDS } from "./chat-alarms";
 import { TABLE_DEFAULTS, type TableSettings } from "./connections-table";
 import { API_DEFAULTS, type ApiSettings, MAX_LAMBDA_TIMEOUT_SECONDS } from "./websocket-api";
 import { DEFAULT_NAME_CLAIM } from "./websocket-authorizer";
-import { DEFAULT_METRICS_NAMESPACE, FAN_OUT_DEFAULTS, type FanOutSettings } from "./websocket-chat";
+import { DEFAULT_METRICS_NAMESPACE, FAN_OUT_DEFAULTS, type FanOutSettings, LIMIT_DEFAULTS, type LimitSettings } from "./websocket-chat";
 
 export type BillingMode = "PAY_PER_REQUEST" | "PROVISIONED";
 
@@ -65,6 +71,8 @@ export interface ChatConfig {
   readonly table: TableSettings & { readonly billingMode: BillingMode };
   /** Posts in flight per invocation, and the asynchronous fan-out through SQS. */
   readonly fanOut: Required<FanOutSettings>;
+  /** Per-user frame rate, connections per user, rooms per connection (docs/limits.md). */
+  readonly limits: Required<LimitSettings>;
   readonly auth: AuthConfig;
   /** Unset: clients use the API's execute-api URL. */
   readonly domain?: DomainConfig;
@@ -178,6 +186,13 @@ export function readConfig(env: Env = process.env): ChatConfig {
       consumerConcurrency: read.integer("CHAT_FANOUT_MAX_CONCURRENCY", FAN_OUT_DEFAULTS.consumerConcurrency, 2, 1000),
       // Lambda's own limit is 900 s.
       consumerTimeoutSeconds: read.integer("CHAT_FANOUT_TIMEOUT_SECONDS", FAN_OUT_DEFAULTS.consumerTimeoutSeconds, 10, 900),
+    },
+    limits: {
+      // 0 switches the limiter off (docs/limits.md says what that costs in safety).
+      userRate: read.integer("CHAT_USER_RATE", LIMIT_DEFAULTS.userRate, 0, MAX_USER_RATE),
+      userBurst: read.integer("CHAT_USER_BURST", LIMIT_DEFAULTS.userBurst, 1, MAX_USER_BURST),
+      maxConnectionsPerUser: read.integer("CHAT_MAX_CONNECTIONS_PER_USER", LIMIT_DEFAULTS.maxConnectionsPerUser, 1, MAX_MAX_CONNECTIONS_PER_USER),
+      maxRoomsPerConnection: read.integer("CHAT_MAX_ROOMS_PER_CONNECTION", LIMIT_DEFAULTS.maxRoomsPerConnection, 1, MAX_MAX_ROOMS_PER_CONNECTION),
     },
     auth: readAuth(read),
     domain: readDomain(read, region),

@@ -3,13 +3,20 @@ import { join } from "node:path";
 import {
   DEFAULT_FANOUT_CONCURRENCY,
   DEFAULT_INLINE_FANOUT_LIMIT,
+  DEFAULT_MAX_CONNECTIONS_PER_USER,
+  DEFAULT_MAX_ROOMS_PER_CONNECTION,
   DEFAULT_RECIPIENTS_PER_JOB,
+  DEFAULT_USER_BURST,
+  DEFAULT_USER_RATE,
   ENV_AUTH_MODE,
   ENV_CALLBACK_URL,
   ENV_FANOUT_CONCURRENCY,
   ENV_FANOUT_JOB_SIZE,
   ENV_FANOUT_QUEUE_URL,
   ENV_INLINE_FANOUT_LIMIT,
+  ENV_MAX_ROOMS_PER_CONNECTION,
+  ENV_USER_BURST,
+  ENV_USER_RATE,
   ENV_METRICS_NAMESPACE,
   ENV_METRICS_SERVICE,
   ENV_TABLE_NAME,
@@ -49,6 +56,29 @@ export const FAN_OUT_DEFAULTS = {
   consumerTimeoutSeconds: 60,
 } as const;
 
+/** The limits where props say nothing; config.ts reads these (docs/limits.md says why each). */
+export const LIMIT_DEFAULTS = {
+  /** A person typing sends a frame every few seconds; 5/s on average leaves room for joins and reconnects. */
+  userRate: DEFAULT_USER_RATE,
+  /** Enough for a page that joins its rooms and asks for their members at once after connecting. */
+  userBurst: DEFAULT_USER_BURST,
+  /** Tabs and devices of one person, with room for reconnects that overlap the old connection. */
+  maxConnectionsPerUser: DEFAULT_MAX_CONNECTIONS_PER_USER,
+  maxRoomsPerConnection: DEFAULT_MAX_ROOMS_PER_CONNECTION,
+} as const;
+
+/** What one user or connection may take (docs/limits.md). */
+export interface LimitSettings {
+  /** Frames per second per user on average over the client routes; 0 switches the limiter off. @default LIMIT_DEFAULTS.userRate */
+  readonly userRate?: number;
+  /** Frames a user may send at once. @default LIMIT_DEFAULTS.userBurst */
+  readonly userBurst?: number;
+  /** Open connections per user (jwt mode). @default LIMIT_DEFAULTS.maxConnectionsPerUser */
+  readonly maxConnectionsPerUser?: number;
+  /** Rooms one connection may be in. @default LIMIT_DEFAULTS.maxRoomsPerConnection */
+  readonly maxRoomsPerConnection?: number;
+}
+
 export interface WebsocketChatProps {
   /** Prefix of every resource name. */
   readonly namePrefix: string;
@@ -65,6 +95,8 @@ export interface WebsocketChatProps {
   readonly table?: TableSettings;
   /** Posts in flight, and when and how the fan-out queue is used. @default FAN_OUT_DEFAULTS */
   readonly fanOut?: FanOutSettings;
+  /** Per-user and per-connection limits. @default LIMIT_DEFAULTS */
+  readonly limits?: LimitSettings;
   /** Who may connect. @default { mode: "none" }: anyone */
   readonly auth?: AuthConfig;
   /**
@@ -132,16 +164,22 @@ export const CHAT_ROUTES: readonly RouteSpec[] = [
     manageConnections: true,
     enqueues: true,
   },
-  // A transaction: check the connection is open, put both membership items; then presence to the room.
+  // A transaction: count the room on the connection's record (open, under the cap), put both membership items; then presence to the room.
   {
     routeKey: "join",
     handler: "join",
     replies: true,
-    tableActions: ["dynamodb:GetItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query"],
+    tableActions: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:Query"],
     manageConnections: true,
   },
-  // The room's entry (for the member's user), then one transaction of two deletes; then presence to the room.
-  { routeKey: "leave", handler: "leave", replies: true, tableActions: ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query"], manageConnections: true },
+  // The room's entry (for the member's user), then one transaction of two deletes and the record's room count; then presence to the room.
+  {
+    routeKey: "leave",
+    handler: "leave",
+    replies: true,
+    tableActions: ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+    manageConnections: true,
+  },
   // The connection and its membership in one BatchGetItem, then the room's list.
   { routeKey: "members", handler: "members", replies: true, tableActions: ["dynamodb:BatchGetItem", "dynamodb:Query"], manageConnections: false },
 ];
@@ -172,6 +210,7 @@ export class WebsocketChat extends Construct {
     const functionSettings = props.functions ?? {};
     const timeout = functionSettings.timeout ?? FUNCTION_DEFAULTS.timeout;
     const fanOut = withDefaults<Required<FanOutSettings>>(FAN_OUT_DEFAULTS, props.fanOut);
+    const limits = withDefaults<Required<LimitSettings>>(LIMIT_DEFAULTS, props.limits);
     const metricsNamespace = props.observability?.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     // The stack's name prefix tells stacks apart that share a namespace.
     const metricsEnvironment = { [ENV_METRICS_NAMESPACE]: metricsNamespace, [ENV_METRICS_SERVICE]: props.namePrefix };
@@ -245,6 +284,10 @@ export class WebsocketChat extends Construct {
             ? { [ENV_FANOUT_CONCURRENCY]: String(fanOut.postsInFlight), [ENV_CALLBACK_URL]: this.api.callbackUrl }
             : {}),
           ...(spec.routeKey === "$connect" ? { [ENV_AUTH_MODE]: auth.mode } : {}),
+          ...(spec.replies ? { [ENV_USER_RATE]: String(limits.userRate), [ENV_USER_BURST]: String(limits.userBurst) } : {}),
+          // A token that expires mid-connection is told so and the connection closed (jwt mode only).
+          ...(spec.replies && auth.mode === "jwt" ? { [ENV_CALLBACK_URL]: this.api.callbackUrl } : {}),
+          ...(spec.routeKey === "join" ? { [ENV_MAX_ROOMS_PER_CONNECTION]: String(limits.maxRoomsPerConnection) } : {}),
           ...(spec.enqueues
             ? {
                 [ENV_FANOUT_QUEUE_URL]: this.fanOutQueue.queue.url,
@@ -253,7 +296,7 @@ export class WebsocketChat extends Construct {
               }
             : {}),
         },
-        statements: this.statementsFor(spec),
+        statements: this.statementsFor(spec, auth.mode, limits),
       });
       functions[spec.handler] = fn;
       const authorizer = spec.routeKey === "$connect" ? this.authorizer : undefined;
@@ -292,17 +335,22 @@ export class WebsocketChat extends Construct {
   }
 
   /** Exactly the actions the route's handler calls, each on only the resources it calls them on. */
-  private statementsFor(spec: RouteSpec): PolicyStatement[] {
+  private statementsFor(spec: RouteSpec, authMode: AuthConfig["mode"], limits: Required<LimitSettings>): PolicyStatement[] {
     const statements: PolicyStatement[] = [];
-    if (spec.tableActions.length) statements.push({ actions: spec.tableActions, resources: [this.table.table.arn] });
-    if (spec.manageConnections) statements.push(this.manageConnections());
+    // The frame limit is one conditional UpdateItem on the user's bucket, made by every client route.
+    const limiter = spec.replies && limits.userRate > 0 && !spec.tableActions.includes("dynamodb:UpdateItem") ? ["dynamodb:UpdateItem"] : [];
+    const tableActions = [...spec.tableActions, ...limiter];
+    if (tableActions.length) statements.push({ actions: tableActions, resources: [this.table.table.arn] });
+    // In jwt mode a client route closes a connection whose token expired: it posts TOKEN_EXPIRED, then DELETEs.
+    const closes = spec.replies && authMode === "jwt";
+    if (spec.manageConnections || closes) statements.push(this.manageConnections(closes ? ["POST", "DELETE"] : ["POST"]));
     if (spec.enqueues) statements.push(...this.fanOutQueue.producerStatements());
     return statements;
   }
 
-  /** Posting to this stage's connections, and nothing else of the API. */
-  private manageConnections(): PolicyStatement {
-    return { actions: ["execute-api:ManageConnections"], resources: [`${this.api.connectionsArnPrefix}/POST/@connections/*`] };
+  /** Posting to (and, given DELETE, closing) this stage's connections, and nothing else of the API. */
+  private manageConnections(methods: ReadonlyArray<"POST" | "GET" | "DELETE"> = ["POST"]): PolicyStatement {
+    return { actions: ["execute-api:ManageConnections"], resources: methods.map((method) => `${this.api.connectionsArnPrefix}/${method}/@connections/*`) };
   }
 }
 

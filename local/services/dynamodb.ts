@@ -25,6 +25,7 @@ import { DEFAULT_INDEX_LAG_MS, IndexReplicas } from "./dynamodb/index-replicas";
 import { ReadWriteLock } from "./dynamodb/lock";
 import { StoreClient } from "./dynamodb/store-client";
 import { transactWriteItems } from "./dynamodb/transactions";
+import { isMap, writeReturningOldOnFailure } from "./dynamodb/old-image-on-failure";
 import { TtlSweeper, type TtlOptions } from "./dynamodb/ttl-sweeper";
 
 // dynalite ships no types: a function returning an http.Server.
@@ -74,6 +75,9 @@ function sendJson(res: ServerResponse, status: number, payload: Record<string, u
   });
   res.end(body);
 }
+
+/** Single-item writes, which may ask for the item's old image when their condition fails. */
+const SINGLE_WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem"]);
 
 /** Operations that change items, after which index replicas follow. */
 const WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"]);
@@ -140,6 +144,11 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
     if (operation === "TransactWriteItems" && parsed !== undefined) {
       const outcome = await lock.exclusive(() => transactWriteItems(client, parsed, keySchemaOf));
       for (const { table, key } of outcome.written) indexes.follow(table, key);
+      return sendJson(res, outcome.status, outcome.body);
+    }
+    if (SINGLE_WRITES.has(operation) && isMap(parsed) && parsed.ReturnValuesOnConditionCheckFailure === "ALL_OLD") {
+      const outcome = await lock.exclusive(() => writeReturningOldOnFailure(client, operation, parsed, keySchemaOf));
+      if (outcome.status === 200) indexes.afterWrite(operation, parsed);
       return sendJson(res, outcome.status, outcome.body);
     }
     const redirected = indexes.redirect(operation, parsed);

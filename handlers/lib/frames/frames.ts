@@ -11,6 +11,9 @@ export type ErrorCode =
   | "INVALID_TARGET"
   | "INVALID_REQUEST_ID"
   | "NOT_CONNECTED"
+  | "TOO_MANY_ROOMS"
+  | "RATE_LIMITED"
+  | "TOKEN_EXPIRED"
   | "INTERNAL";
 
 export interface MessageFrame {
@@ -72,6 +75,8 @@ export interface ErrorFrame {
   readonly code: ErrorCode;
   readonly message: string;
   readonly action?: string;
+  /** RATE_LIMITED: milliseconds until the user's next frame is allowed. */
+  readonly retryAfterMs?: number;
 }
 
 /** Frames that answer a client's frame; they echo its requestId. */
@@ -90,4 +95,8 @@ export function internalErrorFrame(action?: string): ErrorFrame {
 
 export function notConnected(action?: string): ErrorFrame {
   return errorFrame("NOT_CONNECTED", "This connection is closing or closed; reconnect and try again.", action);
+}
+
+export function rateLimited(retryAfterMs: number, action?: string): ErrorFrame {
+  return { ...errorFrame("RATE_LIMITED", `Too many frames; wait ${retryAfterMs} ms before sending again.`, action), retryAfterMs };
 }

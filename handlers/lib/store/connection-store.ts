@@ -66,7 +66,10 @@ export interface RoomMember extends ListedRecipient {
   readonly user: User;
 }
 
-export type JoinOutcome = "joined" | "already-member" | "not-connected";
+export type JoinOutcome = "joined" | "already-member" | "not-connected" | "too-many-rooms";
+
+/** The connection record's count of its memberships, kept by join and leave in their transactions. */
+const ROOM_COUNT = "roomCount";
 
 export type RemovalOutcome =
   /** Its items are gone (or were already). */
@@ -146,12 +149,12 @@ export class ConnectionStore {
    * removal either lands before it (and is removed with it) or fails: it never leaves an orphan that
    * every later room message would post to.
    */
-  async join(connection: ConnectionRecord, room: string): Promise<JoinOutcome> {
+  async join(connection: ConnectionRecord, room: string, maxRooms: number = Number.MAX_SAFE_INTEGER): Promise<JoinOutcome> {
     // Cancelled by another transaction on these items (a leave, a connection's removal): try again.
-    return retryingConflicts(() => this.joinOnce(connection, room));
+    return retryingConflicts(() => this.joinOnce(connection, room, maxRooms));
   }
 
-  private async joinOnce(connection: ConnectionRecord, room: string): Promise<JoinOutcome> {
+  private async joinOnce(connection: ConnectionRecord, room: string, maxRooms: number): Promise<JoinOutcome> {
     if (await this.isMember(connection.connectionId, room)) return "already-member";
     const { connectionId, connectedAt, user } = connection;
     const ttl = expiresAt(connectedAt);
@@ -162,12 +165,16 @@ export class ConnectionStore {
         new TransactWriteCommand({
           TransactItems: [
             {
-              ConditionCheck: {
+              // The record still open and below the room cap, counting this room: two joins racing for the
+              // last place both write this item, so one of them fails its condition.
+              Update: {
                 TableName: this.table,
                 Key: keys.connection(connectionId),
-                ConditionExpression: "attribute_exists(#pk) AND attribute_not_exists(#closing) AND #ttl > :now",
-                ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#closing": "closing", "#ttl": TTL_ATTRIBUTE },
-                ExpressionAttributeValues: { ":now": nowSeconds },
+                UpdateExpression: "ADD #rooms :one",
+                ConditionExpression: "attribute_exists(#pk) AND attribute_not_exists(#closing) AND #ttl > :now AND (attribute_not_exists(#rooms) OR #rooms < :max)",
+                ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#closing": "closing", "#ttl": TTL_ATTRIBUTE, "#rooms": ROOM_COUNT },
+                ExpressionAttributeValues: { ":now": nowSeconds, ":one": 1, ":max": maxRooms },
+                ReturnValuesOnConditionCheckFailure: "ALL_OLD",
               },
             },
             {
@@ -191,8 +198,12 @@ export class ConnectionStore {
       );
       return "joined";
     } catch (error) {
-      if (isConditionFailed(error, 0)) return "not-connected";
       if (isConditionFailed(error, 1)) return "already-member";
+      if (isConditionFailed(error, 0)) {
+        const old = cancelledItem(error, 0);
+        const open = old !== undefined && old.closing === undefined && Number(old[TTL_ATTRIBUTE]) > nowSeconds;
+        return open && Number(old[ROOM_COUNT] ?? 0) >= maxRooms ? "too-many-rooms" : "not-connected";
+      }
       throw error;
     }
   }
@@ -208,7 +219,7 @@ export class ConnectionStore {
     return retryingConflicts(() => this.leaveOnce(connectionId, room));
   }
 
-  private async leaveOnce(connectionId: string, room: string): Promise<User | undefined> {
+  private async leaveOnce(connectionId: string, room: string, withCount = true): Promise<User | undefined> {
     const entryKey = keys.roomMember(room, connectionId);
     // The user for the presence frame is on the room's entry.
     const entry = await this.item(entryKey);
@@ -226,6 +237,21 @@ export class ConnectionStore {
               },
             },
             { Delete: { TableName: this.table, Key: keys.membership(connectionId, room) } },
+            // One room fewer against the cap; only on a record that is there (a gone connection has no count).
+            ...(withCount
+              ? [
+                  {
+                    Update: {
+                      TableName: this.table,
+                      Key: keys.connection(connectionId),
+                      UpdateExpression: "ADD #rooms :minusOne",
+                      ConditionExpression: "attribute_exists(#pk)",
+                      ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#rooms": ROOM_COUNT },
+                      ExpressionAttributeValues: { ":minusOne": -1 },
+                    },
+                  },
+                ]
+              : []),
           ],
         }),
       );
@@ -233,6 +259,8 @@ export class ConnectionStore {
     } catch (error) {
       // Removed meanwhile (another leave, the connection's removal): whoever removed it tells the room.
       if (isConditionFailed(error, 0)) return undefined;
+      // The record is gone (its removal is deleting the memberships too): leave without counting.
+      if (withCount && isConditionFailed(error, 2)) return this.leaveOnce(connectionId, room, false);
       throw error;
     }
   }
@@ -392,6 +420,13 @@ export class ConnectionStore {
       }
     }
   }
+}
+
+/** The old image a cancelled transaction returned for its `index`th item (ALL_OLD), as plain values. */
+function cancelledItem(error: unknown, index: number): Item | undefined {
+  const reasons = (error as { CancellationReasons?: ReadonlyArray<{ Item?: Record<string, unknown> }> }).CancellationReasons;
+  const item = reasons?.[index]?.Item;
+  return item ? unmarshall(item as WireItem) : undefined;
 }
 
 function keyOf(item: Item): Key {

@@ -14,6 +14,13 @@
  *   user#<userId>         conn#<id>        one of the user's connections (toUser direct messages)
  *   all#<shard>           conn#<id>        one of BROADCAST_SHARDS lists of every connection (broadcasts)
  *   fanout#<sqsMessageId> progress         a fan-out job's recipients still to reach, kept while SQS retries it
+ *   limits#<userId>       rate             the user's frame bucket: tat (GCRA's theoretical arrival time, epoch ms),
+ *                                          expiring a minute after the bucket is full again (docs/limits.md)
+ *   limits#<userId>       connections      the user's open connections as a map connectionId → connectedAt, so one
+ *                                          conditional write caps them (jwt mode; docs/limits.md)
+ *
+ * Limits live under their own prefix, not under user#: a Query of the user's list of connections must find
+ * connections only.
  *
  * Broadcasts read BROADCAST_SHARDS partitions rather than one: a single partition takes at most 1,000
  * writes per second, which would cap how fast clients can connect.
@@ -28,6 +35,7 @@ const ROOM_PREFIX = "room#";
 const USER_PREFIX = "user#";
 const SHARD_PREFIX = "all#";
 const FAN_OUT_PREFIX = "fanout#";
+const LIMITS_PREFIX = "limits#";
 
 /** Partitions holding the list of every connection. Changing it strands existing items: a constant. */
 export const BROADCAST_SHARDS = 16;
@@ -46,6 +54,8 @@ export const keys = {
   broadcast: (connectionId: string): Key => ({ pk: SHARD_PREFIX + shardOf(connectionId), sk: CONNECTION_PREFIX + connectionId }),
   shardPartition: (shard: number): string => SHARD_PREFIX + shard,
   fanOutProgress: (sqsMessageId: string): Key => ({ pk: FAN_OUT_PREFIX + sqsMessageId, sk: "progress" }),
+  userRate: (userId: string): Key => ({ pk: LIMITS_PREFIX + userId, sk: "rate" }),
+  userConnections: (userId: string): Key => ({ pk: LIMITS_PREFIX + userId, sk: "connections" }),
 };
 
 /** The room a membership item (`sk = room#<room>`) is for, or undefined for any other item. */
