@@ -2,14 +2,17 @@
  * The limits every client route enforces (docs/limits.md), on the local DynamoDB: the per-user frame
  * bucket, token expiry on frames, and rooms per connection.
  */
+import { handler as connect } from "../handlers/connect";
+import { handler as disconnect } from "../handlers/disconnect";
 import { handler as defaultRoute } from "../handlers/default";
 import { handler as join } from "../handlers/join";
 import { handler as leave } from "../handlers/leave";
 import { handler as members } from "../handlers/members";
-import { ENV_MAX_ROOMS_PER_CONNECTION, ENV_USER_BURST, ENV_USER_RATE } from "../handlers/lib/env/contract";
+import { ENV_AUTH_MODE, ENV_MAX_CONNECTIONS_PER_USER, ENV_MAX_ROOMS_PER_CONNECTION, ENV_USER_BURST, ENV_USER_RATE } from "../handlers/lib/env/contract";
+import { SEAT_GRACE_MS } from "../handlers/lib/limits/connection-seats";
 import { keys } from "../handlers/lib/store/table-schema";
 import type { LocalDynamo } from "./support/dynalite";
-import { frameEvent, replyFrame, websocketEvent } from "./support/events";
+import { connectEvent, disconnectEvent, frameEvent, replyFrame, websocketEvent } from "./support/events";
 import { handlerWorld } from "./support/handler-world";
 import type { FakeManagementApi } from "./support/management-api";
 
@@ -164,5 +167,54 @@ describe("rooms per connection", () => {
     expect(codes).toEqual(["TOO_MANY_ROOMS", "TOO_MANY_ROOMS", "TOO_MANY_ROOMS", "joined"]);
     const memberships = (await dynamo.partition(keys.connectionPartition("r2"))).filter((item) => String(item.sk).startsWith("room#"));
     expect(memberships).toHaveLength(2);
+  });
+});
+
+describe("connections per user (jwt mode)", () => {
+  beforeEach(() => {
+    process.env[ENV_AUTH_MODE] = "jwt";
+    process.env[ENV_MAX_CONNECTIONS_PER_USER] = "2";
+  });
+  afterAll(() => {
+    delete process.env[ENV_AUTH_MODE];
+    delete process.env[ENV_MAX_CONNECTIONS_PER_USER];
+  });
+  const handshake = (connectionId: string, user = "uma", connectedAt = Date.now()) => connect(connectEvent(connectionId, { authorizer: verified(user), connectedAt }));
+
+  test("the handshake past the cap gets 429 and records nothing; another user is unaffected; $disconnect gives the seat back", async () => {
+    expect((await handshake("u1")).statusCode).toBe(200);
+    expect((await handshake("u2")).statusCode).toBe(200);
+    const refused = await handshake("u3");
+    expect(refused.statusCode).toBe(429);
+    expect(await dynamo.keysMentioning("u3")).toEqual([]);
+    expect((await handshake("v1", "vic")).statusCode).toBe(200);
+
+    await disconnect(disconnectEvent("u1"));
+    expect((await handshake("u3")).statusCode).toBe(200);
+  });
+
+  test("handshakes racing for the last seat: exactly one gets it", async () => {
+    expect((await handshake("w0", "wes")).statusCode).toBe(200);
+    const statuses = (await Promise.all(["w1", "w2", "w3", "w4"].map((id) => handshake(id, "wes")))).map((r) => r.statusCode).sort();
+    expect(statuses).toEqual([200, 429, 429, 429]);
+  });
+
+  test("seats of connections gone without a $disconnect are probed and given back; one younger than the grace period is not", async () => {
+    const old = Date.now() - SEAT_GRACE_MS - 5_000;
+    expect((await handshake("z1", "zed", old)).statusCode).toBe(200);
+    expect((await handshake("z2", "zed", Date.now() - 1_000)).statusCode).toBe(200);
+    // Neither said goodbye; z2 may only be opening still (its $connect not yet finished), which also answers 410.
+    api.gone.add("z1");
+    api.gone.add("z2");
+    expect((await handshake("z3", "zed")).statusCode).toBe(200);
+    expect(api.requests).toEqual(["GET /prod/@connections/z1"]);
+    // z2 keeps its seat: the next one is refused, after probing nobody (z3 and z2 are too young).
+    expect((await handshake("z4", "zed")).statusCode).toBe(429);
+  });
+
+  test("in none mode no seat is kept: every connection is its own user", async () => {
+    delete process.env[ENV_AUTH_MODE];
+    for (const id of ["n1", "n2", "n3"]) expect((await connect(connectEvent(id))).statusCode).toBe(200);
+    expect((await dynamo.allKeys()).filter((key) => key.startsWith("limits#"))).toEqual([]);
   });
 });

@@ -349,7 +349,7 @@ describe("least privilege", () => {
       .flatMap((s) => list(s.Action).flatMap((action) => list(s.Resource).map((resource) => `${action} ${resource}`)));
   const CLIENT_ROUTES = PROTOCOL_ROUTES.filter((route) => route !== "$connect" && route !== "$disconnect");
 
-  test("in jwt mode every client route, and nothing else, may DELETE this stage's connections (closing one whose token expired)", () => {
+  test("in jwt mode every client route, and nothing else, may DELETE this stage's connections (closing one whose token expired); $connect may GET them", () => {
     const { tf: jwt } = synthChat({ CHAT_AUTH: "jwt", CHAT_JWT_ISSUER: "https://idp.example.com", CHAT_JWT_AUDIENCE: "chat" });
     const api = ref("aws_apigatewayv2_api", resources(jwt, "aws_apigatewayv2_api")[0][0], "execution_arn");
     for (const routeKey of PROTOCOL_ROUTES) {
@@ -359,6 +359,11 @@ describe("least privilege", () => {
       // The TOKEN_EXPIRED frame goes out as a post before the close.
       if (CLIENT_ROUTES.includes(routeKey)) expect(grants).toContain(`execute-api:ManageConnections ${api}/prod/POST/@connections/*`);
     }
+    // $connect takes a seat of the user's (UpdateItem) and probes possibly dead seats (GET), nothing more.
+    expect(grantsOf("$connect", jwt).sort()).toEqual(
+      [`dynamodb:PutItem ${table()}`, `dynamodb:UpdateItem ${table()}`, `execute-api:ManageConnections ${api}/prod/GET/@connections/*`].sort(),
+    );
+    expect(functionOfRoute("$connect", jwt)[1].environment.variables).toMatchObject({ MAX_CONNECTIONS_PER_USER: "10" });
     // In none mode no token expires and nothing closes connections.
     for (const routeKey of PROTOCOL_ROUTES) expect(grantsOf(routeKey, tf).filter((grant) => grant.includes("/DELETE/"))).toEqual([]);
   });

@@ -14,6 +14,7 @@ import {
   ENV_FANOUT_JOB_SIZE,
   ENV_FANOUT_QUEUE_URL,
   ENV_INLINE_FANOUT_LIMIT,
+  ENV_MAX_CONNECTIONS_PER_USER,
   ENV_MAX_ROOMS_PER_CONNECTION,
   ENV_USER_BURST,
   ENV_USER_RATE,
@@ -288,6 +289,10 @@ export class WebsocketChat extends Construct {
           // A token that expires mid-connection is told so and the connection closed (jwt mode only).
           ...(spec.replies && auth.mode === "jwt" ? { [ENV_CALLBACK_URL]: this.api.callbackUrl } : {}),
           ...(spec.routeKey === "join" ? { [ENV_MAX_ROOMS_PER_CONNECTION]: String(limits.maxRoomsPerConnection) } : {}),
+          // The per-user connection cap (jwt mode): its probes of possibly dead connections need the callback URL.
+          ...(spec.routeKey === "$connect" && auth.mode === "jwt"
+            ? { [ENV_MAX_CONNECTIONS_PER_USER]: String(limits.maxConnectionsPerUser), [ENV_CALLBACK_URL]: this.api.callbackUrl }
+            : {}),
           ...(spec.enqueues
             ? {
                 [ENV_FANOUT_QUEUE_URL]: this.fanOutQueue.queue.url,
@@ -339,11 +344,14 @@ export class WebsocketChat extends Construct {
     const statements: PolicyStatement[] = [];
     // The frame limit is one conditional UpdateItem on the user's bucket, made by every client route.
     const limiter = spec.replies && limits.userRate > 0 && !spec.tableActions.includes("dynamodb:UpdateItem") ? ["dynamodb:UpdateItem"] : [];
-    const tableActions = [...spec.tableActions, ...limiter];
+    // In jwt mode $connect takes (and gives back dead) seats on the user's seats item, probing with GET.
+    const seats = spec.routeKey === "$connect" && authMode === "jwt";
+    const tableActions = [...spec.tableActions, ...limiter, ...(seats ? ["dynamodb:UpdateItem"] : [])];
     if (tableActions.length) statements.push({ actions: tableActions, resources: [this.table.table.arn] });
     // In jwt mode a client route closes a connection whose token expired: it posts TOKEN_EXPIRED, then DELETEs.
     const closes = spec.replies && authMode === "jwt";
     if (spec.manageConnections || closes) statements.push(this.manageConnections(closes ? ["POST", "DELETE"] : ["POST"]));
+    if (seats) statements.push(this.manageConnections(["GET"]));
     if (spec.enqueues) statements.push(...this.fanOutQueue.producerStatements());
     return statements;
   }

@@ -19,6 +19,7 @@ import {
   TTL_ATTRIBUTE,
 } from "./table-schema";
 import { storedUser, User } from "../auth/user";
+import { releaseSeats, type Seat, seatsOfItem, takeSeat } from "../limits/connection-seats";
 
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_WRITE_LIMIT = 25;
@@ -66,6 +67,8 @@ export interface RoomMember extends ListedRecipient {
   readonly user: User;
 }
 
+export type AddOutcome = { readonly added: true } | { readonly added: false; readonly seats: readonly Seat[] };
+
 export type JoinOutcome = "joined" | "already-member" | "not-connected" | "too-many-rooms";
 
 /** The connection record's count of its memberships, kept by join and leave in their transactions. */
@@ -95,20 +98,42 @@ export class ConnectionStore {
 
   /**
    * Records a connection and lists it under its user and in the broadcast list, all or nothing: a
-   * connection is never reachable by one list and missing from another.
+   * connection is never reachable by one list and missing from another. With `maxPerUser`, it also takes
+   * one of the user's seats (connection-seats.ts) in the same transaction, and records nothing when every
+   * seat is taken: the answer then lists the seats, for the caller to probe.
    */
-  async addConnection({ connectionId, connectedAt, user }: ConnectionRecord): Promise<void> {
+  async addConnection({ connectionId, connectedAt, user }: ConnectionRecord, maxPerUser?: number): Promise<AddOutcome> {
     const ttl = expiresAt(connectedAt);
     const listed = { connectionId, connectedAt, userId: user.id, [TTL_ATTRIBUTE]: ttl };
-    await this.db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Put: { TableName: this.table, Item: { ...keys.connection(connectionId), connectionId, connectedAt, user, [TTL_ATTRIBUTE]: ttl } } },
-          { Put: { TableName: this.table, Item: { ...keys.userConnection(user.id, connectionId), ...listed } } },
-          { Put: { TableName: this.table, Item: { ...keys.broadcast(connectionId), ...listed } } },
-        ],
-      }),
-    );
+    try {
+      // Two handshakes of one user write the same seats item: a transaction conflict is tried again.
+      await retryingConflicts(() =>
+        this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              { Put: { TableName: this.table, Item: { ...keys.connection(connectionId), connectionId, connectedAt, user, [TTL_ATTRIBUTE]: ttl } } },
+              { Put: { TableName: this.table, Item: { ...keys.userConnection(user.id, connectionId), ...listed } } },
+              { Put: { TableName: this.table, Item: { ...keys.broadcast(connectionId), ...listed } } },
+              ...(maxPerUser === undefined ? [] : [takeSeat(this.table, user.id, { connectionId, connectedAt }, maxPerUser, ttl)]),
+            ],
+          }),
+        ),
+      );
+      return { added: true };
+    } catch (error) {
+      if (maxPerUser === undefined || !isConditionFailed(error, 3)) throw error;
+      return { added: false, seats: seatsOfItem(cancelledItem(error, 3)) };
+    }
+  }
+
+  /** Gives seats of the user's back (connections found gone); nothing when the user holds none. */
+  async releaseSeats(userId: string, seats: readonly Seat[]): Promise<void> {
+    if (seats.length === 0) return;
+    try {
+      await this.db.send(new UpdateCommand(releaseSeats(this.table, userId, seats)));
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
   }
 
   /** The connection's record if it is open: not missing, not being removed, not past its TTL. */
@@ -316,6 +341,8 @@ export class ConnectionStore {
     add(keys.broadcast(connectionId));
     if (options.listedAs) add(options.listedAs);
     await this.deleteAll([...doomed.values()]);
+    // A verified user's connection holds a seat against the per-user cap (jwt mode); give it back.
+    if (user?.verified && record) await this.releaseSeats(user.id, [{ connectionId, connectedAt: Number(record.connectedAt) }]);
     // The record goes last: until then, joins keep failing on its `closing` mark.
     await this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.connection(connectionId) }));
     return { outcome: "removed", rooms, ...(user ? { user } : {}) };
