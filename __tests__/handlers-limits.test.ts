@@ -212,6 +212,12 @@ describe("connections per user (jwt mode)", () => {
     expect((await handshake("z4", "zed")).statusCode).toBe(429);
   });
 
+  test("the token's expiry is stored with the connection", async () => {
+    const exp = Math.floor(Date.now() / 1000) + 900;
+    expect((await connect(connectEvent("k1", { authorizer: verified("kim", { tokenExpiresAt: exp }) }))).statusCode).toBe(200);
+    expect(await dynamo.itemsOf("k1")).toEqual([expect.objectContaining({ tokenExpiresAt: exp })]);
+  });
+
   test("in none mode no seat is kept: every connection is its own user", async () => {
     delete process.env[ENV_AUTH_MODE];
     for (const id of ["n1", "n2", "n3"]) expect((await connect(connectEvent(id))).statusCode).toBe(200);

@@ -3,7 +3,7 @@ import { connectionStore } from "./lib/store/connection-store";
 import { lifecycleRoute } from "./lib/frames/route-result";
 import { authMode, maxConnectionsPerUser } from "./lib/env/contract";
 import { evictDeadSeats } from "./lib/limits/evict-seats";
-import { anonymousUser, AuthorizerContext, NAME_PATTERN, User, verifiedUser } from "./lib/auth/user";
+import { anonymousUser, AuthorizerContext, NAME_PATTERN, tokenExpiresAt, User, verifiedUser } from "./lib/auth/user";
 
 /** The parts of a $connect event beyond what @types/aws-lambda declares for WebSocket events. */
 type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
@@ -23,7 +23,8 @@ export const handler = lifecycleRoute("$connect", async (rawEvent) => {
   const user = userOf(event);
   if ("statusCode" in user) return user;
   const store = connectionStore();
-  const record = { connectionId, connectedAt: Number.isFinite(connectedAt) ? connectedAt : Date.now(), user };
+  const expires = tokenExpiresAt(event.requestContext.authorizer);
+  const record = { connectionId, connectedAt: Number.isFinite(connectedAt) ? connectedAt : Date.now(), user, ...(expires !== undefined && { tokenExpiresAt: expires }) };
   // In none mode every connection is its own user: no cap to keep.
   const max = authMode() === "jwt" ? maxConnectionsPerUser() : undefined;
   let outcome = await store.addConnection(record, max);

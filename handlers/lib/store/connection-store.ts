@@ -52,6 +52,8 @@ export interface ConnectionRecord {
   /** Epoch ms at which API Gateway accepted the connection. */
   readonly connectedAt: number;
   readonly user: User;
+  /** The token's `exp` (epoch seconds) in jwt mode: frames after it are refused (docs/limits.md). */
+  readonly tokenExpiresAt?: number;
 }
 
 /** A recipient read from one of the lists (room, user, everyone): the list item's key goes with it. */
@@ -102,7 +104,7 @@ export class ConnectionStore {
    * one of the user's seats (connection-seats.ts) in the same transaction, and records nothing when every
    * seat is taken: the answer then lists the seats, for the caller to probe.
    */
-  async addConnection({ connectionId, connectedAt, user }: ConnectionRecord, maxPerUser?: number): Promise<AddOutcome> {
+  async addConnection({ connectionId, connectedAt, user, tokenExpiresAt }: ConnectionRecord, maxPerUser?: number): Promise<AddOutcome> {
     const ttl = expiresAt(connectedAt);
     const listed = { connectionId, connectedAt, userId: user.id, [TTL_ATTRIBUTE]: ttl };
     try {
@@ -111,7 +113,12 @@ export class ConnectionStore {
         this.db.send(
           new TransactWriteCommand({
             TransactItems: [
-              { Put: { TableName: this.table, Item: { ...keys.connection(connectionId), connectionId, connectedAt, user, [TTL_ATTRIBUTE]: ttl } } },
+              {
+                Put: {
+                  TableName: this.table,
+                  Item: { ...keys.connection(connectionId), connectionId, connectedAt, user, ...(tokenExpiresAt !== undefined && { tokenExpiresAt }), [TTL_ATTRIBUTE]: ttl },
+                },
+              },
               { Put: { TableName: this.table, Item: { ...keys.userConnection(user.id, connectionId), ...listed } } },
               { Put: { TableName: this.table, Item: { ...keys.broadcast(connectionId), ...listed } } },
               ...(maxPerUser === undefined ? [] : [takeSeat(this.table, user.id, { connectionId, connectedAt }, maxPerUser, ttl)]),

@@ -8,7 +8,8 @@
  * partition, written together with the connection's own items:
  *
  *   pk                    sk               what
- *   conn#<connectionId>   meta             the connection: connectedAt, user, expiresAt (closing while it is removed)
+ *   conn#<connectionId>   meta             the connection: connectedAt, user, expiresAt, tokenExpiresAt (jwt mode),
+ *                                          roomCount (rooms joined); closing while it is removed
  *   conn#<connectionId>   room#<room>      a membership, from the connection's side (found again on $disconnect)
  *   room#<room>           conn#<id>        a member of the room: connectedAt, user (the room's member list)
  *   user#<userId>         conn#<id>        one of the user's connections (toUser direct messages)
