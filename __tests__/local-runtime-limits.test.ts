@@ -10,6 +10,7 @@ import { join } from "node:path";
 import { startLocalRuntime, type LocalRuntime } from "../local/runtime";
 import { localIssuerSettings } from "../local/identity-provider/local-issuer";
 import { synthesizeStack } from "../local/terraform/synth";
+import { editRolePolicy, writeVariant } from "./support/local-stacks";
 import { HandshakeRefused, TestClient } from "./support/ws-client";
 
 const RATE = 4;
@@ -107,3 +108,33 @@ test("a frame after the token's exp gets TOKEN_EXPIRED, then the server closes t
   expect(await client.closed).toEqual({ code: 1000, reason: "" });
   expect(client.unread).toEqual([]);
 }, 30_000);
+
+describe("closing needs the DELETE grant", () => {
+  let withoutDelete: LocalRuntime;
+  beforeAll(async () => {
+    withoutDelete = await startLocalRuntime({
+      stackDir: ({ httpUrl }) => {
+        const stackDir = synthesizeStack({ outdir: join(dir, "no-delete"), env: localIssuerSettings(httpUrl), warn: () => undefined });
+        // join's role as shipped, but for its DELETE on @connections.
+        return writeVariant({ dir, stackDir, remove: () => undefined }, "no-delete-variant", (tf) =>
+          editRolePolicy(tf, "chat-join", (statements) =>
+            statements.map((statement) => ({ ...statement, Resource: [statement.Resource].flat().filter((resource: string) => !resource.includes("/DELETE/")) })),
+          ),
+        );
+      },
+      localIssuer: true,
+      port: 0,
+      log: () => undefined,
+    });
+  }, 90_000);
+  afterAll(() => withoutDelete?.stop());
+
+  test("the runtime refuses the DELETE (AccessDenied, as on AWS): the connection stays open and the frame gets INTERNAL after the TOKEN_EXPIRED post", async () => {
+    const token = await withoutDelete.issuer!.sign({ sub: "ivy", name: "ivy", exp: nowSeconds() - 2 });
+    const client = await TestClient.connect(`${withoutDelete.wsUrl}?token=${token}`);
+    clients.push(client);
+    expect(await client.request({ action: "join", room: "lobby", requestId: "d-1" })).toMatchObject({ code: "TOKEN_EXPIRED" });
+    expect(await client.nextJson()).toMatchObject({ code: "INTERNAL", requestId: "d-1" });
+    expect(client.socket.readyState).toBe(client.socket.OPEN);
+  }, 30_000);
+});
