@@ -10,12 +10,14 @@ import { withTimeout } from "../aws/timeout-signal";
  * BatchGetItem costs several times the CPU of the same signed request: most of a direct message's handler
  * time, and on a small function a noticeable part of its latency (the same comparison for posts is
  * bench/results.md, figure 9 "post-cpu").
- * Writes, rarer and with richer errors (transactions' cancellation reasons), stay on the SDK.
+ * Writes, rarer and with richer errors (transactions' cancellation reasons), stay on the SDK, but for the
+ * frame limiter's conditional UpdateItem, which every frame makes (`write`).
  *
  * It behaves as the SDK client does where callers can tell: the same endpoint (AWS_ENDPOINT_URL_DYNAMODB,
  * then AWS_ENDPOINT_URL, else the region's), errors of the SDK's shape (aws-errors.ts sorts them), and the
  * SDK's standard retry mode: up to 3 attempts for throttling, 5xx and broken connections, with full-jitter
- * backoff from 100 ms (500 ms when throttled). Every operation here is a read, so a retry cannot repeat an effect.
+ * backoff from 100 ms (500 ms when throttled). A read is retried on any transient failure, as it cannot repeat
+ * an effect; a write only when it certainly was not applied.
  */
 export interface DynamoDbJson {
   /** Calls one operation with its wire-format input (AttributeValues marshalled) and returns its wire-format output. */
