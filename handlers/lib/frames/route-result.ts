@@ -37,7 +37,8 @@ export function reply(frame: ReplyFrame, requestId?: string): RouteResult {
 }
 
 /**
- * A route a client selects with `action` (and $default): parses the frame, validates its requestId, and
+ * A route a client selects with `action` (and $default): first admits the frame (limits/admission.ts: the
+ * token not expired, the user's frame bucket not empty), then parses it, validates its requestId, and
  * echoes the requestId in whatever the route answers, the shared INTERNAL error included. A server fault
  * is logged as structured JSON and answered with a generic frame.
  */
