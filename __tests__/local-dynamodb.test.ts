@@ -4,7 +4,7 @@
  * behind their table. Driven with the real SDK.
  */
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
-import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand } from "@aws-sdk/lib-dynamodb";
+import { DeleteCommand, DynamoDBDocumentClient, GetCommand, PutCommand, QueryCommand, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import { startLocalDynamoDb, type LocalDynamoDb } from "../local/services/dynamodb";
 import type { TableModel } from "../local/terraform/stack-model-types";
 import { waitFor } from "./support/ws-client";
@@ -125,6 +125,38 @@ describe("TransactWriteItems", () => {
     );
 
     expect((await Promise.all(attempts)).filter((outcome) => outcome === "won")).toHaveLength(1);
+  });
+});
+
+describe("ReturnValuesOnConditionCheckFailure on single-item writes", () => {
+  const update = (pk: string, returnOld: boolean) =>
+    db.send(
+      new UpdateCommand({
+        TableName: "things",
+        Key: { pk, sk: "x" },
+        UpdateExpression: "SET n = n + :one",
+        ConditionExpression: "n < :max",
+        ExpressionAttributeValues: { ":one": 1, ":max": 3 },
+        ...(returnOld && { ReturnValuesOnConditionCheckFailure: "ALL_OLD" as const }),
+      }),
+    );
+
+  test("ALL_OLD: the failed condition's error carries the item as it is, as on AWS", async () => {
+    await db.send(new PutCommand({ TableName: "things", Item: { pk: "old-1", sk: "x", n: 3, colour: "red" } }));
+    const error = await update("old-1", true).then(() => undefined, (e: unknown) => e as { name: string; Item?: unknown });
+    expect(error?.name).toBe("ConditionalCheckFailedException");
+    expect(error?.Item).toEqual({ pk: { S: "old-1" }, sk: { S: "x" }, n: { N: "3" }, colour: { S: "red" } });
+  });
+
+  test("without it, or with no item there, the error carries none; a write whose condition holds is applied", async () => {
+    await db.send(new PutCommand({ TableName: "things", Item: { pk: "old-2", sk: "x", n: 3 } }));
+    expect(await update("old-2", false).then(() => undefined, (e: unknown) => (e as { Item?: unknown }).Item)).toBeUndefined();
+    expect(await update("old-missing", true).then(() => "applied", (e: unknown) => `${(e as Error).name} ${JSON.stringify((e as { Item?: unknown }).Item)}`)).toBe(
+      "ConditionalCheckFailedException undefined",
+    );
+    await db.send(new PutCommand({ TableName: "things", Item: { pk: "old-3", sk: "x", n: 1 } }));
+    await update("old-3", true);
+    expect((await get("old-3"))?.n).toBe(2);
   });
 });
 

@@ -114,10 +114,13 @@ describe("the model of the synthesized chat stack", () => {
       TABLE_NAME: "chat-connections",
       FANOUT_CONCURRENCY: "25",
       CALLBACK_URL: `https://${model.api.id}.execute-api.us-east-1.amazonaws.com/prod`,
+      USER_RATE: "5",
+      USER_BURST: "20",
+      MAX_ROOMS_PER_CONNECTION: "50",
     });
     expect(join.role).toMatchObject({ name: "chat-join-us-east-1-fn", arn: "arn:aws:iam::000000000000:role/chat-join-us-east-1-fn" });
     expect(join.policies[0]!.statements[0]).toMatchObject({
-      action: ["dynamodb:GetItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query"],
+      action: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:Query"],
       resource: ["arn:aws:dynamodb:us-east-1:000000000000:table/chat-connections"],
     });
   });

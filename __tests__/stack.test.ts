@@ -23,18 +23,18 @@ beforeAll(() => {
 });
 
 /** The function a route's integration invokes, found by following the Terraform references. */
-function functionOfRoute(routeKey: string): [string, Record<string, any>] {
-  const [, route] = resourceWhere(tf, "aws_apigatewayv2_route", "route_key", routeKey);
+function functionOfRoute(routeKey: string, stack: TerraformJson = tf): [string, Record<string, any>] {
+  const [, route] = resourceWhere(stack, "aws_apigatewayv2_route", "route_key", routeKey);
   const integrationName = /^integrations\/\$\{aws_apigatewayv2_integration\.([^.]+)\.id\}$/.exec(route.target)![1];
-  const integration = tf.resource.aws_apigatewayv2_integration[integrationName];
+  const integration = stack.resource.aws_apigatewayv2_integration[integrationName];
   const functionName = /^\$\{aws_lambda_function\.([^.]+)\.invoke_arn\}$/.exec(integration.integration_uri)![1];
-  return [functionName, tf.resource.aws_lambda_function[functionName]];
+  return [functionName, stack.resource.aws_lambda_function[functionName]];
 }
 
 /** Every statement of every inline policy on the role of a Lambda function (the queue consumer's has two). */
-function policyOfFunction(fn: Record<string, any>): { Statement: Array<{ Effect: string; Action: string | string[]; Resource: string | string[] }> } {
+function policyOfFunction(fn: Record<string, any>, stack: TerraformJson = tf): { Statement: Array<{ Effect: string; Action: string | string[]; Resource: string | string[] }> } {
   const roleName = /^\$\{aws_iam_role\.([^.]+)\.arn\}$/.exec(fn.role)![1];
-  const policies = resources(tf, "aws_iam_role_policy").filter(([, p]) => p.role === ref("aws_iam_role", roleName, "id"));
+  const policies = resources(stack, "aws_iam_role_policy").filter(([, p]) => p.role === ref("aws_iam_role", roleName, "id"));
   expect(policies.length).toBeGreaterThan(0);
   return { Statement: policies.flatMap(([, p]) => JSON.parse(p.policy).Statement) };
 }
@@ -317,6 +317,8 @@ describe("functions", () => {
       METRICS_NAMESPACE: "WebsocketChat",
       METRICS_SERVICE: "chat",
       BROADCAST: "everyone",
+      USER_RATE: "5",
+      USER_BURST: "20",
     });
     expect(workerFunction()[1].environment.variables).toEqual({
       TABLE_NAME: tableName,
@@ -326,8 +328,9 @@ describe("functions", () => {
       METRICS_SERVICE: "chat",
     });
     expect(functionOfRoute("$connect")[1].environment.variables).toEqual({ TABLE_NAME: tableName, AUTH_MODE: "none" });
-    expect(functionOfRoute("members")[1].environment.variables).toEqual({ TABLE_NAME: tableName });
-    expect(functionOfRoute("history")[1].environment.variables).toEqual({ TABLE_NAME: tableName, HISTORY_DAYS: "7" });
+    expect(functionOfRoute("members")[1].environment.variables).toEqual({ TABLE_NAME: tableName, USER_RATE: "5", USER_BURST: "20" });
+    expect(functionOfRoute("join")[1].environment.variables).toMatchObject({ MAX_ROOMS_PER_CONNECTION: "50" });
+    expect(functionOfRoute("history")[1].environment.variables).toEqual({ TABLE_NAME: tableName, HISTORY_DAYS: "7", USER_RATE: "5", USER_BURST: "20" });
   });
 
   test("CHAT_HISTORY_DAYS reaches the functions that store and read history", () => {
@@ -383,7 +386,8 @@ describe("least privilege", () => {
     // A transaction's items are authorized as their single-item actions: three puts.
     $connect: () => [["dynamodb:PutItem", table()]],
     $disconnect: () => [...removal(), ["execute-api:ManageConnections", connections()]],
-    $default: () => [["dynamodb:GetItem", table()]],
+    // Every client route takes a frame from its user's bucket: one conditional UpdateItem.
+    $default: () => [["dynamodb:GetItem", table()], ["dynamodb:UpdateItem", table()]],
     // The sender's record and the target's (a room membership, a direct recipient) in one BatchGetItem.
     // A room message: its room's counter and its id in a BatchGetItem, then one transaction (an Update, two Puts).
     "send-message": () => [
@@ -395,7 +399,7 @@ describe("least privilege", () => {
     ],
     join: () => [
       ["dynamodb:GetItem", table()],
-      ["dynamodb:ConditionCheckItem", table()],
+      ["dynamodb:UpdateItem", table()],
       ["dynamodb:PutItem", table()],
       ["dynamodb:Query", table()],
       ["execute-api:ManageConnections", connections()],
@@ -404,11 +408,13 @@ describe("least privilege", () => {
       ["dynamodb:GetItem", table()],
       ["dynamodb:DeleteItem", table()],
       ["dynamodb:Query", table()],
+      ["dynamodb:UpdateItem", table()],
       ["execute-api:ManageConnections", connections()],
     ],
     members: () => [
       ["dynamodb:BatchGetItem", table()],
       ["dynamodb:Query", table()],
+      ["dynamodb:UpdateItem", table()],
     ],
     // Reads only, and only connections' items (its own record and membership) and rooms' history (the next test).
     history: () => [
@@ -449,6 +455,38 @@ describe("least privilege", () => {
         return list(s.Action).flatMap((action) => list(s.Resource).map((resource) => [action, resource]));
       });
     expect(grants.sort()).toEqual(expectedGrants[routeKey]().sort());
+  });
+
+  const grantsOf = (routeKey: string, stack: TerraformJson) =>
+    policyOfFunction(functionOfRoute(routeKey, stack)[1], stack)
+      .Statement.filter((s) => !list(s.Action).some((a) => a.startsWith("logs:")))
+      .flatMap((s) => list(s.Action).flatMap((action) => list(s.Resource).map((resource) => `${action} ${resource}`)));
+  const CLIENT_ROUTES = PROTOCOL_ROUTES.filter((route) => route !== "$connect" && route !== "$disconnect");
+
+  test("in jwt mode every client route, and nothing else, may DELETE this stage's connections (closing one whose token expired); $connect may GET them", () => {
+    const { tf: jwt } = synthChat({ CHAT_AUTH: "jwt", CHAT_JWT_ISSUER: "https://idp.example.com", CHAT_JWT_AUDIENCE: "chat" });
+    const api = ref("aws_apigatewayv2_api", resources(jwt, "aws_apigatewayv2_api")[0][0], "execution_arn");
+    for (const routeKey of PROTOCOL_ROUTES) {
+      const grants = grantsOf(routeKey, jwt);
+      const deletes = grants.filter((grant) => grant.includes("/DELETE/"));
+      expect(deletes).toEqual(CLIENT_ROUTES.includes(routeKey) ? [`execute-api:ManageConnections ${api}/prod/DELETE/@connections/*`] : []);
+      // The TOKEN_EXPIRED frame goes out as a post before the close.
+      if (CLIENT_ROUTES.includes(routeKey)) expect(grants).toContain(`execute-api:ManageConnections ${api}/prod/POST/@connections/*`);
+    }
+    // $connect takes a seat of the user's (UpdateItem) and probes possibly dead seats (GET), nothing more.
+    expect(grantsOf("$connect", jwt).sort()).toEqual(
+      [`dynamodb:PutItem ${table()}`, `dynamodb:UpdateItem ${table()}`, `execute-api:ManageConnections ${api}/prod/GET/@connections/*`].sort(),
+    );
+    expect(functionOfRoute("$connect", jwt)[1].environment.variables).toMatchObject({ MAX_CONNECTIONS_PER_USER: "10" });
+    // In none mode no token expires and nothing closes connections.
+    for (const routeKey of PROTOCOL_ROUTES) expect(grantsOf(routeKey, tf).filter((grant) => grant.includes("/DELETE/"))).toEqual([]);
+  });
+
+  test("CHAT_USER_RATE=0 switches the limiter off: no client route may write the table unless it did without", () => {
+    const { tf: off } = synthChat({ CHAT_USER_RATE: "0" });
+    for (const routeKey of ["$default", "members"]) expect(grantsOf(routeKey, off).filter((grant) => grant.startsWith("dynamodb:UpdateItem"))).toEqual([]);
+    const [, fn] = functionOfRoute("send-message", off);
+    expect(fn.environment.variables.USER_RATE).toBe("0");
   });
 
   test("the fan-out worker may post, remove gone recipients, keep a job's progress, and receive and delete from its queue only", () => {

@@ -35,6 +35,7 @@ export class ChatStack extends TerraformStack {
       table: config.table,
       fanOut: config.fanOut,
       history: config.history,
+      limits: config.limits,
       auth: config.auth,
       observability: config.observability,
     });

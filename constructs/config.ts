@@ -2,7 +2,14 @@
  * Settings of the chat stack, read from environment variables and validated up front, so a bad value fails
  * `synth` with a message that names the variable and what it accepts instead of failing `terraform apply`.
  */
-import { MAX_FANOUT_CONCURRENCY, MAX_HISTORY_DAYS } from "../handlers/lib/env/contract";
+import {
+  MAX_FANOUT_CONCURRENCY,
+  MAX_HISTORY_DAYS,
+  MAX_MAX_CONNECTIONS_PER_USER,
+  MAX_MAX_ROOMS_PER_CONNECTION,
+  MAX_USER_BURST,
+  MAX_USER_RATE,
+} from "../handlers/lib/env/contract";
 import { MAX_RECIPIENTS_PER_JOB } from "../handlers/lib/fan-out/fan-out-job";
 import { LAMBDA_RUNTIMES, type LambdaRuntime } from "./bundle";
 import { FUNCTION_DEFAULTS, type FunctionSettings } from "./bundled-function";
@@ -20,6 +27,8 @@ import {
   type FanOutSettings,
   HISTORY_DEFAULTS,
   type HistorySettings,
+  LIMIT_DEFAULTS,
+  type LimitSettings,
 } from "./websocket-chat";
 
 export type BillingMode = "PAY_PER_REQUEST" | "PROVISIONED";
@@ -83,6 +92,8 @@ export interface ChatConfig {
   readonly fanOut: Required<FanOutSettings>;
   /** How long rooms remember their messages. */
   readonly history: Required<HistorySettings>;
+  /** Per-user frame rate, connections per user, rooms per connection (docs/limits.md). */
+  readonly limits: Required<LimitSettings>;
   readonly auth: AuthConfig;
   /** Unset: clients use the API's execute-api URL. */
   readonly domain?: DomainConfig;
@@ -217,6 +228,13 @@ export function readConfig(env: Env = process.env, options: ReadOptions = {}): C
     },
     history: {
       days: read.integer("CHAT_HISTORY_DAYS", HISTORY_DEFAULTS.days, 0, MAX_HISTORY_DAYS),
+    },
+    limits: {
+      // 0 switches the limiter off (docs/limits.md says what that costs in safety).
+      userRate: read.integer("CHAT_USER_RATE", LIMIT_DEFAULTS.userRate, 0, MAX_USER_RATE),
+      userBurst: read.integer("CHAT_USER_BURST", LIMIT_DEFAULTS.userBurst, 1, MAX_USER_BURST),
+      maxConnectionsPerUser: read.integer("CHAT_MAX_CONNECTIONS_PER_USER", LIMIT_DEFAULTS.maxConnectionsPerUser, 1, MAX_MAX_CONNECTIONS_PER_USER),
+      maxRoomsPerConnection: read.integer("CHAT_MAX_ROOMS_PER_CONNECTION", LIMIT_DEFAULTS.maxRoomsPerConnection, 1, MAX_MAX_ROOMS_PER_CONNECTION),
     },
     auth: readAuth(read, options.localRuntime ?? false),
     domain: readDomain(read, region),

@@ -3,7 +3,11 @@ import { join } from "node:path";
 import {
   DEFAULT_FANOUT_CONCURRENCY,
   DEFAULT_INLINE_FANOUT_LIMIT,
+  DEFAULT_MAX_CONNECTIONS_PER_USER,
+  DEFAULT_MAX_ROOMS_PER_CONNECTION,
   DEFAULT_RECIPIENTS_PER_JOB,
+  DEFAULT_USER_BURST,
+  DEFAULT_USER_RATE,
   ENV_AUTH_MODE,
   ENV_BROADCAST,
   type AuthMode,
@@ -15,6 +19,10 @@ import {
   ENV_HISTORY_DAYS,
   DEFAULT_HISTORY_DAYS,
   ENV_INLINE_FANOUT_LIMIT,
+  ENV_MAX_CONNECTIONS_PER_USER,
+  ENV_MAX_ROOMS_PER_CONNECTION,
+  ENV_USER_BURST,
+  ENV_USER_RATE,
   ENV_METRICS_NAMESPACE,
   ENV_METRICS_SERVICE,
   ENV_TABLE_NAME,
@@ -71,6 +79,29 @@ export interface HistorySettings {
   readonly days?: number;
 }
 
+/** The limits where props say nothing; config.ts reads these (docs/limits.md says why each). */
+export const LIMIT_DEFAULTS = {
+  /** A person typing sends a frame every few seconds; 5/s on average leaves room for joins and reconnects. */
+  userRate: DEFAULT_USER_RATE,
+  /** Enough for a page that joins its rooms and asks for their members at once after connecting. */
+  userBurst: DEFAULT_USER_BURST,
+  /** Tabs and devices of one person, with room for reconnects that overlap the old connection. */
+  maxConnectionsPerUser: DEFAULT_MAX_CONNECTIONS_PER_USER,
+  maxRoomsPerConnection: DEFAULT_MAX_ROOMS_PER_CONNECTION,
+} as const;
+
+/** What one user or connection may take (docs/limits.md). */
+export interface LimitSettings {
+  /** Frames per second per user on average over the client routes; 0 switches the limiter off. @default LIMIT_DEFAULTS.userRate */
+  readonly userRate?: number;
+  /** Frames a user may send at once. @default LIMIT_DEFAULTS.userBurst */
+  readonly userBurst?: number;
+  /** Open connections per user (jwt mode). @default LIMIT_DEFAULTS.maxConnectionsPerUser */
+  readonly maxConnectionsPerUser?: number;
+  /** Rooms one connection may be in. @default LIMIT_DEFAULTS.maxRoomsPerConnection */
+  readonly maxRoomsPerConnection?: number;
+}
+
 export interface WebsocketChatProps {
   /** Prefix of every resource name. */
   readonly namePrefix: string;
@@ -90,6 +121,8 @@ export interface WebsocketChatProps {
   readonly fanOut?: FanOutSettings;
   /** How long rooms remember their messages. @default HISTORY_DEFAULTS */
   readonly history?: HistorySettings;
+  /** Per-user and per-connection limits. @default LIMIT_DEFAULTS */
+  readonly limits?: LimitSettings;
   /** Who may connect. @default { mode: "none" }: anyone */
   readonly auth?: AuthConfig;
   /**
@@ -168,16 +201,22 @@ export const CHAT_ROUTES: readonly RouteSpec[] = [
     enqueues: true,
     history: true,
   },
-  // A transaction: check the connection is open, put both membership items; the room's counter; then presence to the room.
+  // A transaction: count the room on the connection's record (open, under the cap), put both membership items; the room's counter; then presence to the room.
   {
     routeKey: "join",
     handler: "join",
     replies: true,
-    tableActions: ["dynamodb:GetItem", "dynamodb:ConditionCheckItem", "dynamodb:PutItem", "dynamodb:Query"],
+    tableActions: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:Query"],
     manageConnections: true,
   },
-  // The room's entry (for the member's user), then one transaction of two deletes; then presence to the room.
-  { routeKey: "leave", handler: "leave", replies: true, tableActions: ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:Query"], manageConnections: true },
+  // The room's entry (for the member's user), then one transaction of two deletes and the record's room count; then presence to the room.
+  {
+    routeKey: "leave",
+    handler: "leave",
+    replies: true,
+    tableActions: ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+    manageConnections: true,
+  },
   // The connection and its membership in one BatchGetItem, then the room's list.
   { routeKey: "members", handler: "members", replies: true, tableActions: ["dynamodb:BatchGetItem", "dynamodb:Query"], manageConnections: false },
   // Reads only: the connection and its membership (conn#) in one BatchGetItem, then the room's history (hist#).
@@ -219,6 +258,7 @@ export class WebsocketChat extends Construct {
     const timeout = functionSettings.timeout ?? FUNCTION_DEFAULTS.timeout;
     const fanOut = withDefaults<Required<FanOutSettings>>(FAN_OUT_DEFAULTS, props.fanOut);
     const history = withDefaults<Required<HistorySettings>>(HISTORY_DEFAULTS, props.history);
+    const limits = withDefaults<Required<LimitSettings>>(LIMIT_DEFAULTS, props.limits);
     const metricsNamespace = props.observability?.metricsNamespace ?? DEFAULT_METRICS_NAMESPACE;
     // The stack's name prefix tells stacks apart that share a namespace.
     const metricsEnvironment = { [ENV_METRICS_NAMESPACE]: metricsNamespace, [ENV_METRICS_SERVICE]: props.namePrefix };
@@ -301,6 +341,14 @@ export class WebsocketChat extends Construct {
           // send-message enforces it; $default tells the page, which offers "everyone" only to those allowed.
           ...(spec.handler === "send-message" || spec.handler === "default" ? { [ENV_BROADCAST]: auth.broadcast } : {}),
           ...(spec.history ? { [ENV_HISTORY_DAYS]: String(history.days) } : {}),
+          ...(spec.replies ? { [ENV_USER_RATE]: String(limits.userRate), [ENV_USER_BURST]: String(limits.userBurst) } : {}),
+          // A token that expires mid-connection is told so and the connection closed (jwt mode only).
+          ...(spec.replies && auth.mode === "jwt" ? { [ENV_CALLBACK_URL]: this.api.callbackUrl } : {}),
+          ...(spec.routeKey === "join" ? { [ENV_MAX_ROOMS_PER_CONNECTION]: String(limits.maxRoomsPerConnection) } : {}),
+          // The per-user connection cap (jwt mode): its probes of possibly dead connections need the callback URL.
+          ...(spec.routeKey === "$connect" && auth.mode === "jwt"
+            ? { [ENV_MAX_CONNECTIONS_PER_USER]: String(limits.maxConnectionsPerUser), [ENV_CALLBACK_URL]: this.api.callbackUrl }
+            : {}),
           ...(spec.enqueues
             ? {
                 [ENV_FANOUT_QUEUE_URL]: this.fanOutQueue.queue.url,
@@ -309,7 +357,7 @@ export class WebsocketChat extends Construct {
               }
             : {}),
         },
-        statements: this.statementsFor(spec),
+        statements: this.statementsFor(spec, auth.mode, limits),
       });
       functions[spec.handler] = fn;
       const authorizer = spec.routeKey === "$connect" ? this.authorizer : undefined;
@@ -351,32 +399,40 @@ export class WebsocketChat extends Construct {
   }
 
   /** Exactly the actions the route's handler calls, each on only the resources it calls them on. */
-  private statementsFor(spec: RouteSpec): PolicyStatement[] {
+  private statementsFor(spec: RouteSpec, authMode: AuthConfig["mode"], limits: Required<LimitSettings>): PolicyStatement[] {
     const statements: PolicyStatement[] = [];
-    if (spec.tableActions.length) {
-      statements.push({
-        actions: spec.tableActions,
-        resources: [this.table.table.arn],
-        ...(spec.leadingKeys && {
-          conditions: {
-            "ForAllValues:StringLike": { "dynamodb:LeadingKeys": spec.leadingKeys },
-            Null: { "dynamodb:LeadingKeys": "false" },
-          },
-        }),
-      });
+    // The frame limit is one conditional UpdateItem on the user's bucket, made by every client route.
+    const limiter = spec.replies && limits.userRate > 0 && !spec.tableActions.includes("dynamodb:UpdateItem");
+    // In jwt mode $connect takes (and gives back dead) seats on the user's seats item, probing with GET.
+    const seats = spec.routeKey === "$connect" && authMode === "jwt";
+    if (spec.leadingKeys) {
+      // A role held to some partitions (history's may only read) gets the bucket's write on limits# alone.
+      statements.push({ actions: spec.tableActions, resources: [this.table.table.arn], conditions: leadingKeys(spec.leadingKeys) });
+      if (limiter) statements.push({ actions: ["dynamodb:UpdateItem"], resources: [this.table.table.arn], conditions: leadingKeys(["limits#*"]) });
+    } else {
+      const tableActions = [...spec.tableActions, ...(limiter ? ["dynamodb:UpdateItem"] : []), ...(seats ? ["dynamodb:UpdateItem"] : [])];
+      if (tableActions.length) statements.push({ actions: tableActions, resources: [this.table.table.arn] });
     }
-    if (spec.manageConnections) statements.push(this.manageConnections());
+    // In jwt mode a client route closes a connection whose token expired: it posts TOKEN_EXPIRED, then DELETEs.
+    const closes = spec.replies && authMode === "jwt";
+    if (spec.manageConnections || closes) statements.push(this.manageConnections(closes ? ["POST", "DELETE"] : ["POST"]));
+    if (seats) statements.push(this.manageConnections(["GET"]));
     if (spec.enqueues) statements.push(...this.fanOutQueue.producerStatements());
     return statements;
   }
 
-  /** Posting to this stage's connections, and nothing else of the API. */
-  private manageConnections(): PolicyStatement {
-    return { actions: ["execute-api:ManageConnections"], resources: [`${this.api.connectionsArnPrefix}/POST/@connections/*`] };
+  /** Posting to (and, given DELETE, closing) this stage's connections, and nothing else of the API. */
+  private manageConnections(methods: ReadonlyArray<"POST" | "GET" | "DELETE"> = ["POST"]): PolicyStatement {
+    return { actions: ["execute-api:ManageConnections"], resources: methods.map((method) => `${this.api.connectionsArnPrefix}/${method}/@connections/*`) };
   }
 }
 
 /** `given` over `defaults`; a key given as undefined keeps its default, as `??` would. */
+/** Holds a statement to items whose partition keys all match the patterns (and refuses a Scan, which names none). */
+function leadingKeys(patterns: readonly string[]): PolicyStatement["conditions"] {
+  return { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": patterns }, Null: { "dynamodb:LeadingKeys": "false" } };
+}
+
 function withDefaults<T extends object>(defaults: T, given: Partial<T> | undefined): T {
   const chosen = { ...defaults } as Record<string, unknown>;
   for (const [key, value] of Object.entries(given ?? {})) if (value !== undefined) chosen[key] = value;

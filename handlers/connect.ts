@@ -1,8 +1,9 @@
 import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
 import { connectionStore } from "./lib/store/connection-store";
 import { lifecycleRoute } from "./lib/frames/route-result";
-import { authMode } from "./lib/env/contract";
-import { anonymousUser, AuthorizerContext, User, verifiedUser } from "./lib/auth/user";
+import { authMode, maxConnectionsPerUser } from "./lib/env/contract";
+import { evictDeadSeats } from "./lib/limits/evict-seats";
+import { anonymousUser, AuthorizerContext, tokenExpiresAt, User, verifiedUser } from "./lib/auth/user";
 import { checkName } from "./lib/auth/names";
 
 /** The parts of a $connect event beyond what @types/aws-lambda declares for WebSocket events. */
@@ -14,13 +15,26 @@ type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
 /**
  * $connect: records the connection and its user. A non-2xx answer makes API Gateway refuse the handshake
  * with that status, so nothing invalid is ever stored and no client is left connected without a record.
+ * In jwt mode a user holds at most MAX_CONNECTIONS_PER_USER connections: one more is refused with 429,
+ * after seats of connections found gone are given back (docs/limits.md).
  */
 export const handler = lifecycleRoute("$connect", async (rawEvent) => {
   const event = rawEvent as ConnectEvent;
   const { connectionId, connectedAt } = event.requestContext;
   const user = userOf(event);
   if ("statusCode" in user) return user;
-  await connectionStore().addConnection({ connectionId, connectedAt: Number.isFinite(connectedAt) ? connectedAt : Date.now(), user });
+  const store = connectionStore();
+  const expires = tokenExpiresAt(event.requestContext.authorizer);
+  const record = { connectionId, connectedAt: Number.isFinite(connectedAt) ? connectedAt : Date.now(), user, ...(expires !== undefined && { tokenExpiresAt: expires }) };
+  // In none mode every connection is its own user: no cap to keep.
+  const max = authMode() === "jwt" ? maxConnectionsPerUser() : undefined;
+  let outcome = await store.addConnection(record, max);
+  if (!outcome.added && (await evictDeadSeats(store, user.id, outcome.seats, event.requestContext)) > 0) {
+    outcome = await store.addConnection(record, max);
+  }
+  if (!outcome.added) {
+    return { statusCode: 429, body: JSON.stringify({ message: `Too many connections: a user may hold at most ${max} at once` }) };
+  }
   return { statusCode: 200 };
 });
 

@@ -1,6 +1,7 @@
 import { validateRoom } from "./lib/frames/client-frames";
 import { connectionStore } from "./lib/store/connection-store";
-import { notConnected } from "./lib/frames/frames";
+import { errorFrame, notConnected } from "./lib/frames/frames";
+import { maxRoomsPerConnection } from "./lib/env/contract";
 import { announcePresence } from "./lib/fan-out/presence";
 import { clientRoute } from "./lib/frames/route-result";
 import { historyStore } from "./lib/store/history-store";
@@ -18,8 +19,10 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
   const store = connectionStore();
   const me = await store.connection(connectionId);
   if (!me) return notConnected(ACTION);
-  const outcome = await store.join(me, room.value);
+  const maxRooms = maxRoomsPerConnection();
+  const outcome = await store.join(me, room.value, maxRooms);
   if (outcome === "not-connected") return notConnected(ACTION);
+  if (outcome === "too-many-rooms") return errorFrame("TOO_MANY_ROOMS", `A connection may be in at most ${maxRooms} rooms; leave one first.`, ACTION);
   // Only once the membership is written (docs/history.md).
   const seq = await historyStore().latestSeq(room.value);
   if (outcome === "joined") {

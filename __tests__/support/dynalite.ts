@@ -1,7 +1,7 @@
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { DynamoDBDocumentClient, PutCommand, QueryCommand, ScanCommand } from "@aws-sdk/lib-dynamodb";
 import { ConnectionStore, connectionStore } from "../../handlers/lib/store/connection-store";
-import { ENV_TABLE_NAME } from "../../handlers/lib/env/contract";
+import { ENV_TABLE_NAME, ENV_USER_RATE } from "../../handlers/lib/env/contract";
 import { keys, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../../handlers/lib/store/table-schema";
 import { anonymousUser, User } from "../../handlers/lib/auth/user";
 import { startLocalDynamoDb, type LocalDynamoDb } from "../../local/services/dynamodb";
@@ -44,6 +44,10 @@ export class LocalDynamo {
     const dynamo = await startLocalDynamoDb({ tables: [], region: "us-east-1", account: "000000000000", log: () => undefined, ...options });
     useFakeAwsEnvironment();
     process.env.AWS_ENDPOINT_URL_DYNAMODB = dynamo.endpoint;
+    // A handler test checks one route's own effect (often "stores nothing"): the frame limiter, which writes
+    // a bucket item per frame, is off unless the test turns it on (handlers-rate-limit.test.ts does; the
+    // local runtime's tests run with the stack's default).
+    process.env[ENV_USER_RATE] ??= "0";
     return new LocalDynamo(dynamo, DynamoDBDocumentClient.from(new DynamoDBClient({ endpoint: dynamo.endpoint })));
   }
 

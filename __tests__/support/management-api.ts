@@ -3,7 +3,7 @@ import type { AddressInfo } from "node:net";
 
 /**
  * A real HTTP server speaking the part of API Gateway's management API the handlers use:
- * `POST /<stage>/@connections/{id}`. It answers like API Gateway, so the real
+ * `POST /<stage>/@connections/{id}`, and GET and DELETE on it (probing and closing a connection). It answers like API Gateway, so the real
  * @aws-sdk/client-apigatewaymanagementapi parses its errors: the SDK reads the error's name from the
  * `x-amzn-ErrorType` header (rest-json protocol) and its message from the JSON body.
  */
@@ -24,6 +24,8 @@ export class FakeManagementApi {
   readonly hanging = new Set<string>();
   /** Added before every answer. */
   latencyMs = 0;
+  /** Ids closed with DELETE, in order. */
+  readonly closed: string[] = [];
   /** Every request, answered or not, as "METHOD path". */
   readonly requests: string[] = [];
 
@@ -50,6 +52,7 @@ export class FakeManagementApi {
   reset(): void {
     for (const collection of [this.posted, this.gone, this.forbidden, this.throttled, this.broken, this.opening, this.hanging]) collection.clear();
     this.requests.length = 0;
+    this.closed.length = 0;
     this.latencyMs = 0;
   }
 
@@ -67,8 +70,19 @@ export class FakeManagementApi {
   private answer(request: IncomingMessage, response: ServerResponse, chunks: Buffer[]): void {
     this.requests.push(`${request.method} ${request.url}`);
     const match = /^\/([^/]+)\/@connections\/([^/?]+)$/.exec(request.url ?? "");
-    if (request.method !== "POST" || !match) return answer(response, 404, "NotFoundException", "No such route");
+    if (!["POST", "GET", "DELETE"].includes(request.method ?? "") || !match) return answer(response, 404, "NotFoundException", "No such route");
     const id = decodeURIComponent(match[2]);
+    if (request.method === "DELETE") {
+      if (this.gone.has(id)) return answer(response, 410, "GoneException", null);
+      // Closed: API Gateway answers its later calls 410.
+      this.gone.add(id);
+      this.closed.push(id);
+      return void response.writeHead(204).end();
+    }
+    if (request.method === "GET") {
+      if (this.gone.has(id) || takeOne(this.opening, id)) return answer(response, 410, "GoneException", null);
+      return void response.writeHead(200, { "content-type": "application/json" }).end(JSON.stringify({ connectedAt: new Date().toISOString() }));
+    }
     if (this.hanging.has(id)) return;
     if (this.gone.has(id) || takeOne(this.opening, id)) return answer(response, 410, "GoneException", null);
     if (this.forbidden.has(id)) return answer(response, 403, "ForbiddenException", "Forbidden");

@@ -25,6 +25,7 @@ import { DEFAULT_INDEX_LAG_MS, IndexReplicas } from "./dynamodb/index-replicas";
 import { ReadWriteLock } from "./dynamodb/lock";
 import { StoreClient } from "./dynamodb/store-client";
 import { itemIdentity, ItemHolds, transactWriteItemsConcurrently } from "./dynamodb/transactions";
+import { isMap, writeReturningOldOnFailure } from "./dynamodb/old-image-on-failure";
 import { TtlSweeper, type TtlOptions } from "./dynamodb/ttl-sweeper";
 
 // dynalite ships no types: a function returning an http.Server.
@@ -89,6 +90,9 @@ export const DEFAULT_TRANSACTION_WINDOW_MS = 2;
 
 /** Single-item writes that DynamoDB refuses with TransactionConflictException while a transaction holds the item. */
 const SINGLE_ITEM_WRITES: Readonly<Record<string, "Item" | "Key">> = { PutItem: "Item", UpdateItem: "Key", DeleteItem: "Key" };
+
+/** Single-item writes, which may ask for the item's old image when their condition fails. */
+const SINGLE_WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem"]);
 
 /** Operations that change items, after which index replicas follow. */
 const WRITES = new Set(["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"]);
@@ -162,6 +166,11 @@ export async function startLocalDynamoDb(options: LocalDynamoDbOptions): Promise
     }
     if (heldBySomeTransaction(operation, parsed)) {
       return sendJson(res, 400, { __type: "com.amazonaws.dynamodb.v20120810#TransactionConflictException", message: "Transaction is ongoing for the item" });
+    }
+    if (SINGLE_WRITES.has(operation) && isMap(parsed) && parsed.ReturnValuesOnConditionCheckFailure === "ALL_OLD") {
+      const outcome = await lock.exclusive(() => writeReturningOldOnFailure(client, operation, parsed, keySchemaOf));
+      if (outcome.status === 200) indexes.afterWrite(operation, parsed);
+      return sendJson(res, outcome.status, outcome.body);
     }
     const redirected = indexes.redirect(operation, parsed);
     const sent = redirected ? Buffer.from(JSON.stringify(redirected)) : body;

@@ -21,6 +21,10 @@ export interface ConnectionsApi {
    * its error, or an AbortError when `signal` fires first. @default signal: aborts after POST_TIMEOUT_MS
    */
   post(connectionId: string, data: Uint8Array, signal?: AbortSignal): Promise<void>;
+  /** Closes the connection (DeleteConnection); rejects with GoneException when it is not open. */
+  disconnect(connectionId: string): Promise<void>;
+  /** Whether the connection is open (GetConnection): false on 410 GoneException. */
+  isOpen(connectionId: string): Promise<boolean>;
 }
 
 export interface ConnectionsApiOptions {
@@ -35,6 +39,8 @@ export interface ConnectionsApiOptions {
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-how-to-call-websocket-api-connections.html
  */
 const NAME_BY_STATUS: Readonly<Record<number, string>> = { 403: "ForbiddenException", 410: "GoneException", 413: "PayloadTooLargeException", 429: "LimitExceededException" };
+
+const EMPTY = new Uint8Array(0);
 
 /** As the SDK's `extendedEncodeURIComponent`, which escapes the path labels of REST protocols. */
 const encodeLabel = (value: string) => encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -51,11 +57,15 @@ export function connectionsApi(endpoint: string, options: ConnectionsApiOptions)
   }
 
   async function postWith(connectionId: string, data: Uint8Array, signal: AbortSignal): Promise<void> {
+    await call("POST", connectionId, signal, data);
+  }
+
+  async function call(method: "POST" | "GET" | "DELETE", connectionId: string, signal: AbortSignal, data?: Uint8Array): Promise<void> {
     const response = await http.request({
-      method: "POST",
+      method,
       path: `/@connections/${encodeLabel(connectionId)}`,
-      headers: { "content-type": "application/octet-stream" },
-      body: data,
+      headers: data ? { "content-type": "application/octet-stream" } : {},
+      body: data ?? EMPTY,
       signal,
     });
     const status = response.statusCode ?? 0;
@@ -67,5 +77,17 @@ export function connectionsApi(endpoint: string, options: ConnectionsApiOptions)
     throw serviceError(response, status, await readText(response), NAME_BY_STATUS[status] || (status >= 500 ? "ServiceException" : "UnknownError"));
   }
 
-  return { endpoint, post };
+  const disconnect = (connectionId: string) => withTimeout(options.requestTimeoutMs, (timeout) => call("DELETE", connectionId, timeout));
+
+  async function isOpen(connectionId: string): Promise<boolean> {
+    try {
+      await withTimeout(options.requestTimeoutMs, (timeout) => call("GET", connectionId, timeout));
+      return true;
+    } catch (error) {
+      if ((error as { name?: unknown }).name === "GoneException") return false;
+      throw error;
+    }
+  }
+
+  return { endpoint, post, disconnect, isOpen };
 }

@@ -26,8 +26,8 @@ export interface SignedHttp {
 }
 
 export interface SignedRequest {
-  /** Every hot-path call is a POST. */
-  readonly method: "POST";
+  /** Posts are the hot path; GET and DELETE close or probe a connection. */
+  readonly method: "POST" | "GET" | "DELETE";
   /** The path below the endpoint's own, escaped as it is to be sent. */
   readonly path: string;
   readonly headers: Readonly<Record<string, string>>;

@@ -179,6 +179,55 @@ export function broadcastPolicy(env: Env = process.env): BroadcastPolicy {
   throw new Error(`Environment variable ${ENV_BROADCAST} must be one of ${BROADCAST_POLICIES.join(", ")}, got "${value}"`);
 }
 
+// --- Limits (docs/limits.md) ---
+
+/** Frames per second a user may send on average over every client route; 0 switches the limiter off. */
+export const ENV_USER_RATE = "USER_RATE";
+/** Frames a user may send at once after being idle (the bucket's size). */
+export const ENV_USER_BURST = "USER_BURST";
+export const DEFAULT_USER_RATE = 5;
+export const DEFAULT_USER_BURST = 20;
+export const MAX_USER_RATE = 1000;
+export const MAX_USER_BURST = 10_000;
+
+export interface RateLimit {
+  /** Frames per second on average. */
+  readonly rate: number;
+  /** Frames at once. */
+  readonly burst: number;
+}
+
+/** The per-user token bucket of the client routes; undefined when switched off (USER_RATE=0). */
+export function userRateLimit(env: Env = process.env): RateLimit | undefined {
+  const rate = env[ENV_USER_RATE];
+  const burst = env[ENV_USER_BURST];
+  const parsedRate = rate === undefined || rate === "" ? DEFAULT_USER_RATE : integerSetting(ENV_USER_RATE, rate, MAX_USER_RATE, 0);
+  if (parsedRate === 0) return undefined;
+  return { rate: parsedRate, burst: burst === undefined || burst === "" ? DEFAULT_USER_BURST : integerSetting(ENV_USER_BURST, burst, MAX_USER_BURST) };
+}
+
+/** Connections one user may hold at once ($connect; jwt mode only, as in none mode each connection is its own user). */
+export const ENV_MAX_CONNECTIONS_PER_USER = "MAX_CONNECTIONS_PER_USER";
+export const DEFAULT_MAX_CONNECTIONS_PER_USER = 10;
+export const MAX_MAX_CONNECTIONS_PER_USER = 1000;
+
+export function maxConnectionsPerUser(env: Env = process.env): number {
+  const value = env[ENV_MAX_CONNECTIONS_PER_USER];
+  if (value === undefined || value === "") return DEFAULT_MAX_CONNECTIONS_PER_USER;
+  return integerSetting(ENV_MAX_CONNECTIONS_PER_USER, value, MAX_MAX_CONNECTIONS_PER_USER);
+}
+
+/** Rooms one connection may be in at once (join). */
+export const ENV_MAX_ROOMS_PER_CONNECTION = "MAX_ROOMS_PER_CONNECTION";
+export const DEFAULT_MAX_ROOMS_PER_CONNECTION = 50;
+export const MAX_MAX_ROOMS_PER_CONNECTION = 10_000;
+
+export function maxRoomsPerConnection(env: Env = process.env): number {
+  const value = env[ENV_MAX_ROOMS_PER_CONNECTION];
+  if (value === undefined || value === "") return DEFAULT_MAX_ROOMS_PER_CONNECTION;
+  return integerSetting(ENV_MAX_ROOMS_PER_CONNECTION, value, MAX_MAX_ROOMS_PER_CONNECTION);
+}
+
 // --- Metrics (send-message, the fan-out consumer, the authorizer) ---
 
 /** The CloudWatch namespace (set by the stack from CHAT_METRICS_NAMESPACE). Without it nothing is published. */

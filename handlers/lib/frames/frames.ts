@@ -14,7 +14,9 @@ export type ErrorCode =
   | "NOT_CONNECTED"
   | "FORBIDDEN"
   | "INVALID_REQUEST"
+  | "TOO_MANY_ROOMS"
   | "RATE_LIMITED"
+  | "TOKEN_EXPIRED"
   | "INTERNAL";
 
 export interface MessageFrame {
@@ -96,7 +98,7 @@ export interface ErrorFrame {
   readonly action?: string;
   /** INVALID_REQUEST: the field that broke its rule. */
   readonly field?: string;
-  /** RATE_LIMITED: when trying again may succeed. */
+  /** RATE_LIMITED: milliseconds until trying again may succeed (the user's next frame, or a busy room). */
   readonly retryAfterMs?: number;
 }
 
@@ -116,4 +118,8 @@ export function internalErrorFrame(action?: string): ErrorFrame {
 
 export function notConnected(action?: string): ErrorFrame {
   return errorFrame("NOT_CONNECTED", "This connection is closing or closed; reconnect and try again.", action);
+}
+
+export function rateLimited(retryAfterMs: number, action?: string): ErrorFrame {
+  return { ...errorFrame("RATE_LIMITED", `Too many frames; wait ${retryAfterMs} ms before sending again.`, action), retryAfterMs };
 }

@@ -2,6 +2,7 @@ import type { APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
 import { ClientFrame, isObject, parseJsonFrame, validateRequestId } from "./client-frames";
 import { errorFrame, internalErrorFrame, ReplyFrame } from "./frames";
 import { LogContext, logError } from "../observability/log";
+import { admitFrame } from "../limits/admission";
 
 /** What a route's function returns; with a route response, API Gateway sends `body` to the caller. */
 export interface RouteResult {
@@ -36,7 +37,8 @@ export function reply(frame: ReplyFrame, requestId?: string): RouteResult {
 }
 
 /**
- * A route a client selects with `action` (and $default): parses the frame, validates its requestId, and
+ * A route a client selects with `action` (and $default): first admits the frame (limits/admission.ts: the
+ * token not expired, the user's frame bucket not empty), then parses it, validates its requestId, and
  * echoes the requestId in whatever the route answers, the shared INTERNAL error included. A server fault
  * is logged as structured JSON and answered with a generic frame.
  */
@@ -48,6 +50,17 @@ export function clientRoute(
   return async (event, context) => {
     const log = logContext(action ?? event.requestContext?.routeKey, event);
     const parsed = parseJsonFrame(event, action);
+    // Every frame counts against the limits, a malformed one too; its requestId is echoed when it has a valid one.
+    const echoed = parsed.ok && isObject(parsed.value) ? validateRequestId(parsed.value, action) : undefined;
+    try {
+      const refused = await admitFrame(event, action, echoed?.ok ? echoed.value : undefined);
+      // Closed: the frame went out as a post before the close, so the route answers nothing more.
+      if (refused === "closed") return { statusCode: 401 };
+      if (refused) return reply(refused, echoed?.ok ? echoed.value : undefined);
+    } catch (error) {
+      logError(log, error);
+      return reply(internalErrorFrame(action), echoed?.ok ? echoed.value : undefined);
+    }
     if (!parsed.ok) return reply(parsed.error);
     if (!isObject(parsed.value) && !options.acceptAnyJson) {
       return reply(errorFrame("INVALID_JSON", "The frame must be a JSON object.", action));

@@ -19,6 +19,7 @@ import {
   TTL_ATTRIBUTE,
 } from "./table-schema";
 import { storedUser, User } from "../auth/user";
+import { releaseSeats, type Seat, seatsOfItem, takeSeat } from "../limits/connection-seats";
 
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_WRITE_LIMIT = 25;
@@ -55,6 +56,8 @@ export interface ConnectionRecord {
   /** Epoch ms at which API Gateway accepted the connection. */
   readonly connectedAt: number;
   readonly user: User;
+  /** The token's `exp` (epoch seconds) in jwt mode: frames after it are refused (docs/limits.md). */
+  readonly tokenExpiresAt?: number;
 }
 
 /** A recipient read from one of the lists (room, user, everyone): the list item's key goes with it. */
@@ -70,7 +73,12 @@ export interface RoomMember extends ListedRecipient {
   readonly user: User;
 }
 
-export type JoinOutcome = "joined" | "already-member" | "not-connected";
+export type AddOutcome = { readonly added: true } | { readonly added: false; readonly seats: readonly Seat[] };
+
+export type JoinOutcome = "joined" | "already-member" | "not-connected" | "too-many-rooms";
+
+/** The connection record's count of its memberships, kept by join and leave in their transactions. */
+const ROOM_COUNT = "roomCount";
 
 export type RemovalOutcome =
   /** Its items are gone (or were already). */
@@ -96,20 +104,47 @@ export class ConnectionStore {
 
   /**
    * Records a connection and lists it under its user and in the broadcast list, all or nothing: a
-   * connection is never reachable by one list and missing from another.
+   * connection is never reachable by one list and missing from another. With `maxPerUser`, it also takes
+   * one of the user's seats (connection-seats.ts) in the same transaction, and records nothing when every
+   * seat is taken: the answer then lists the seats, for the caller to probe.
    */
-  async addConnection({ connectionId, connectedAt, user }: ConnectionRecord): Promise<void> {
+  async addConnection({ connectionId, connectedAt, user, tokenExpiresAt }: ConnectionRecord, maxPerUser?: number): Promise<AddOutcome> {
     const ttl = expiresAt(connectedAt);
     const listed = { connectionId, connectedAt, userId: user.id, [TTL_ATTRIBUTE]: ttl };
-    await this.db.send(
-      new TransactWriteCommand({
-        TransactItems: [
-          { Put: { TableName: this.table, Item: { ...keys.connection(connectionId), connectionId, connectedAt, user, [TTL_ATTRIBUTE]: ttl } } },
-          { Put: { TableName: this.table, Item: { ...keys.userConnection(user.id, connectionId), ...listed } } },
-          { Put: { TableName: this.table, Item: { ...keys.broadcast(connectionId), ...listed } } },
-        ],
-      }),
-    );
+    try {
+      // Two handshakes of one user write the same seats item: a transaction conflict is tried again.
+      await retryingConflicts(() =>
+        this.db.send(
+          new TransactWriteCommand({
+            TransactItems: [
+              {
+                Put: {
+                  TableName: this.table,
+                  Item: { ...keys.connection(connectionId), connectionId, connectedAt, user, ...(tokenExpiresAt !== undefined && { tokenExpiresAt }), [TTL_ATTRIBUTE]: ttl },
+                },
+              },
+              { Put: { TableName: this.table, Item: { ...keys.userConnection(user.id, connectionId), ...listed } } },
+              { Put: { TableName: this.table, Item: { ...keys.broadcast(connectionId), ...listed } } },
+              ...(maxPerUser === undefined ? [] : [takeSeat(this.table, user.id, { connectionId, connectedAt }, maxPerUser, ttl)]),
+            ],
+          }),
+        ),
+      );
+      return { added: true };
+    } catch (error) {
+      if (maxPerUser === undefined || !isConditionFailed(error, 3)) throw error;
+      return { added: false, seats: seatsOfItem(cancelledItem(error, 3)) };
+    }
+  }
+
+  /** Gives seats of the user's back (connections found gone); nothing when the user holds none. */
+  async releaseSeats(userId: string, seats: readonly Seat[]): Promise<void> {
+    if (seats.length === 0) return;
+    try {
+      await this.db.send(new UpdateCommand(releaseSeats(this.table, userId, seats)));
+    } catch (error) {
+      if (!isConditionFailed(error)) throw error;
+    }
   }
 
   /** The connection's record if it is open: not missing, not being removed, not past its TTL. */
@@ -150,12 +185,12 @@ export class ConnectionStore {
    * removal either lands before it (and is removed with it) or fails: it never leaves an orphan that
    * every later room message would post to.
    */
-  async join(connection: ConnectionRecord, room: string): Promise<JoinOutcome> {
+  async join(connection: ConnectionRecord, room: string, maxRooms: number = Number.MAX_SAFE_INTEGER): Promise<JoinOutcome> {
     // Cancelled by another transaction on these items (a leave, a connection's removal): try again.
-    return retryingConflicts(() => this.joinOnce(connection, room));
+    return retryingConflicts(() => this.joinOnce(connection, room, maxRooms));
   }
 
-  private async joinOnce(connection: ConnectionRecord, room: string): Promise<JoinOutcome> {
+  private async joinOnce(connection: ConnectionRecord, room: string, maxRooms: number): Promise<JoinOutcome> {
     if (await this.isMember(connection.connectionId, room)) return "already-member";
     const { connectionId, connectedAt, user } = connection;
     const ttl = expiresAt(connectedAt);
@@ -166,12 +201,16 @@ export class ConnectionStore {
         new TransactWriteCommand({
           TransactItems: [
             {
-              ConditionCheck: {
+              // The record still open and below the room cap, counting this room: two joins racing for the
+              // last place both write this item, so one of them fails its condition.
+              Update: {
                 TableName: this.table,
                 Key: keys.connection(connectionId),
-                ConditionExpression: "attribute_exists(#pk) AND attribute_not_exists(#closing) AND #ttl > :now",
-                ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#closing": "closing", "#ttl": TTL_ATTRIBUTE },
-                ExpressionAttributeValues: { ":now": nowSeconds },
+                UpdateExpression: "ADD #rooms :one",
+                ConditionExpression: "attribute_exists(#pk) AND attribute_not_exists(#closing) AND #ttl > :now AND (attribute_not_exists(#rooms) OR #rooms < :max)",
+                ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#closing": "closing", "#ttl": TTL_ATTRIBUTE, "#rooms": ROOM_COUNT },
+                ExpressionAttributeValues: { ":now": nowSeconds, ":one": 1, ":max": maxRooms },
+                ReturnValuesOnConditionCheckFailure: "ALL_OLD",
               },
             },
             {
@@ -195,8 +234,12 @@ export class ConnectionStore {
       );
       return "joined";
     } catch (error) {
-      if (isConditionFailed(error, 0)) return "not-connected";
       if (isConditionFailed(error, 1)) return "already-member";
+      if (isConditionFailed(error, 0)) {
+        const old = cancelledItem(error, 0);
+        const open = old !== undefined && old.closing === undefined && Number(old[TTL_ATTRIBUTE]) > nowSeconds;
+        return open && Number(old[ROOM_COUNT] ?? 0) >= maxRooms ? "too-many-rooms" : "not-connected";
+      }
       throw error;
     }
   }
@@ -212,7 +255,7 @@ export class ConnectionStore {
     return retryingConflicts(() => this.leaveOnce(connectionId, room));
   }
 
-  private async leaveOnce(connectionId: string, room: string): Promise<User | undefined> {
+  private async leaveOnce(connectionId: string, room: string, withCount = true): Promise<User | undefined> {
     const entryKey = keys.roomMember(room, connectionId);
     // The user for the presence frame is on the room's entry.
     const entry = await this.item(entryKey);
@@ -230,6 +273,21 @@ export class ConnectionStore {
               },
             },
             { Delete: { TableName: this.table, Key: keys.membership(connectionId, room) } },
+            // One room fewer against the cap; only on a record that is there (a gone connection has no count).
+            ...(withCount
+              ? [
+                  {
+                    Update: {
+                      TableName: this.table,
+                      Key: keys.connection(connectionId),
+                      UpdateExpression: "ADD #rooms :minusOne",
+                      ConditionExpression: "attribute_exists(#pk)",
+                      ExpressionAttributeNames: { "#pk": PARTITION_KEY, "#rooms": ROOM_COUNT },
+                      ExpressionAttributeValues: { ":minusOne": -1 },
+                    },
+                  },
+                ]
+              : []),
           ],
         }),
       );
@@ -237,6 +295,8 @@ export class ConnectionStore {
     } catch (error) {
       // Removed meanwhile (another leave, the connection's removal): whoever removed it tells the room.
       if (isConditionFailed(error, 0)) return undefined;
+      // The record is gone (its removal is deleting the memberships too): leave without counting.
+      if (withCount && isConditionFailed(error, 2)) return this.leaveOnce(connectionId, room, false);
       throw error;
     }
   }
@@ -292,6 +352,8 @@ export class ConnectionStore {
     add(keys.broadcast(connectionId));
     if (options.listedAs) add(options.listedAs);
     await this.deleteAll([...doomed.values()]);
+    // A verified user's connection holds a seat against the per-user cap (jwt mode); give it back.
+    if (user?.verified && record) await this.releaseSeats(user.id, [{ connectionId, connectedAt: Number(record.connectedAt) }]);
     // The record goes last: until then, joins keep failing on its `closing` mark. A join's transaction still
     // checking the record (and failing on that mark) makes DynamoDB refuse the delete meanwhile: try again.
     await retryingConflicts(() => this.db.send(new DeleteCommand({ TableName: this.table, Key: keys.connection(connectionId) })));
@@ -397,6 +459,13 @@ export class ConnectionStore {
       }
     }
   }
+}
+
+/** The old image a cancelled transaction returned for its `index`th item (ALL_OLD), as plain values. */
+function cancelledItem(error: unknown, index: number): Item | undefined {
+  const reasons = (error as { CancellationReasons?: ReadonlyArray<{ Item?: Record<string, unknown> }> }).CancellationReasons;
+  const item = reasons?.[index]?.Item;
+  return item ? unmarshall(item as WireItem) : undefined;
 }
 
 function keyOf(item: Item): Key {

@@ -8,7 +8,8 @@
  * partition, written together with the connection's own items:
  *
  *   pk                    sk               what
- *   conn#<connectionId>   meta             the connection: connectedAt, user, expiresAt (closing while it is removed)
+ *   conn#<connectionId>   meta             the connection: connectedAt, user, expiresAt, tokenExpiresAt (jwt mode),
+ *                                          roomCount (rooms joined); closing while it is removed
  *   conn#<connectionId>   room#<room>      a membership, from the connection's side (found again on $disconnect)
  *   room#<room>           conn#<id>        a member of the room: connectedAt, user (the room's member list)
  *   user#<userId>         conn#<id>        one of the user's connections (toUser direct messages)
@@ -22,6 +23,13 @@
  * room message) so neither list picks up the other's items, and so the history route's role can be held to
  * the `hist#` partitions by `dynamodb:LeadingKeys`. Message ids have partitions of their own: the room's
  * partition takes the counter's and the messages' writes only (docs/history.md, "Ceiling").
+ *   limits#<userId>       rate             the user's frame bucket: tat (GCRA's theoretical arrival time, epoch ms),
+ *                                          expiring a minute after the bucket is full again (docs/limits.md)
+ *   limits#<userId>       connections      the user's open connections as a map connectionId → connectedAt, so one
+ *                                          conditional write caps them (jwt mode; docs/limits.md)
+ *
+ * Limits live under their own prefix, not under user#: a Query of the user's list of connections must find
+ * connections only.
  *
  * Broadcasts read BROADCAST_SHARDS partitions rather than one: a single partition takes at most 1,000
  * writes per second, which would cap how fast clients can connect.
@@ -41,6 +49,7 @@ const SEQ_PREFIX = "seq#";
 const MESSAGE_ID_PREFIX = "msgid#";
 /** Digits of a seq in a sort key: Number.MAX_SAFE_INTEGER has 16, and zero-padding makes them sort as numbers. */
 const SEQ_DIGITS = 16;
+const LIMITS_PREFIX = "limits#";
 
 /** Partitions holding the list of every connection. Changing it strands existing items: a constant. */
 export const BROADCAST_SHARDS = 16;
@@ -63,6 +72,8 @@ export const keys = {
   historyPartition: (room: string): string => HISTORY_PREFIX + room,
   roomMessage: (room: string, seq: number): Key => ({ pk: HISTORY_PREFIX + room, sk: seqSortKey(seq) }),
   messageId: (id: string): Key => ({ pk: MESSAGE_ID_PREFIX + id, sk: "seq" }),
+  userRate: (userId: string): Key => ({ pk: LIMITS_PREFIX + userId, sk: "rate" }),
+  userConnections: (userId: string): Key => ({ pk: LIMITS_PREFIX + userId, sk: "connections" }),
 };
 
 /** The sort key of the room message with this seq: `seq#` and the seq zero-padded to SEQ_DIGITS digits. */
