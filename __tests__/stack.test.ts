@@ -416,14 +416,16 @@ describe("least privilege", () => {
       ["dynamodb:Query", table()],
       ["dynamodb:UpdateItem", table()],
     ],
-    // Reads only, and only connections' items (its own record and membership) and rooms' history (the next test).
+    // Reads only connections' items (its own record and membership) and rooms' history; writes only the
+    // user's frame bucket (the next test).
     history: () => [
       ["dynamodb:BatchGetItem", table()],
       ["dynamodb:Query", table()],
+      ["dynamodb:UpdateItem", table()],
     ],
   };
 
-  test("the history role reads only conn# and hist# partitions: LeadingKeys, and no request without a leading key", () => {
+  test("the history role reads only conn# and hist# partitions and writes only limits#: LeadingKeys, and no request without a leading key", () => {
     const statements = policyOfFunction(functionOfRoute("history")[1]).Statement.filter((s) => !list(s.Action).some((a) => a.startsWith("logs:")));
     expect(statements).toEqual([
       {
@@ -432,6 +434,15 @@ describe("least privilege", () => {
         Resource: table(),
         Condition: {
           "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["conn#*", "hist#*"] },
+          Null: { "dynamodb:LeadingKeys": "false" },
+        },
+      },
+      {
+        Effect: "Allow",
+        Action: "dynamodb:UpdateItem",
+        Resource: table(),
+        Condition: {
+          "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["limits#*"] },
           Null: { "dynamodb:LeadingKeys": "false" },
         },
       },
