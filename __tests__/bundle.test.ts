@@ -27,9 +27,9 @@ describe("handler bundles", () => {
     const code = readFileSync(join(bundleHandler(entry("connect"), { externalAwsSdk: true }), "index.js"), "utf8");
     expect(code).toContain('require("@aws-sdk/client-dynamodb")');
     // The SDK's middleware stack is in every client; without the SDK what is left is the handler's own code
-    // and aws4, the signer of its hot-path requests (~6 KB).
+    // and aws4, the signer of its hot-path requests; the SDK would add hundreds of KB.
     expect(code).not.toContain("middlewareStack");
-    expect(code.length).toBeLessThan(30_000);
+    expect(code.length).toBeLessThan(40_000);
   });
 
   test("target the Node major of the Lambda runtime they are built for, Node 22 unless told", () => {

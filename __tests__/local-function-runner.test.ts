@@ -104,6 +104,22 @@ test("a handler that runs past its timeout still times out, and its environment 
   }
 });
 
+test("a slow init phase does not count against the timeout: Lambda's timeout starts with the handler", async () => {
+  // A module that takes 1.5 s to load, under a 1 s timeout: on Lambda the init phase has a limit of its own.
+  const slowInit = mkdtempSync(join(tmpdir(), "function-runner-init-"));
+  writeFileSync(join(slowInit, "index.js"), `for (const end = Date.now() + 1500; Date.now() < end; );\n${HANDLER}`);
+  const cold = new FunctionRunner(model(slowInit, 1), {}, () => undefined, { maxEnvironments: 1 });
+  try {
+    const outcome = await cold.invoke({});
+    expect(outcome).toMatchObject({ ok: true });
+    // The duration Lambda reports is the handler's, not the init phase's.
+    expect(outcome.durationMs).toBeLessThan(1000);
+  } finally {
+    await cold.stop();
+    rmSync(slowInit, { recursive: true, force: true });
+  }
+});
+
 test("invocations still waiting when the runtime stops end as failures, not as hung promises", async () => {
   const busy = new FunctionRunner(model(dir), {}, () => undefined, { maxEnvironments: 1, invocationsPerEnvironment: 1 });
   const outcomes = Promise.all([busy.invoke({ sleep: 300 }), busy.invoke({}), busy.invoke({})]);

@@ -48,7 +48,7 @@ const ALLOWED_RESOURCE_WILDCARDS = [
   // Lambda names a function's log streams itself.
   /:log-stream:\*$/,
   // Any connection of the stage: connection ids are not known in advance.
-  /\/POST\/@connections\/\*$/,
+  /\/(POST|GET|DELETE)\/@connections\/\*$/,
   // The account role serves every API in the region: API Gateway names execution log groups itself, and
   // access log groups follow the /aws/apigateway/ convention.
   /:log-group:API-Gateway-Execution-Logs_\*(:log-stream:\*)?$/,

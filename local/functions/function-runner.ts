@@ -117,7 +117,8 @@ interface Queued {
 interface Running {
   readonly requestId: string;
   readonly startedAt: number;
-  readonly timer: NodeJS.Timeout;
+  /** Unset while the environment's init phase runs: Lambda's timeout counts from the handler's start. */
+  readonly timer?: NodeJS.Timeout;
   readonly settle: (invocation: Invocation) => void;
 }
 
@@ -127,6 +128,10 @@ interface Sandbox {
   readonly running: Map<number, Running>;
   retired: boolean;
   terminating: boolean;
+  /** The worker has loaded the function's module (or failed to): its init phase is over. */
+  initialized: boolean;
+  /** Invocations given to the environment during its init phase, started when it ends. */
+  readonly awaitingInit: Array<() => void>;
 }
 
 const WORKER_FILE = join(__dirname, "function-worker.js");
@@ -264,11 +269,22 @@ export class FunctionRunner {
 
   private start(sandbox: Sandbox, queued: Queued): void {
     const id = this.nextId++;
+    // The slot is taken now; the function's timeout starts with the handler, after the init phase, as on
+    // Lambda, where init has a limit of its own. API Gateway's integration timeout starts now either way.
+    sandbox.running.set(id, { requestId: queued.requestId, startedAt: Date.now(), settle: queued.settle });
+    queued.started?.();
+    const begin = () => this.begin(sandbox, id, queued);
+    if (sandbox.initialized) begin();
+    else sandbox.awaitingInit.push(begin);
+  }
+
+  private begin(sandbox: Sandbox, id: number, queued: Queued): void {
+    // Settled meanwhile (the environment crashed or was stopped during init).
+    if (!sandbox.running.has(id)) return;
     const startedAt = Date.now();
     const timeoutMs = this.fn.timeoutSeconds * 1000;
     const timer = setTimeout(() => this.timedOut(sandbox, id), timeoutMs);
     sandbox.running.set(id, { requestId: queued.requestId, startedAt, timer, settle: queued.settle });
-    queued.started?.();
     sandbox.worker.postMessage({
       type: "invoke",
       id,
@@ -295,7 +311,7 @@ export class FunctionRunner {
       stdout: true,
       stderr: true,
     });
-    const sandbox: Sandbox = { worker, running: new Map(), retired: false, terminating: false };
+    const sandbox: Sandbox = { worker, running: new Map(), retired: false, terminating: false, initialized: false, awaitingInit: [] };
     this.sandboxes.add(sandbox);
     for (const stream of [worker.stdout, worker.stderr]) {
       createInterface({ input: stream, crlfDelay: Infinity }).on("line", (line) => {
@@ -318,7 +334,10 @@ export class FunctionRunner {
   }
 
   private onMessage(sandbox: Sandbox, message: WorkerMessage): void {
-    if (message.type === "result") {
+    if (message.type === "initialized") {
+      sandbox.initialized = true;
+      for (const begin of sandbox.awaitingInit.splice(0)) begin();
+    } else if (message.type === "result") {
       this.settle(sandbox, message.id, (r) => ({ ok: true, requestId: r.requestId, durationMs: Date.now() - r.startedAt, result: JSON.parse(message.payload) }));
     } else if (message.type === "error") {
       const { errorType, errorMessage } = message.error;
@@ -367,6 +386,7 @@ export class FunctionRunner {
 }
 
 type WorkerMessage =
+  | { readonly type: "initialized" }
   | { readonly type: "result"; readonly id: number; readonly payload: string }
   | { readonly type: "error"; readonly id: number; readonly error: { readonly errorType: string; readonly errorMessage: string } };
 

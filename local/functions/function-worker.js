@@ -85,7 +85,11 @@ const ready = (async () => {
   return handler;
 })();
 // An init failure is reported on each invocation, as Lambda does, not as an unhandled rejection here.
-ready.catch(() => undefined);
+// Either way the init phase is over: the runner starts its invocations' timeouts from now.
+ready.then(
+  () => parentPort.postMessage({ type: "initialized" }),
+  () => parentPort.postMessage({ type: "initialized" }),
+);
 
 function runtimeError(errorType, cause) {
   const error = cause instanceof Error ? cause : new Error(String(cause));
