@@ -17,7 +17,7 @@ import { DEFAULT_THRESHOLDS } from "./chat-alarms";
 import { DEFAULT_ACCOUNT_CONCURRENCY, reservable, reservedTotal } from "./concurrency";
 import { TABLE_DEFAULTS, type TableSettings } from "./connections-table";
 import { API_DEFAULTS, type ApiSettings, MAX_LAMBDA_TIMEOUT_SECONDS } from "./websocket-api";
-import { BROADCAST_POLICIES, type BroadcastPolicy } from "../handlers/lib/env/contract";
+import { type AuthSettings, BROADCAST_POLICIES, type BroadcastPolicy } from "../handlers/lib/env/contract";
 import { DEFAULT_ADMIN_GROUP, DEFAULT_GROUPS_CLAIM, DEFAULT_NAME_CLAIM } from "./websocket-authorizer";
 import {
   CHAT_ROUTES,
@@ -44,22 +44,8 @@ export type BackendConfig =
  */
 export type AuthConfig =
   | { readonly mode: "none"; readonly broadcast: BroadcastPolicy }
-  | {
-      readonly mode: "jwt";
-      readonly broadcast: BroadcastPolicy;
-      /** The `iss` of the issuer's tokens. */
-      readonly issuer: string;
-      /** The `aud` the tokens must carry (for ID tokens, the app client's id). */
-      readonly audience: string;
-      /** Where the issuer publishes its signing keys. */
-      readonly jwksUrl: string;
-      /** The claim holding the user's display name. */
-      readonly nameClaim: string;
-      /** The claim listing the user's groups (Cognito: `cognito:groups`). */
-      readonly groupsClaim: string;
-      /** The group whose members are admins. */
-      readonly adminGroup: string;
-    };
+  // The verifier's settings, as the authorizer function reads them (handlers/lib/env/contract.ts).
+  | ({ readonly mode: "jwt"; readonly broadcast: BroadcastPolicy } & AuthSettings);
 
 /**
  * A custom domain for the WebSocket API. With a hosted zone the stack issues an ACM certificate (DNS
