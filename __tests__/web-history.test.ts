@@ -82,7 +82,7 @@ describeInBrowser("room history in the web page", () => {
   function shown(page: Page, room: string): Promise<{ id: string; seq: number; text: string }[]> {
     return page.evaluate(
       (room) =>
-        [...document.querySelectorAll<HTMLElement>('#log [data-testid="message"]')]
+        Array.from(document.querySelectorAll<HTMLElement>('#log [data-testid="message"]'))
           .filter((entry) => entry.dataset.room === room)
           .map((entry) => ({ id: entry.dataset.messageId ?? "", seq: Number(entry.dataset.seq), text: entry.querySelector(".text")?.textContent ?? "" })),
       room,
@@ -91,7 +91,7 @@ describeInBrowser("room history in the web page", () => {
 
   async function waitForCount(page: Page, room: string, count: number, timeout = 20_000): Promise<void> {
     await page.waitForFunction(
-      ({ room, count }) => [...document.querySelectorAll<HTMLElement>('#log [data-testid="message"]')].filter((entry) => entry.dataset.room === room).length >= count,
+      ({ room, count }) => Array.from(document.querySelectorAll<HTMLElement>('#log [data-testid="message"]')).filter((entry) => entry.dataset.room === room).length >= count,
       { room, count },
       { timeout },
     );
