@@ -138,6 +138,26 @@ describeInBrowser("room history in the web page", () => {
     expect(await shown(page, "reloads")).toEqual(away.map(({ id, seq, text }) => ({ id, seq, text })));
   }, 60_000);
 
+  it("room messages that arrive out of order are shown in seq order", async () => {
+    const other = await sender("order");
+    let held: string | undefined;
+    // "first" is held back until "second" has been delivered, as two posts to a page may overtake.
+    const { page } = await openPage("Eve", "order", (ws) => {
+      const server = ws.connectToServer();
+      ws.onMessage((message) => server.send(message));
+      server.onClose((code, reason) => ws.close({ code, reason }));
+      server.onMessage((message) => {
+        const frame = JSON.parse(String(message)) as { type?: string; message?: string };
+        if (frame.type === "message" && frame.message === "first") return void (held = String(message));
+        ws.send(message);
+        if (frame.type === "message" && frame.message === "second" && held) ws.send(held);
+      });
+    });
+    const sent = [...(await sendAll([other], "order", ["first"])), ...(await sendAll([other], "order", ["second"]))];
+    await waitForCount(page, "order", 2);
+    expect(await shown(page, "order")).toEqual(sent.map(({ id, seq, text }) => ({ id, seq, text })));
+  }, 60_000);
+
   it("a live message that skips a seq makes the page read the missing one from history", async () => {
     const [other] = [await sender("gaps")];
     // The server's frames reach the page, except the message "lost on the way".
