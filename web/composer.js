@@ -5,6 +5,7 @@
 import { appendToLog, logEntry } from "./log.js";
 import { count, messageSize, sizeProblem } from "./message-size.js";
 import { badge, displayName, element, shortId, timeElement } from "./render.js";
+import { placeBySeq, seqShown } from "./room-history.js";
 import { isOpen, seenMessages, sendRequest, state } from "./state.js";
 import { ui } from "./ui.js";
 
@@ -141,6 +142,11 @@ export function settleSend(request, outcome) {
   }
   // One time for a message, the server's, as its recipients see it.
   if (outcome.sentAt) entry.querySelector('[data-clock="local"]')?.replaceWith(timeElement(outcome.sentAt));
+  // Once the room has given it its seq, the own copy takes its place in the room's order.
+  if (request.frame.room && outcome.seq !== undefined && entry.dataset.seq === undefined) {
+    placeBySeq(entry, request.frame.room, outcome.seq);
+    seqShown(request.frame.room, outcome.seq);
+  }
   for (const [field, value] of Object.entries(outcome.counts ?? {})) ack.dataset[field] = String(value);
   entry.querySelector('[data-testid="retry-button"]')?.remove();
   if (!outcome.retry) return;

@@ -7,6 +7,7 @@ import { appendToLog, logEntry, notice } from "./log.js";
 import { renderMe } from "./me.js";
 import { badge, element, shortId, timeElement, userFrom, userName } from "./render.js";
 import { applyPresence, joinFailed, leaveFailed, membersFailed, renderRooms, roomJoined, roomLeft, showMembers } from "./rooms.js";
+import { historyFailed, historyPage, placeBySeq, seqShown } from "./room-history.js";
 import { pending, seenMessages, state } from "./state.js";
 
 /** Error codes after which sending the same frame again can succeed. */
@@ -32,10 +33,14 @@ export function handleFrame(data) {
       if (request?.kind === "send") settleSend(request, sentOutcome(frame));
       return;
     case "joined":
-      if (request?.kind === "join") roomJoined(request);
+      if (request?.kind === "join") roomJoined(request, frame, showMessage);
       return;
     case "left":
       if (request?.kind === "leave") roomLeft(request);
+      return;
+    case "history":
+      if (request?.kind === "history") historyPage(request, frame);
+      renderRooms();
       return;
     case "members":
       if (request?.kind === "members") showMembers(request, frame);
@@ -69,6 +74,7 @@ function sentOutcome(frame) {
     text: parts.join(" · "),
     retry: outcome === "incomplete",
     messageId: typeof frame.id === "string" ? frame.id : "",
+    ...(Number.isSafeInteger(frame.seq) && { seq: frame.seq }),
     sentAt: typeof frame.sentAt === "string" ? frame.sentAt : "",
     counts: { delivered, stale, failed, queued },
   };
@@ -93,6 +99,7 @@ function showError(frame, request) {
   const message = typeof frame.message === "string" ? frame.message : "";
   if (request?.kind === "send") settleSend(request, { state: "failed", text: `not sent: ${code}`, retry: RETRYABLE_CODES.has(code) });
   if (request?.kind === "join") joinFailed(request);
+  if (request?.kind === "history") historyFailed(request);
   if (request?.kind === "leave") leaveFailed(request);
   if (request?.kind === "members") membersFailed(request, code);
 
@@ -142,5 +149,9 @@ function showMessage(frame) {
   else if (direct) head.append(badge("direct", "direct"));
   head.append(timeElement(typeof frame.sentAt === "string" ? frame.sentAt : ""));
   entry.append(head, element("p", "text", String(frame.message ?? "")));
-  appendToLog(entry);
+  // A room's messages in seq order, whenever each arrives (live, caught up, or loaded earlier).
+  if (typeof frame.room === "string" && Number.isSafeInteger(frame.seq)) {
+    placeBySeq(entry, frame.room, frame.seq);
+    seqShown(frame.room, frame.seq);
+  } else appendToLog(entry);
 }

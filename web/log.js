@@ -18,10 +18,16 @@ export function notice(text) {
 }
 
 export function appendToLog(entry) {
+  insertIntoLog(entry, undefined);
+}
+
+/** Puts `entry` before `before`, or at the bottom when there is none. */
+export function insertIntoLog(entry, before) {
   const log = ui.log;
   // Follow new entries only when the reader is already at the bottom, not while they scroll back.
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40;
-  log.append(entry);
+  if (before) before.before(entry);
+  else log.append(entry);
   while (log.childElementCount > MAX_LOG_ENTRIES) log.firstElementChild?.remove();
   if (atBottom) log.scrollTop = log.scrollHeight;
 }

@@ -4,18 +4,22 @@
  */
 import { directTo, syncTarget } from "./composer.js";
 import { element, userName } from "./render.js";
+import { hasEarlier } from "./room-history.js";
 import { state } from "./state.js";
 import { ui } from "./ui.js";
 
 /** @typedef {import("./state.js").Room} Room */
 /** @typedef {import("./state.js").User} User */
 
-/** Renders the rooms panel and the target list; `onLeave(room)` is what a Leave button does. */
-export function renderRoomList(onLeave) {
+/**
+ * Renders the rooms panel and the target list; `onLeave(room)` is what a Leave button does, `onEarlier(room)`
+ * what a Load earlier button does.
+ */
+export function renderRoomList(onLeave, onEarlier) {
   const names = [...state.rooms.keys()].sort();
   // The list is rebuilt on every presence frame: keep keyboard focus on the same button across it.
   const focused = ui.roomsList.contains(document.activeElement) ? focusKey(document.activeElement) : "";
-  ui.roomsList.replaceChildren(...names.map((name) => roomItem(name, /** @type {Room} */ (state.rooms.get(name)), onLeave)));
+  ui.roomsList.replaceChildren(...names.map((name) => roomItem(name, /** @type {Room} */ (state.rooms.get(name)), onLeave, onEarlier)));
   if (focused) [...ui.roomsList.querySelectorAll("button")].find((button) => focusKey(button) === focused)?.focus();
   ui.roomsEmpty.hidden = names.length > 0;
 
@@ -38,7 +42,7 @@ function focusKey(node) {
   return `${room}\n${user}\n${node.className}`;
 }
 
-function roomItem(name, room, onLeave) {
+function roomItem(name, room, onLeave, onEarlier) {
   const item = element("li", "room");
   item.dataset.room = name;
   item.dataset.state = room.status;
@@ -54,6 +58,15 @@ function roomItem(name, room, onLeave) {
   leave.addEventListener("click", () => onLeave(name));
   head.append(leave);
   item.append(head);
+  if (hasEarlier(room)) {
+    const earlier = element("button", "earlier quiet", room.earlierRequest ? "Loading…" : "Load earlier");
+    earlier.type = "button";
+    earlier.dataset.testid = "load-earlier";
+    earlier.disabled = room.earlierRequest !== undefined;
+    earlier.setAttribute("aria-label", `Load earlier messages of ${name}`);
+    earlier.addEventListener("click", () => onEarlier(name));
+    item.append(earlier);
+  }
 
   if (room.members) item.append(...memberList(name, room));
   else if (room.membersError) item.append(element("p", "hint", `Members unavailable (${room.membersError}).`));

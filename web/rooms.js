@@ -3,44 +3,24 @@
  * latest join or leave), the members list read after each join, and `presence` frames keeping it current.
  */
 import { syncTarget } from "./composer.js";
+import { rememberRooms } from "./remembered-rooms.js";
+import { catchUp, forgetReads, loadEarlier } from "./room-history.js";
 import { renderRoomList } from "./room-list.js";
 import { userFrom } from "./render.js";
 import { isOpen, pending, sendRequest, state } from "./state.js";
 import { ui } from "./ui.js";
 
 export function renderRooms() {
-  renderRoomList(leaveRoom);
-  rememberedRooms.set([...state.rooms].filter(([, room]) => room.status !== "leaving").map(([name]) => name));
+  renderRoomList(leaveRoom, (name) => {
+    loadEarlier(name);
+    renderRooms();
+  });
+  rememberRooms();
 }
 
-const ROOMS_KEY = "chat.rooms";
-
-/**
- * The rooms this tab is in, so that a reload joins them again: sessionStorage, since each tab has rooms of
- * its own while all of them share the remembered name. Storage may be unavailable.
- */
-export const rememberedRooms = {
-  /** @returns {string[]} */
-  get() {
-    try {
-      const names = JSON.parse(sessionStorage.getItem(ROOMS_KEY) ?? "[]");
-      return Array.isArray(names) ? names.filter((name) => typeof name === "string") : [];
-    } catch {
-      return [];
-    }
-  },
-  set(names) {
-    try {
-      sessionStorage.setItem(ROOMS_KEY, JSON.stringify(names));
-    } catch {
-      // Private mode or storage disabled: a reload starts with no room.
-    }
-  },
-};
-
 /** Rooms to join as soon as the connection opens (the rooms of a tab before its reload). */
-export function rejoinOnOpen(names) {
-  for (const name of names) if (!state.rooms.has(name)) state.rooms.set(name, { status: "joining", truncated: false });
+export function rejoinOnOpen(rooms) {
+  for (const { name, seq } of rooms) if (!state.rooms.has(name)) state.rooms.set(name, { status: "joining", truncated: false, upTo: seq });
   renderRooms();
 }
 
@@ -48,6 +28,7 @@ export function rejoinOnOpen(names) {
 export function joinRoom(name) {
   const room = state.rooms.get(name) ?? { status: "joining", truncated: false };
   Object.assign(room, { status: "joining", members: undefined, membersRequest: undefined, membersError: undefined, truncated: false });
+  forgetReads(room);
   state.rooms.set(name, room);
   room.request = sendRequest({ action: "join", room: name }, { kind: "join", room: name });
   if (!room.request) state.rooms.delete(name);
@@ -60,10 +41,11 @@ function currentRoom(request) {
   return room && room.request === request.requestId ? room : undefined;
 }
 
-export function roomJoined(request) {
+export function roomJoined(request, frame, show) {
   const room = currentRoom(request);
   if (!room) return;
   room.status = "joined";
+  catchUp(request.room, room, frame.seq, show);
   room.membersRequest = sendRequest({ action: "members", room: request.room }, { kind: "members", room: request.room, presence: [] });
   renderRooms();
   if (state.selectOnJoin === request.room) {

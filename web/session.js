@@ -8,7 +8,8 @@ import { handleFrame } from "./frames.js";
 import { notice } from "./log.js";
 import { renderMe } from "./me.js";
 import { ReconnectingSocket } from "./reconnecting-socket.js";
-import { rejoinOnOpen, rememberedRooms, renderRooms } from "./rooms.js";
+import { rememberedRooms } from "./remembered-rooms.js";
+import { rejoinOnOpen, renderRooms } from "./rooms.js";
 import {
   chatUrl,
   findLocalIssuer,

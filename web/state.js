@@ -16,6 +16,9 @@ const MAX_SEEN_MESSAGES = 1000;
  *   membersRequest?: string,
  *   membersError?: string,
  *   truncated: boolean,
+ *   upTo?: number, above?: Set<number>, oldest?: number, noEarlier?: boolean,
+ *   reading?: number, readRequest?: string, earlierRequest?: string, gapTimer?: ReturnType<typeof setTimeout>,
+ *   show?: (frame: object) => void,
  * }} Room
  */
 export const state = {
