@@ -69,11 +69,19 @@ describeInBrowser("room history in the web page", () => {
     return client;
   }
 
-  /** Sends `texts` to `room` from `senders` taking turns, all at once; the replies sorted by seq. */
+  /**
+   * Sends `texts` to `room` from `senders` taking turns, all at once; the replies sorted by seq. A frame
+   * over a sender's rate limit (or a busy room) is sent again after `retryAfterMs`, as a client would.
+   */
   async function sendAll(senders: TestClient[], room: string, texts: string[]): Promise<{ id: string; seq: number; text: string }[]> {
-    const replies = await Promise.all(
-      texts.map(async (text, i) => ({ ...(await senders[i % senders.length]!.request({ action: "send-message", room, message: text })), text })),
-    );
+    const sendOne = async (sender: TestClient, text: string, requestId: string): Promise<Record<string, any>> => {
+      for (;;) {
+        const reply = await sender.request({ action: "send-message", room, message: text, requestId });
+        if (reply.type !== "error" || reply.code !== "RATE_LIMITED") return reply;
+        await new Promise((resolve) => setTimeout(resolve, Number(reply.retryAfterMs) || 200));
+      }
+    };
+    const replies = await Promise.all(texts.map(async (text, i) => ({ ...(await sendOne(senders[i % senders.length]!, text, `load-${room}-${i}`)), text })));
     for (const reply of replies) expect(reply).toMatchObject({ type: "sent", seq: expect.any(Number) });
     return replies.sort((a, b) => a.seq - b.seq);
   }
