@@ -20,8 +20,8 @@ export interface HistoryOptions {
   /** Messages a client misses and catches up on, and how many times that is measured. */
   readonly missed: number;
   readonly catchUpRuns: number;
-  /** Senders to one room at once in the hot-room run, and for how long. */
-  readonly hotSenders: number;
+  /** Senders to one room at once in each hot-room run, and for how long each runs. */
+  readonly hotSenders: readonly number[];
   readonly hotSeconds: number;
 }
 
@@ -61,7 +61,8 @@ export async function benchHistory(options: HistoryOptions): Promise<FigureResul
 
     const catchUps: CatchUp[] = [];
     for (let run = 0; run < options.catchUpRuns; run += 1) catchUps.push(await catchUp(on, `catch-up-${run}`, options.missed));
-    const hot = await hotRoom(on, options.hotSenders, options.hotSeconds * 1000);
+    const hot: HotRoom[] = [];
+    for (const senders of options.hotSenders) hot.push(await hotRoom(on, senders, options.hotSeconds * 1000));
     return figure(options, rounds, catchUps, hot);
   } finally {
     for (const pool of pools) pool.closeAll();
@@ -324,7 +325,7 @@ interface HotRoom {
  * awaited and the room's history read back from seq 1.
  */
 async function hotRoom(server: ServerProcess, senders: number, windowMs: number): Promise<HotRoom> {
-  const room = "hot";
+  const room = `hot-${senders}`;
   const pool = new ClientPool(server.wsUrl);
   try {
     await pool.grow(senders);
@@ -409,7 +410,7 @@ async function hotRoom(server: ServerProcess, senders: number, windowMs: number)
   }
 }
 
-function figure(options: HistoryOptions, rounds: Array<[Window, Window]>, catchUps: CatchUp[], hot: HotRoom): FigureResult {
+function figure(options: HistoryOptions, rounds: Array<[Window, Window]>, catchUps: CatchUp[], hotRuns: HotRoom[]): FigureResult {
   const on = rounds.map(([a]) => a);
   const off = rounds.map(([, b]) => b);
   const cpuRatios = rounds.map(([a, b]) => a.cpuMsPerMessage / b.cpuMsPerMessage);
@@ -428,9 +429,18 @@ function figure(options: HistoryOptions, rounds: Array<[Window, Window]>, catchU
   const catchUpRatio = median(catchUpRatios);
   const allComplete = catchUps.every((c) => c.complete);
   const list = (values: number[], digits = 2) => [...values].sort((a, b) => a - b).map((v) => v.toFixed(digits)).join(", ");
-  const hotLatencies = [...hot.latencies].sort((a, b) => a - b);
-  const refusedText = Object.entries(hot.refused).map(([code, n]) => `${count(n)} ${code}`).join(", ") || "none";
-  const attempts = hot.accepted + Object.values(hot.refused).reduce((sum, n) => sum + n, 0);
+  const hotRow = (hot: HotRoom): Row => {
+    const latencies = [...hot.latencies].sort((a, b) => a - b);
+    const refused = Object.entries(hot.refused).map(([code, n]) => `${count(n)} ${code}`).join(", ") || "none";
+    const attempts = hot.accepted + Object.values(hot.refused).reduce((sum, n) => sum + n, 0);
+    return {
+      measure: `hot room, ${hot.senders} sender${hot.senders === 1 ? "" : "s"} at once for ${ms(options.hotSeconds * 1000)}: accepted messages per second`,
+      ours: count((hot.accepted / hot.elapsedMs) * 1000),
+      baseline: "",
+      detail: `${count(hot.accepted)} accepted of ${count(attempts)} sent, the rest answered: ${refused}; answer p50 / p99 ${ms(percentile(latencies, 50))} / ${ms(percentile(latencies, 99))}; TransactWriteItems per accepted message ${hot.transactionsPerAccepted.toFixed(2)}, of which cancelled ${hot.cancelledPerAccepted.toFixed(2)}`,
+    };
+  };
+  const intact = (hot: HotRoom) => hot.gaps === 0 && hot.duplicates === 0 && hot.unmatched === 0 && hot.stored === hot.accepted;
   const rows: Row[] = [
     {
       measure: `send-message CPU per room message, its worker threads (${options.rounds} rounds of ${options.windowSeconds} s each, ${options.rooms} rooms in flight)`,
@@ -475,25 +485,14 @@ function figure(options: HistoryOptions, rounds: Array<[Window, Window]>, catchU
       ours: ms(median(catchUps.map((c) => c.catchUpServerCpuMs))),
       baseline: ms(median(catchUps.map((c) => c.liveServerCpuMs))),
     },
+    ...hotRuns.map(hotRow),
     {
-      measure: `hot room: ${hot.senders} senders at once for ${ms(options.hotSeconds * 1000)}, accepted messages per second`,
-      ours: count((hot.accepted / hot.elapsedMs) * 1000),
-      baseline: "",
-      detail: `${count(hot.accepted)} accepted of ${count(attempts)} sent; the rest answered: ${refusedText}`,
-    },
-    { measure: "… `sent` or refusal latency p50 / p99", ours: `${ms(percentile(hotLatencies, 50))} / ${ms(percentile(hotLatencies, 99))}`, baseline: "" },
-    {
-      measure: "… TransactWriteItems per accepted message (of which cancelled)",
-      ours: `${hot.transactionsPerAccepted.toFixed(2)} (${hot.cancelledPerAccepted.toFixed(2)})`,
-      baseline: "",
-    },
-    {
-      measure: "… history read back: seqs 1..max, gaps, duplicates, `sent` replies it does not match",
-      ours: `1..${count(hot.maxSeq)}: ${hot.gaps} gaps, ${hot.duplicates} duplicates, ${hot.unmatched} unmatched`,
+      measure: "… each hot room read back through `history`: seqs 1..max, gaps, duplicates, `sent` replies it does not match",
+      ours: hotRuns.map((hot) => `1..${count(hot.maxSeq)}: ${hot.gaps} gaps, ${hot.duplicates} duplicates, ${hot.unmatched} unmatched`).join("; "),
       baseline: "",
       budget: "none lost or repeated",
-      pass: hot.gaps === 0 && hot.duplicates === 0 && hot.unmatched === 0 && hot.stored === hot.accepted,
-      detail: `${count(hot.stored)} stored, ${count(hot.accepted)} accepted`,
+      pass: hotRuns.every(intact),
+      detail: hotRuns.map((hot) => `${count(hot.stored)} stored, ${count(hot.accepted)} accepted`).join("; "),
     },
   ];
   return {
@@ -505,7 +504,7 @@ function figure(options: HistoryOptions, rounds: Array<[Window, Window]>, catchU
       `Two runtimes side by side (bench/lib/server-child.ts), the stack synthesized with CHAT_HISTORY_DAYS=7 and with 0; in each, ${options.rooms} rooms of two members, each room's sender sending its next message when the last is answered. The two take turns, ${options.windowSeconds} s each after 1 s of warm-up, so a slow spell of the machine moves both halves of a round; the budget is the median of the rounds' ratios. With history off a room message still takes its seq (a BatchGetItem and a TransactWriteItems of the counter and the message id), so the difference is storing the message item.`,
       "CPU: the send-message function's own worker threads (Worker.cpuUsage() of each of its execution environments), not the runtime's main thread (gateway, IAM, dynalite), ÷ the messages answered `sent` in the window. DynamoDB calls: the functions' requests as the runtime's DynamoDB endpoint receives them (the runtime's own calls to dynalite excluded), from before a turn's first send to after its last answer, ÷ the messages answered `sent` in that turn (so a window's edges cut no message in two); cancelled transactions are counted apart. Write units: computed from the sizes of the items each committed TransactWriteItems writes, 2 per started KB per item (the local store does not return ConsumedCapacity for transactions; docs/history.md gives the same computation); cancelled transactions also consume write units on DynamoDB, and are not in this row.",
       `Catch-up: a member leaves a room (closes its socket) and the sender sends ${count(options.missed)} messages, each when the last is answered (so the room is not contended), which a member connected throughout receives. Live is timed from the first send to that member's receipt of the last; catch-up from the absent member's reconnect (new socket, \`join\`) to its last \`history\` page (after its last seq, limit ${PAGE_LIMIT}, until \`joined.seq\`). Each clock runs from the moment the messages could start reaching the client to its holding all of them, which is what a reader waits for either way; the live clock includes sequencing each message, which a client that was connected also waits for. Client CPU is not compared: 10 pages cost a client far less than ${count(options.missed)} frames.`,
-      `Hot room: ${hot.senders} members of one room each send their next message as soon as the last is answered, whatever the answer (they do not wait out RATE_LIMITED's retryAfterMs), for ${ms(options.hotSeconds * 1000)}; each accepted message goes to the other ${hot.senders - 1}. Every answer is awaited, then history is read back from seq 1 through the \`history\` route and checked against the \`sent\` replies. The local transaction window (local/services/dynamodb.ts) stands in for DynamoDB's; on AWS the partition's write ceiling (docs/history.md) bounds a room too.`,
+      `Hot room: ${options.hotSenders.join(", ")} members of one room (a room per run) each send their next message as soon as the last is answered, whatever the answer (they do not wait out RATE_LIMITED's retryAfterMs), for ${ms(options.hotSeconds * 1000)}; each accepted message goes to the room's other members. Every answer is awaited, then history is read back from seq 1 through the \`history\` route and checked against the \`sent\` replies. The local transaction window (local/services/dynamodb.ts) stands in for DynamoDB's; on AWS the partition's write ceiling (docs/history.md) bounds a room too.`,
     ],
   };
 }

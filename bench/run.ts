@@ -65,8 +65,8 @@ const FIGURES: Record<string, (mode: Mode) => Promise<FigureResult>> = {
   history: ({ quick }) =>
     benchHistory(
       quick
-        ? { rounds: 2, windowSeconds: 2, rooms: 10, missed: 1000, catchUpRuns: 1, hotSenders: 20, hotSeconds: 3 }
-        : { rounds: 5, windowSeconds: 3, rooms: 10, missed: 1000, catchUpRuns: 3, hotSenders: 20, hotSeconds: 5 },
+        ? { rounds: 2, windowSeconds: 2, rooms: 10, missed: 1000, catchUpRuns: 1, hotSenders: [1, 5, 20], hotSeconds: 3 }
+        : { rounds: 7, windowSeconds: 4, rooms: 10, missed: 1000, catchUpRuns: 3, hotSenders: [1, 5, 20], hotSeconds: 5 },
     ),
 };
 
