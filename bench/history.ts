@@ -58,6 +58,9 @@ export async function benchHistory(options: HistoryOptions): Promise<FigureResul
       rounds.push([a, b]);
     }
     for (const pool of pools.splice(0)) pool.closeAll();
+    if (rounds.some((pair) => pair.some((w) => !Number.isFinite(w.cpuMsPerMessage)))) {
+      throw new Error(`this Node (${process.version}) has no Worker.cpuUsage(), which the send-message CPU is read with: run the figure on the project's Node (npm run bench)`);
+    }
 
     const catchUps: CatchUp[] = [];
     for (let run = 0; run < options.catchUpRuns; run += 1) catchUps.push(await catchUp(on, `catch-up-${run}`, options.missed));
@@ -420,7 +423,9 @@ function figure(options: HistoryOptions, rounds: Array<[Window, Window]>, catchU
   const med = (windows: Window[], pick: (w: Window) => number) => median(windows.map(pick));
   const operations = (windows: Window[]) => {
     const names = [...new Set(windows.flatMap((w) => Object.keys(w.callsByOperation)))].sort();
-    return names.map((name) => `${name} ${med(windows, (w) => w.callsByOperation[name] ?? 0).toFixed(2)}`).join(", ");
+    // Operations other routes made earlier (join's GetItem) show up with none in the turns: left out.
+    const perMessage = names.map((name) => [name, med(windows, (w) => w.callsByOperation[name] ?? 0)] as const).filter(([, n]) => n > 0);
+    return perMessage.map(([name, n]) => `${name} ${n.toFixed(2)}`).join(", ");
   };
   const total = (windows: Window[]) => windows.reduce((sum, w) => sum + w.messages, 0);
   const failed = (windows: Window[]) => windows.reduce((sum, w) => sum + w.failed, 0);

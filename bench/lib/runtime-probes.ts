@@ -57,8 +57,14 @@ export function installProbes(): void {
 export async function readProbes(): Promise<Probes> {
   const functionCpuMs: Record<string, number> = {};
   for (const entry of workers) {
+    const worker = entry.worker as unknown as { cpuUsage?: () => Promise<{ user: number; system: number }> };
+    // Worker.cpuUsage() is recent (the project's Node 22 has it, older majors do not): without it the figure says so instead of counting 0.
+    if (typeof worker.cpuUsage !== "function") {
+      functionCpuMs[entry.name] = NaN;
+      continue;
+    }
     try {
-      const usage = await (entry.worker as unknown as { cpuUsage(): Promise<{ user: number; system: number }> }).cpuUsage();
+      const usage = await worker.cpuUsage();
       entry.lastMs = (usage.user + usage.system) / 1000;
     } catch {
       // An environment that has exited keeps the CPU it had used when last read.
