@@ -74,7 +74,7 @@ describeInBrowser("room history in the web page", () => {
    * over a sender's rate limit (or a busy room) is sent again after `retryAfterMs`, as a client would.
    */
   async function sendAll(senders: TestClient[], room: string, texts: string[]): Promise<{ id: string; seq: number; text: string }[]> {
-    const sendOne = async (sender: TestClient, text: string, requestId: string): Promise<Record<string, any>> => {
+    const sendOne = async (sender: TestClient, text: string, requestId: string): Promise<{ type: string; id: string; seq: number }> => {
       for (;;) {
         const reply = await sender.request({ action: "send-message", room, message: text, requestId });
         if (reply.type !== "error" || reply.code !== "RATE_LIMITED") return reply;

@@ -5,13 +5,13 @@
  *   npm run bench                                 every figure (bench/results.md gives the time); exits 1 if a budget is missed
  *   npm run bench -- --only synth,bundles         a subset: synth, synth-command, tests, bundles, fan-out, throttling,
  *                                                 fan-out-scale, fan-out-faults, post-cpu, capacity, authorizer, metrics,
- *                                                 node-majors, limiter
+ *                                                 node-majors, limiter, history
  *   npm run bench -- --skip tests                 everything but some
  *   npm run bench -- --quick                      fewer runs and smaller sizes, for development
  * Only a full run (every figure, not quick) rewrites bench/results.md; the others just print.
  *
  * Each figure lives in its own file (synth.ts, synth-command.ts, tests.ts, bundles.ts, fan-out.ts, fan-out-scale.ts, post-cpu.ts,
- * capacity.ts, authorizer.ts, metrics.ts, node-majors.ts, limiter.ts) and returns
+ * capacity.ts, authorizer.ts, metrics.ts, node-majors.ts, limiter.ts, history.ts) and returns
  * a table; bench/lib holds the helpers they share (stats, formatting, child processes).
  */
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -22,6 +22,7 @@ import { benchAuthorizer } from "./authorizer";
 import { benchBundles } from "./bundles";
 import { benchCapacity } from "./capacity";
 import { benchFanOut, benchThrottling } from "./fan-out";
+import { benchHistory } from "./history";
 import { benchFanOutFaults, benchFanOutScale, type FanOutScaleOptions } from "./fan-out-scale";
 import { benchLimiter } from "./limiter";
 import { benchMetrics } from "./metrics";
@@ -63,6 +64,12 @@ const FIGURES: Record<string, (mode: Mode) => Promise<FigureResult>> = {
   metrics: ({ quick }) => benchMetrics({ coldStarts: quick ? 3 : 15 }),
   "node-majors": ({ quick }) => benchNodeMajors({ coldStarts: quick ? 3 : 10 }),
   limiter: ({ quick }) => benchLimiter(quick ? { messages: 500, runs: 2 } : { messages: 2000, runs: 5 }),
+  history: ({ quick }) =>
+    benchHistory(
+      quick
+        ? { rounds: 2, windowSeconds: 2, rooms: 10, missed: 1000, catchUpRuns: 1, hotSenders: [1, 5, 20], hotSeconds: 3 }
+        : { rounds: 7, windowSeconds: 4, rooms: 10, missed: 1000, catchUpRuns: 3, hotSenders: [1, 5, 20], hotSeconds: 5 },
+    ),
 };
 
 async function main(): Promise<number> {

@@ -9,11 +9,13 @@ import { startLocalRuntime } from "../../local/runtime";
 import type { ParentMessage, RuntimeEndpoints, ServerSpec } from "./server-process";
 import { startWsRelay } from "./ws-relay";
 import { startBarePath } from "./bare-path";
+import { installProbes, readProbes } from "./runtime-probes";
 
 const HOST = "127.0.0.1";
 
 async function main(): Promise<void> {
   const spec = JSON.parse(process.argv[2] ?? "{}") as ServerSpec;
+  if (spec.kind === "runtime" && spec.probes) installProbes();
   const patterns = spec.kind === "runtime" ? (spec.countLines ?? []).map((source) => new RegExp(source)) : [];
   const counts = patterns.map(() => 0);
   const countLine = (line: string) => {
@@ -32,6 +34,7 @@ async function main(): Promise<void> {
     if (message.type === "rss") process.send?.({ type: "rss", bytes: process.memoryUsage().rss });
     if (message.type === "cpu") process.send?.({ type: "cpu", ...cpuTime() });
     if (message.type === "counts") process.send?.({ type: "counts", counts });
+    if (message.type === "probes") void readProbes().then((probes) => process.send?.({ type: "probes", probes }));
     if (message.type === "stop") void stop();
   });
   process.on("disconnect", () => void stop());

@@ -1,6 +1,7 @@
 import { type ChildProcess, fork } from "node:child_process";
 import { join } from "node:path";
 import type { BarePathTransport } from "./bare-path";
+import type { Probes } from "./runtime-probes";
 
 /** What server-child.ts serves. */
 export type ServerSpec =
@@ -13,12 +14,14 @@ export type ServerSpec =
       readonly accountThrottle?: { readonly ratePerSecond: number; readonly burst: number };
       /** Regular expressions (sources) of runtime log lines to count; `counts()` answers how many matched. */
       readonly countLines?: readonly string[];
+      /** Count function CPU and DynamoDB calls (runtime-probes.ts); `probes()` reads them. @default false */
+      readonly probes?: boolean;
     }
   | { readonly kind: "relay" }
   /** The runtime's threads and calls without its AWS emulation (bare-path.ts). @default transport "http" */
   | { readonly kind: "bare-path"; readonly transport?: BarePathTransport };
 
-export type ParentMessage = { readonly type: "rss" } | { readonly type: "cpu" } | { readonly type: "counts" } | { readonly type: "stop" };
+export type ParentMessage = { readonly type: "rss" } | { readonly type: "cpu" } | { readonly type: "counts" } | { readonly type: "probes" } | { readonly type: "stop" };
 
 /** Where a runtime's AWS endpoints are, for a figure that calls them itself (SQS queue depths). */
 export interface RuntimeEndpoints {
@@ -39,6 +42,7 @@ type ChildMessage =
   | { readonly type: "failed"; readonly message: string }
   | { readonly type: "rss"; readonly bytes: number }
   | { readonly type: "counts"; readonly counts: readonly number[] }
+  | { readonly type: "probes"; readonly probes: Probes }
   | ({ readonly type: "cpu" } & CpuTime);
 
 const CHILD = join(__dirname, "server-child.ts");
@@ -94,7 +98,12 @@ export class ServerProcess {
     return (await this.ask("counts")).counts;
   }
 
-  private ask<T extends "rss" | "cpu" | "counts">(type: T): Promise<Extract<ChildMessage, { type: T }>> {
+  /** Function CPU and DynamoDB calls so far, for a runtime started with `probes`. */
+  async probes(): Promise<Probes> {
+    return (await this.ask("probes")).probes;
+  }
+
+  private ask<T extends "rss" | "cpu" | "counts" | "probes">(type: T): Promise<Extract<ChildMessage, { type: T }>> {
     return new Promise((resolve) => {
       const listener = (message: ChildMessage) => {
         if (message.type !== type) return;
