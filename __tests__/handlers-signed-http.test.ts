@@ -89,3 +89,35 @@ describe("against a server that answers", () => {
     expect(sockets.size).toBe(1);
   });
 });
+
+describe("a kept-alive connection the server drops as idle", () => {
+  let server: Server;
+  let endpoint: string;
+  let requests = 0;
+
+  beforeAll(async () => {
+    // Answers the first request on each connection, and resets the connection when a second one arrives
+    // on it: what a server closing an idle keep-alive connection as the next request goes out looks like.
+    server = createServer((req, res) => {
+      req.resume();
+      requests += 1;
+      const perSocket = ((req.socket as Socket & { served?: number }).served = ((req.socket as Socket & { served?: number }).served ?? 0) + 1);
+      if (perSocket > 1) return void req.socket.resetAndDestroy();
+      req.on("end", () => res.writeHead(200, { "content-type": "application/json" }).end("{}"));
+    });
+    endpoint = `http://127.0.0.1:${await listen(server)}`;
+  });
+  afterAll(() => closeServer(server));
+
+  test("a request reset on a reused connection is sent once more on a new one", async () => {
+    const http = signedHttp(endpoint, { service: "dynamodb", connectionTimeoutMs: CONNECT_TIMEOUT_MS });
+    const first = await post(endpoint, http);
+    first.resume();
+    await once(first, "end");
+    const second = await post(endpoint, http);
+    expect(second.statusCode).toBe(200);
+    second.resume();
+    await once(second, "end");
+    expect(requests).toBe(3);
+  });
+});

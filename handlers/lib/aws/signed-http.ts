@@ -62,15 +62,25 @@ export function signedHttp(endpoint: string, options: SignedHttpOptions): Signed
       (credentials ??= awsCredentials()),
     );
     if (signal.aborted) throw abortError();
-    return new Promise<IncomingMessage>((resolve, reject) => {
-      const req = send({ agent, protocol: url.protocol, hostname: url.hostname, port, path: fullPath, method, headers: signed.headers as OutgoingHttpHeaders }, resolve);
-      // Errors of our own making rather than Node's, as the SDK's handler does: an AbortError whatever fired the signal.
-      const abort = () => req.destroy(abortError());
-      signal.addEventListener("abort", abort, { once: true });
-      req.once("close", () => signal.removeEventListener("abort", abort));
-      req.once("error", reject);
-      req.end(body);
-    });
+    const attempt = () =>
+      new Promise<IncomingMessage>((resolve, reject) => {
+        const req = send({ agent, protocol: url.protocol, hostname: url.hostname, port, path: fullPath, method, headers: signed.headers as OutgoingHttpHeaders }, resolve);
+        // Errors of our own making rather than Node's, as the SDK's handler does: an AbortError whatever fired the signal.
+        const abort = () => req.destroy(abortError());
+        signal.addEventListener("abort", abort, { once: true });
+        req.once("close", () => signal.removeEventListener("abort", abort));
+        req.once("error", (error) => reject(Object.assign(error, { reusedSocket: req.reusedSocket })));
+        req.end(body);
+      });
+    try {
+      return await attempt();
+    } catch (error) {
+      // A kept-alive connection the server closed as idle just as the request went out on it: the server
+      // dropped the connection rather than take the request, so one more try on a new connection is safe
+      // (https://nodejs.org/api/http.html#requestreusedsocket).
+      if (!isResetReusedSocket(error) || signal.aborted) throw error;
+      return attempt();
+    }
   }
 
   return { request };
@@ -95,6 +105,11 @@ function keepAliveAgent(secure: boolean, host: string, connectionTimeoutMs: numb
     return socket;
   };
   return agent;
+}
+
+function isResetReusedSocket(error: unknown): boolean {
+  const { code, reusedSocket } = error as { code?: unknown; reusedSocket?: unknown };
+  return reusedSocket === true && code === "ECONNRESET";
 }
 
 /** aws4 hashes Buffers and strings: a Uint8Array is viewed as a Buffer, not copied. */
