@@ -28,10 +28,9 @@ export interface TableSettings {
 }
 
 export function tableSettings(env: Env = process.env): TableSettings {
-  const pageSize = env[ENV_PAGE_SIZE];
   return {
     tableName: requiredSetting(env, ENV_TABLE_NAME),
-    pageSize: pageSize === undefined || pageSize === "" ? undefined : integerSetting(ENV_PAGE_SIZE, pageSize, MAX_PAGE_SIZE),
+    pageSize: integerOr(env, ENV_PAGE_SIZE, undefined, MAX_PAGE_SIZE),
   };
 }
 
@@ -59,9 +58,7 @@ export const DEFAULT_FANOUT_CONCURRENCY = 25;
 export const MAX_FANOUT_CONCURRENCY = 1000;
 
 export function fanOutConcurrency(env: Env = process.env): number {
-  const value = env[ENV_FANOUT_CONCURRENCY];
-  if (value === undefined || value === "") return DEFAULT_FANOUT_CONCURRENCY;
-  return integerSetting(ENV_FANOUT_CONCURRENCY, value, MAX_FANOUT_CONCURRENCY);
+  return integerOr(env, ENV_FANOUT_CONCURRENCY, DEFAULT_FANOUT_CONCURRENCY, MAX_FANOUT_CONCURRENCY);
 }
 
 // --- The fan-out queue (send-message) ---
@@ -92,12 +89,10 @@ export const DEFAULT_RECIPIENTS_PER_JOB = 500;
 export function fanOutQueue(env: Env = process.env): { readonly url: string; readonly inlineLimit: number; readonly jobSize: number } | undefined {
   const url = env[ENV_FANOUT_QUEUE_URL];
   if (!url) return undefined;
-  const limit = env[ENV_INLINE_FANOUT_LIMIT];
-  const jobSize = env[ENV_FANOUT_JOB_SIZE];
   return {
     url,
-    inlineLimit: limit === undefined || limit === "" ? DEFAULT_INLINE_FANOUT_LIMIT : integerSetting(ENV_INLINE_FANOUT_LIMIT, limit, MAX_INLINE_FANOUT_LIMIT, 0),
-    jobSize: jobSize === undefined || jobSize === "" ? DEFAULT_RECIPIENTS_PER_JOB : integerSetting(ENV_FANOUT_JOB_SIZE, jobSize, MAX_RECIPIENTS_PER_JOB),
+    inlineLimit: integerOr(env, ENV_INLINE_FANOUT_LIMIT, DEFAULT_INLINE_FANOUT_LIMIT, MAX_INLINE_FANOUT_LIMIT, 0),
+    jobSize: integerOr(env, ENV_FANOUT_JOB_SIZE, DEFAULT_RECIPIENTS_PER_JOB, MAX_RECIPIENTS_PER_JOB),
   };
 }
 
@@ -110,9 +105,7 @@ export const DEFAULT_HISTORY_DAYS = 7;
 export const MAX_HISTORY_DAYS = 3650;
 
 export function historyDays(env: Env = process.env): number {
-  const value = env[ENV_HISTORY_DAYS];
-  if (value === undefined || value === "") return DEFAULT_HISTORY_DAYS;
-  return integerSetting(ENV_HISTORY_DAYS, value, MAX_HISTORY_DAYS, 0);
+  return integerOr(env, ENV_HISTORY_DAYS, DEFAULT_HISTORY_DAYS, MAX_HISTORY_DAYS, 0);
 }
 
 // --- Authentication ($connect and the authorizer) ---
@@ -199,11 +192,9 @@ export interface RateLimit {
 
 /** The per-user token bucket of the client routes; undefined when switched off (USER_RATE=0). */
 export function userRateLimit(env: Env = process.env): RateLimit | undefined {
-  const rate = env[ENV_USER_RATE];
-  const burst = env[ENV_USER_BURST];
-  const parsedRate = rate === undefined || rate === "" ? DEFAULT_USER_RATE : integerSetting(ENV_USER_RATE, rate, MAX_USER_RATE, 0);
-  if (parsedRate === 0) return undefined;
-  return { rate: parsedRate, burst: burst === undefined || burst === "" ? DEFAULT_USER_BURST : integerSetting(ENV_USER_BURST, burst, MAX_USER_BURST) };
+  const rate = integerOr(env, ENV_USER_RATE, DEFAULT_USER_RATE, MAX_USER_RATE, 0);
+  if (rate === 0) return undefined;
+  return { rate, burst: integerOr(env, ENV_USER_BURST, DEFAULT_USER_BURST, MAX_USER_BURST) };
 }
 
 /** Connections one user may hold at once ($connect; jwt mode only, as in none mode each connection is its own user). */
@@ -212,9 +203,7 @@ export const DEFAULT_MAX_CONNECTIONS_PER_USER = 10;
 export const MAX_MAX_CONNECTIONS_PER_USER = 1000;
 
 export function maxConnectionsPerUser(env: Env = process.env): number {
-  const value = env[ENV_MAX_CONNECTIONS_PER_USER];
-  if (value === undefined || value === "") return DEFAULT_MAX_CONNECTIONS_PER_USER;
-  return integerSetting(ENV_MAX_CONNECTIONS_PER_USER, value, MAX_MAX_CONNECTIONS_PER_USER);
+  return integerOr(env, ENV_MAX_CONNECTIONS_PER_USER, DEFAULT_MAX_CONNECTIONS_PER_USER, MAX_MAX_CONNECTIONS_PER_USER);
 }
 
 /** Rooms one connection may be in at once (join). */
@@ -223,9 +212,7 @@ export const DEFAULT_MAX_ROOMS_PER_CONNECTION = 50;
 export const MAX_MAX_ROOMS_PER_CONNECTION = 10_000;
 
 export function maxRoomsPerConnection(env: Env = process.env): number {
-  const value = env[ENV_MAX_ROOMS_PER_CONNECTION];
-  if (value === undefined || value === "") return DEFAULT_MAX_ROOMS_PER_CONNECTION;
-  return integerSetting(ENV_MAX_ROOMS_PER_CONNECTION, value, MAX_MAX_ROOMS_PER_CONNECTION);
+  return integerOr(env, ENV_MAX_ROOMS_PER_CONNECTION, DEFAULT_MAX_ROOMS_PER_CONNECTION, MAX_MAX_ROOMS_PER_CONNECTION);
 }
 
 // --- Metrics (send-message, the fan-out consumer, the authorizer) ---
@@ -273,6 +260,12 @@ function requiredSetting(env: Env, name: string): string {
   const value = env[name];
   if (!value) throw new Error(`Environment variable ${name} is not set`);
   return value;
+}
+
+/** The integer setting `name`, or `fallback` when it is unset or empty. */
+function integerOr<T>(env: Env, name: string, fallback: T, max: number, min = 1): number | T {
+  const value = env[name];
+  return value === undefined || value === "" ? fallback : integerSetting(name, value, max, min);
 }
 
 function integerSetting(name: string, value: string, max: number, min = 1): number {
