@@ -12,8 +12,8 @@ import { createServer, request } from "node:http";
 import type { AddressInfo } from "node:net";
 import { anonymousUser } from "../../handlers/lib/auth/user";
 import { ConnectionStore } from "../../handlers/lib/store/connection-store";
-import { PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "../../handlers/lib/store/table-schema";
 import { startLocalDynamoDb } from "../../local/services/dynamodb";
+import { connectionsTableModel } from "../../__tests__/support/dynalite";
 
 export const TABLE = "chat-connections";
 export const RECIPIENT = "recipient";
@@ -25,22 +25,7 @@ async function main(): Promise<void> {
   process.env.AWS_ACCESS_KEY_ID = "AKIDBENCH";
   process.env.AWS_SECRET_ACCESS_KEY = "bench";
   const dynamo = await startLocalDynamoDb({
-    tables: [
-      {
-        address: "aws_dynamodb_table.connections",
-        name: TABLE,
-        arn: `arn:aws:dynamodb:us-east-1:000000000000:table/${TABLE}`,
-        hashKey: PARTITION_KEY,
-        rangeKey: SORT_KEY,
-        attributes: [
-          { name: PARTITION_KEY, type: "S" },
-          { name: SORT_KEY, type: "S" },
-        ],
-        globalSecondaryIndexes: [],
-        localSecondaryIndexes: [],
-        ttlAttribute: TTL_ATTRIBUTE,
-      },
-    ],
+    tables: [connectionsTableModel(TABLE)],
     region: "us-east-1",
     account: "000000000000",
     log: () => undefined,
