@@ -27,7 +27,7 @@ export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, 
   if (record.owner?.id === user && me.user.admin !== true) return forbidden(`Only an admin may remove the owner of room "${room}".`, ACTION);
 
   const bannedUntil = await roomStore().kick(room, user, banSeconds);
-  logInfo(log, { moderation: "kick", by: me.user.id, room, user, banSeconds });
+  logInfo(log, { moderation: "kick", by: me.user.id, room, user, ...(banSeconds !== undefined && { banSeconds }) });
   const until = bannedUntil === undefined ? undefined : new Date(bannedUntil * 1000).toISOString();
 
   // A user has a few connections (the per-user cap): take them all, then end their memberships together.
