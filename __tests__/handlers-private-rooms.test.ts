@@ -190,6 +190,13 @@ describe("a private room", () => {
   });
 });
 
+test("a kick without a ban refuses no join received after it: the user may come back to a public room", async () => {
+  await send.createRoom(olga, "open", { private: false });
+  await roomStore(() => Date.now() - 1000).kick("open", otto.id);
+
+  expect(await send.join(otto, "open")).toMatchObject({ type: "joined", room: "open" });
+});
+
 describe("a room ban (kick with banSeconds)", () => {
   test("refuses the join of a public room until it ends, then lets the user in", async () => {
     await send.createRoom(olga, "open", { private: false });
