@@ -7,6 +7,7 @@
  */
 import { handler as createRoom } from "../handlers/create-room";
 import { handler as join } from "../handlers/join";
+import { handler as leave } from "../handlers/leave";
 import { keys } from "../handlers/lib/store/table-schema";
 import type { User } from "../handlers/lib/auth/user";
 import type { LocalDynamo } from "./support/dynalite";
@@ -90,6 +91,26 @@ describe("two create-rooms of one name", () => {
       expect(replies.filter((reply) => reply.code === "ROOM_EXISTS")).toHaveLength(1);
       expect(await dynamo.partition(keys.roomPartition(room))).toHaveLength(1);
     }
+  });
+});
+
+describe("a create-room whose transaction other transactions keep cancelling", () => {
+  const conflict = { CancellationReasons: [{ Code: "TransactionConflict" }, { Code: "None" }, { Code: "None" }, { Code: "None" }, { Code: "None" }] };
+
+  test("when the room exists by then, it lost the race: ROOM_EXISTS, not INTERNAL", async () => {
+    // Many create-rooms at once: the others' transactions hold the items until one has made the room.
+    expect(await createTeam(olga)).toMatchObject({ type: "created" });
+    // An empty room: only its record says it exists.
+    expect(replyFrame(await leave(frame(olga, { action: "leave", room: "team" })))).toMatchObject({ type: "left" });
+    faulty.answer("TransactWriteItems", { status: 400, error: "TransactionCanceledException", fields: conflict }, { times: Infinity });
+    expect(await createTeam(otto)).toEqual({ type: "error", code: "ROOM_EXISTS", message: expect.any(String), action: "create-room" });
+  });
+
+  test("when no room was made, it is a fault: INTERNAL, and nothing is stored", async () => {
+    faulty.answer("TransactWriteItems", { status: 400, error: "TransactionCanceledException", fields: conflict }, { times: Infinity });
+    expect(await createTeam(otto)).toMatchObject({ type: "error", code: "INTERNAL" });
+    expect(await record()).toBeUndefined();
+    expect(await members()).toEqual([]);
   });
 });
 

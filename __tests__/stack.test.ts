@@ -411,6 +411,7 @@ describe("least privilege", () => {
     // No posts: the room is new, nobody else is in it to hear of it.
     "create-room": () => [
       ["dynamodb:GetItem", table()],
+      ["dynamodb:BatchGetItem", table()],
       ["dynamodb:Query", table()],
       ["dynamodb:UpdateItem", table()],
       ["dynamodb:PutItem", table()],

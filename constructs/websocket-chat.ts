@@ -212,12 +212,12 @@ export const CHAT_ROUTES: readonly RouteSpec[] = [
     manageConnections: true,
   },
   // The connection; a Query of the room's list; then join's transaction with the room's record (Put) and a check
-  // that the room's counter is absent.
+  // that the room's counter is absent; after conflicts, the room's record (BatchGetItem) to tell a lost race.
   {
     routeKey: "create-room",
     handler: "create-room",
     replies: true,
-    tableActions: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"],
+    tableActions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"],
     manageConnections: false,
   },
   // The caller's connection and the room's record in one BatchGetItem; the user's standing (UpdateItem); the
