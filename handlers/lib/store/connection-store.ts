@@ -20,6 +20,7 @@ import {
 } from "./table-schema";
 import { storedUser, User } from "../auth/user";
 import { releaseSeats, type Seat, seatsOfItem, takeSeat } from "../limits/connection-seats";
+import { riderItems, riderVerdict, type TransactionRider } from "./transaction-rider";
 
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_WRITE_LIMIT = 25;
@@ -75,7 +76,8 @@ export interface RoomMember extends ListedRecipient {
 
 export type AddOutcome = { readonly added: true } | { readonly added: false; readonly seats: readonly Seat[] };
 
-export type JoinOutcome = "joined" | "already-member" | "not-connected" | "too-many-rooms";
+/** "refused": the transaction's rider refused it (the frame is over its limit), and nothing was written. */
+export type JoinOutcome = "joined" | "already-member" | "not-connected" | "too-many-rooms" | "refused";
 
 /** The connection record's count of its memberships, kept by join and leave in their transactions. */
 const ROOM_COUNT = "roomCount";
@@ -183,14 +185,19 @@ export class ConnectionStore {
    * Makes the connection a member of the room: its own membership item and its entry in the room's list,
    * written in one transaction that checks the connection is still open. A join racing the connection's
    * removal either lands before it (and is removed with it) or fails: it never leaves an orphan that
-   * every later room message would post to.
+   * every later room message would post to. A `rider`'s items (the frame's bucket write) go in the same
+   * transaction; a join that makes none (already a member) leaves the rider's write unmade.
    */
-  async join(connection: ConnectionRecord, room: string, maxRooms: number = Number.MAX_SAFE_INTEGER): Promise<JoinOutcome> {
-    // Cancelled by another transaction on these items (a leave, a connection's removal): try again.
-    return retryingConflicts(() => this.joinOnce(connection, room, maxRooms));
+  async join(connection: ConnectionRecord, room: string, maxRooms: number = Number.MAX_SAFE_INTEGER, rider?: TransactionRider): Promise<JoinOutcome> {
+    for (;;) {
+      // Cancelled by another transaction on these items (a leave, a connection's removal): try again.
+      const outcome = await retryingConflicts(() => this.joinOnce(connection, room, maxRooms, rider));
+      // The rider's condition failed and it changed its items (the bucket's other branch).
+      if (outcome !== "retry") return outcome;
+    }
   }
 
-  private async joinOnce(connection: ConnectionRecord, room: string, maxRooms: number): Promise<JoinOutcome> {
+  private async joinOnce(connection: ConnectionRecord, room: string, maxRooms: number, rider: TransactionRider | undefined): Promise<JoinOutcome | "retry"> {
     if (await this.isMember(connection.connectionId, room)) return "already-member";
     const { connectionId, connectedAt, user } = connection;
     const ttl = expiresAt(connectedAt);
@@ -229,11 +236,17 @@ export class ConnectionStore {
                 Item: { ...keys.roomMember(room, connectionId), connectionId, connectedAt, user, joinedAt: this.now(), [TTL_ATTRIBUTE]: ttl },
               },
             },
+            // Last, so the indexes of the join's own items (read below) stay as they are.
+            ...riderItems(rider),
           ],
         }),
       );
+      rider?.committed();
       return "joined";
     } catch (error) {
+      // The rider's failure (the frame over its limit) decides first: then nothing else matters.
+      const verdict = riderVerdict(error, rider);
+      if (verdict) return verdict === "retry" ? "retry" : "refused";
       if (isConditionFailed(error, 1)) return "already-member";
       if (isConditionFailed(error, 0)) {
         const old = cancelledItem(error, 0);
@@ -249,13 +262,17 @@ export class ConnectionStore {
    * idempotent). Both items go in one transaction, conditional on the room's entry: a join racing this leave
    * (itself one transaction) lands wholly before or after it, never leaving a membership without its entry
    * or the reverse, and of two leaves racing only one returns the user, so the room hears `left` once.
+   * A `rider`'s items go in the same transaction, as in join; "refused" when the rider refused it.
    */
-  async leave(connectionId: string, room: string): Promise<User | undefined> {
-    // Cancelled by another transaction on these items (a join): it has landed or failed by the next try.
-    return retryingConflicts(() => this.leaveOnce(connectionId, room));
+  async leave(connectionId: string, room: string, rider?: TransactionRider): Promise<User | undefined | "refused"> {
+    for (;;) {
+      // Cancelled by another transaction on these items (a join): it has landed or failed by the next try.
+      const outcome = await retryingConflicts(() => this.leaveOnce(connectionId, room, rider));
+      if (outcome !== "retry") return outcome;
+    }
   }
 
-  private async leaveOnce(connectionId: string, room: string, withCount = true): Promise<User | undefined> {
+  private async leaveOnce(connectionId: string, room: string, rider: TransactionRider | undefined, withCount = true): Promise<User | undefined | "refused" | "retry"> {
     const entryKey = keys.roomMember(room, connectionId);
     // The user for the presence frame is on the room's entry.
     const entry = await this.item(entryKey);
@@ -288,15 +305,19 @@ export class ConnectionStore {
                   },
                 ]
               : []),
+            ...riderItems(rider),
           ],
         }),
       );
+      rider?.committed();
       return storedUser(entry.user, connectionId);
     } catch (error) {
+      const verdict = riderVerdict(error, rider);
+      if (verdict) return verdict === "retry" ? "retry" : "refused";
       // Removed meanwhile (another leave, the connection's removal): whoever removed it tells the room.
       if (isConditionFailed(error, 0)) return undefined;
       // The record is gone (its removal is deleting the memberships too): leave without counting.
-      if (withCount && isConditionFailed(error, 2)) return this.leaveOnce(connectionId, room, false);
+      if (withCount && isConditionFailed(error, 2)) return this.leaveOnce(connectionId, room, rider, false);
       throw error;
     }
   }
