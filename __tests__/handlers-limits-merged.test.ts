@@ -6,7 +6,7 @@
 import { handler as defaultRoute } from "../handlers/default";
 import { handler as join } from "../handlers/join";
 import { handler as leave } from "../handlers/leave";
-import { ENV_USER_BURST, ENV_USER_RATE } from "../handlers/lib/env/contract";
+import { ENV_MAX_ROOMS_PER_CONNECTION, ENV_USER_BURST, ENV_USER_RATE } from "../handlers/lib/env/contract";
 import { keys } from "../handlers/lib/store/table-schema";
 import type { LocalDynamo } from "./support/dynalite";
 import { frameEvent, replyFrame, websocketEvent } from "./support/events";
@@ -81,6 +81,21 @@ test("a transaction that guessed the bucket's branch wrong is tried again with t
   expect(writes()).toEqual(["TransactWriteItems", "TransactWriteItems"]);
   expect(await tatOf("w1")).toBe(NOW + 1500);
   expect(await dynamo.partition(keys.roomPartition("lobby"))).toHaveLength(1);
+});
+
+test("a join whose own items cancel its transaction (past the room cap) takes its token with a write of its own", async () => {
+  process.env[ENV_MAX_ROOMS_PER_CONNECTION] = "1";
+  try {
+    await dynamo.connect("m1");
+    await dynamo.join("first", "m1");
+    faulty.reset();
+    expect(replyFrame(await join(frameEvent("m1", { action: "join", room: "second" })))).toMatchObject({ code: "TOO_MANY_ROOMS" });
+    // The bucket's item passed; the transaction did not commit, so the token is taken after it.
+    expect(writes()).toEqual(["TransactWriteItems", "UpdateItem"]);
+    expect(await tatOf("m1")).toBe(NOW + 1000);
+  } finally {
+    delete process.env[ENV_MAX_ROOMS_PER_CONNECTION];
+  }
 });
 
 test("frames that make no transaction still count, once each: the fifth frame of a burst of four is refused", async () => {

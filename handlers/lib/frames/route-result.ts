@@ -85,7 +85,7 @@ export function clientRoute(
   };
 }
 
-/** The route's answer to an admitted frame, with the requestId it echoes. */
+/** The route's answer to an admitted frame (parsed, its requestId validated), echoing its requestId. */
 async function answerFrame(
   action: string | undefined,
   handle: (request: ClientRequest) => Promise<ReplyFrame>,
