@@ -37,6 +37,7 @@ export function showConnectionState(connection, detail) {
   const open = connection === "open";
   ui.sendButton.disabled = !open || ui.messageCount.dataset.state === "over";
   ui.joinButton.disabled = !open;
+  ui.createButton.disabled = !open;
   for (const retry of ui.log.querySelectorAll('[data-testid="retry-button"]')) retry.disabled = !open;
   const tooBig = detail.code === MESSAGE_TOO_BIG;
   if (connection !== "open") connectionLost(tooBig);
