@@ -143,7 +143,7 @@ describeInBrowser("private rooms and moderation in the web page", () => {
     await member(owner.page, "team", invited.userId).getByTestId("kick-ban-button").click();
     const removed = notice(invited.page, "removed");
     await removed.waitFor();
-    expect(await removed.textContent()).toMatch(new RegExp(`^You were removed from #team by olive✓ · ${owner.userId.slice(-4)} \\(until .+\\)\\.$`));
+    expect(await removed.textContent()).toMatch(new RegExp(`^You were removed from #team by olive · ${owner.userId.slice(-4)} \\(until .+\\)\\.$`));
     await room(invited.page, "team").waitFor({ state: "detached" });
     await member(owner.page, "team", invited.userId).waitFor({ state: "detached" });
     await member(admin.page, "team", invited.userId).waitFor({ state: "detached" });
@@ -173,7 +173,7 @@ describeInBrowser("private rooms and moderation in the web page", () => {
 
     const option = owner.page.locator(`#invite-candidates option[value="${friend.userId}"]`);
     await option.waitFor({ state: "attached" });
-    expect(await option.getAttribute("label")).toBe(`quinn✓ · ${friend.userId.slice(-4)}`);
+    expect(await option.getAttribute("label")).toBe(`quinn · ${friend.userId.slice(-4)}`);
     await room(owner.page, "club").getByTestId("invite-input").fill((await option.getAttribute("value"))!);
     await room(owner.page, "club").getByTestId("invite-input").press("Enter");
     await notice(owner.page, "invited").filter({ hasText: "quinn" }).waitFor();
