@@ -11,9 +11,9 @@ import { AUTHORIZER_ENTRY } from "../constructs/websocket-authorizer";
 import { CHAT_ROUTES } from "../constructs/websocket-chat";
 import { ref, resources, resourceWhere, synthChat, type SynthesizedStack, type TerraformJson } from "./support/synth";
 
-const PROTOCOL_ROUTES = ["$connect", "$disconnect", "$default", "send-message", "join", "leave", "members", "history"];
+const PROTOCOL_ROUTES = ["$connect", "$disconnect", "$default", "send-message", "join", "leave", "members", "history", "create-room"];
 const HANDLERS = join(__dirname, "..", "handlers");
-const REPLYING_ROUTES = ["$default", "send-message", "join", "leave", "members", "history"];
+const REPLYING_ROUTES = ["$default", "send-message", "join", "leave", "members", "history", "create-room"];
 
 let chat: SynthesizedStack;
 let tf: TerraformJson;
@@ -397,12 +397,24 @@ describe("least privilege", () => {
       ["execute-api:ManageConnections", connections()],
       ["sqs:SendMessage", queue()],
     ],
+    // Reads in one BatchGetItem (and the counter by GetItem); one transaction whose check of the user's standing
+    // in the room is authorized as ConditionCheckItem.
     join: () => [
+      ["dynamodb:BatchGetItem", table()],
       ["dynamodb:GetItem", table()],
       ["dynamodb:UpdateItem", table()],
       ["dynamodb:PutItem", table()],
+      ["dynamodb:ConditionCheckItem", table()],
       ["dynamodb:Query", table()],
       ["execute-api:ManageConnections", connections()],
+    ],
+    // No posts: the room is new, nobody else is in it to hear of it.
+    "create-room": () => [
+      ["dynamodb:GetItem", table()],
+      ["dynamodb:Query", table()],
+      ["dynamodb:UpdateItem", table()],
+      ["dynamodb:PutItem", table()],
+      ["dynamodb:ConditionCheckItem", table()],
     ],
     leave: () => [
       ["dynamodb:GetItem", table()],
