@@ -59,7 +59,8 @@ export function handleFrame(data) {
       if (request?.kind === "members") showMembers(request, frame);
       return;
     case "info":
-      // An `info` answering a create-room means the server has no such route (an older stack).
+      // An `info` answering a create-room means the server has no such route (an older stack); an invite
+      // or kick is then told by the info's own message.
       if (request?.kind === "create") joinFailed(request, "UNKNOWN_ROUTE");
       return showInfo(frame, request);
     case "error":
