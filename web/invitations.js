@@ -10,7 +10,8 @@ import { ui } from "./ui.js";
 export function addInvitation(frame) {
   if (typeof frame.room !== "string") return;
   const by = userFrom(frame.by, "");
-  state.invitations.set(frame.room, by);
+  // Already in the room (an admin, say): nothing to accept.
+  if (state.rooms.get(frame.room)?.status !== "joined") state.invitations.set(frame.room, by);
   notice(`${displayName(by)} invited you to the private room #${frame.room}.`, "invitation");
 }
 
