@@ -157,7 +157,7 @@ describeInBrowser("private rooms and moderation in the web page", () => {
     expect(await room(invited.page, "team").count()).toBe(0);
   }, 120_000);
 
-  it("an owner invites someone from a room they share: the invite field offers its members; the invitation may be dismissed", async () => {
+  it("an owner invites someone from a room they share (the invite field offers its members), who dismisses the invitation, joins all the same and is kicked", async () => {
     const owner = await openChat("petra");
     const friend = await openChat("quinn");
     for (const chat of [owner, friend]) {
@@ -186,6 +186,18 @@ describeInBrowser("private rooms and moderation in the web page", () => {
     // Dismissed on the page only: the invitation itself still lets them in.
     await joinByName(friend.page, "club");
     await joined(friend.page, "club").waitFor();
+
+    // A Kick without a ban withdraws the invitation: the removed user is told by whom, with no end date, and
+    // cannot join the private room again.
+    await member(owner.page, "club", friend.userId).getByTestId("kick-button").click();
+    const removed = notice(friend.page, "removed");
+    await removed.waitFor();
+    expect(await removed.textContent()).toBe(`You were removed from #club by petra · ${owner.userId.slice(-4)}.`);
+    await room(friend.page, "club").waitFor({ state: "detached" });
+    await joined(friend.page, "commons").waitFor();
+    await joinByName(friend.page, "club");
+    await friend.page.locator('[data-testid="error"][data-code="FORBIDDEN"]').waitFor();
+    expect(await room(friend.page, "club").count()).toBe(0);
   }, 90_000);
 });
 
