@@ -54,7 +54,7 @@ export function joinRoom(name) {
 
 /** Creates `name` (public or private), owned by this user; the connection joins it as `created` says. */
 export function createRoom(name, isPrivate) {
-  const room = { status: /** @type {const} */ ("joining"), truncated: false };
+  const room = { status: /** @type {const} */ ("joining"), truncated: false, creating: true };
   state.rooms.set(name, room);
   room.request = sendRequest({ action: "create-room", room: name, private: isPrivate }, { kind: "create", room: name });
   if (!room.request) state.rooms.delete(name);
@@ -72,6 +72,7 @@ export function roomJoined(request, frame, show) {
   const room = currentRoom(request);
   if (!room) return;
   room.status = "joined";
+  room.creating = false;
   if (typeof frame.private === "boolean") room.private = frame.private;
   if (frame.owner && typeof frame.owner === "object") room.owner = userFrom(frame.owner, "");
   if (frame.type === "created") notice(`You created ${room.private ? "the private room" : "the room"} #${request.room}${room.private ? ": invite people from its entry in the rooms panel" : ""}.`, "created");

@@ -19,7 +19,7 @@ const MAX_SEEN_MESSAGES = 1000;
  *   upTo?: number, above?: Set<number>, oldest?: number, noEarlier?: boolean,
  *   reading?: number, readRequest?: string, earlierRequest?: string, gapTimer?: ReturnType<typeof setTimeout>,
  *   show?: (frame: object) => void,
- *   private?: boolean, owner?: User, inviteDraft?: string, banSeconds?: number,
+ *   private?: boolean, owner?: User, creating?: boolean, inviteDraft?: string, banSeconds?: number,
  * }} Room
  */
 export const state = {
