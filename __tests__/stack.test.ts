@@ -11,9 +11,9 @@ import { AUTHORIZER_ENTRY } from "../constructs/websocket-authorizer";
 import { CHAT_ROUTES } from "../constructs/websocket-chat";
 import { ref, resources, resourceWhere, synthChat, type SynthesizedStack, type TerraformJson } from "./support/synth";
 
-const PROTOCOL_ROUTES = ["$connect", "$disconnect", "$default", "send-message", "join", "leave", "members", "history", "create-room"];
+const PROTOCOL_ROUTES = ["$connect", "$disconnect", "$default", "send-message", "join", "leave", "members", "history", "create-room", "invite", "kick"];
 const HANDLERS = join(__dirname, "..", "handlers");
-const REPLYING_ROUTES = ["$default", "send-message", "join", "leave", "members", "history", "create-room"];
+const REPLYING_ROUTES = ["$default", "send-message", "join", "leave", "members", "history", "create-room", "invite", "kick"];
 
 let chat: SynthesizedStack;
 let tf: TerraformJson;
@@ -411,10 +411,27 @@ describe("least privilege", () => {
     // No posts: the room is new, nobody else is in it to hear of it.
     "create-room": () => [
       ["dynamodb:GetItem", table()],
+      ["dynamodb:BatchGetItem", table()],
       ["dynamodb:Query", table()],
       ["dynamodb:UpdateItem", table()],
       ["dynamodb:PutItem", table()],
       ["dynamodb:ConditionCheckItem", table()],
+    ],
+    // The caller and the room's record in one BatchGetItem, the user's standing, the user's list; posts the invitation.
+    invite: () => [
+      ["dynamodb:BatchGetItem", table()],
+      ["dynamodb:UpdateItem", table()],
+      ["dynamodb:Query", table()],
+      ["execute-api:ManageConnections", connections()],
+    ],
+    // As invite, then leave's read and transaction for each of the user's connections; posts `removed` and presence.
+    kick: () => [
+      ["dynamodb:BatchGetItem", table()],
+      ["dynamodb:UpdateItem", table()],
+      ["dynamodb:Query", table()],
+      ["dynamodb:GetItem", table()],
+      ["dynamodb:DeleteItem", table()],
+      ["execute-api:ManageConnections", connections()],
     ],
     leave: () => [
       ["dynamodb:GetItem", table()],

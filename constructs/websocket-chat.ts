@@ -212,13 +212,31 @@ export const CHAT_ROUTES: readonly RouteSpec[] = [
     manageConnections: true,
   },
   // The connection; a Query of the room's list; then join's transaction with the room's record (Put) and a check
-  // that the room's counter is absent.
+  // that the room's counter is absent; after conflicts, the room's record (BatchGetItem) to tell a lost race.
   {
     routeKey: "create-room",
     handler: "create-room",
     replies: true,
-    tableActions: ["dynamodb:GetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"],
+    tableActions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"],
     manageConnections: false,
+  },
+  // The caller's connection and the room's record in one BatchGetItem; the user's standing (UpdateItem); the
+  // user's list (Query), whose connections get the invitation (POST).
+  {
+    routeKey: "invite",
+    handler: "invite",
+    replies: true,
+    tableActions: ["dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+    manageConnections: true,
+  },
+  // As invite, then for each connection on the user's list leave's read of the room's entry (GetItem) and its
+  // transaction (two deletes, the record's room count); `removed` to them and presence to the room (POST).
+  {
+    routeKey: "kick",
+    handler: "kick",
+    replies: true,
+    tableActions: ["dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:DeleteItem"],
+    manageConnections: true,
   },
   // The room's entry (for the member's user), then one transaction of two deletes and the record's room count; then presence to the room.
   {

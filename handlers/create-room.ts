@@ -5,6 +5,7 @@ import { clientRoute } from "./lib/frames/route-result";
 import { validateCreateRoom } from "./lib/frames/room-frames";
 import { counterAbsent, recordPut } from "./lib/store/room-store";
 import { logInfo } from "./lib/observability/log";
+import { isTransactionConflict } from "./lib/aws/aws-errors";
 
 const ACTION = "create-room";
 
@@ -26,14 +27,22 @@ export const handler = clientRoute(ACTION, async ({ frame, connectionId, log }) 
   if (await store.hasMembers(room)) return exists();
   const table = tableSettings().tableName;
   const maxRooms = maxRoomsPerConnection();
-  const outcome = await store.join(me, room, {
-    maxRooms,
-    notMember: true,
-    guards: [
-      { item: recordPut(table, room, { private: isPrivate, owner: me.user, createdAt: Date.now() }), refusal: "room-taken" },
-      { item: counterAbsent(table, room), refusal: "room-taken" },
-    ],
-  });
+  let outcome;
+  try {
+    outcome = await store.join(me, room, {
+      maxRooms,
+      notMember: true,
+      guards: [
+        { item: recordPut(table, room, { private: isPrivate, owner: me.user, createdAt: Date.now() }), refusal: "room-taken" },
+        { item: counterAbsent(table, room), refusal: "room-taken" },
+      ],
+    });
+  } catch (error) {
+    // Still cancelled by other transactions after join's retries: when several create the room at once, one
+    // of them has made it meanwhile, and the rest lost the race rather than failed.
+    if (isTransactionConflict(error) && (await store.connectionAndRoom(connectionId, room)).room) return exists();
+    throw error;
+  }
   if (outcome === "room-taken" || outcome === "already-member") return exists();
   if (outcome === "not-connected" || outcome === "forbidden") return notConnected(ACTION);
   if (outcome === "too-many-rooms") return errorFrame("TOO_MANY_ROOMS", `A connection may be in at most ${maxRooms} rooms; leave one first.`, ACTION);

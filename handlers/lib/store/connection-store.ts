@@ -220,6 +220,16 @@ export class ConnectionStore {
   }
 
   /**
+   * A connection's record (if open) and the room's record, in one strongly consistent BatchGetItem: what
+   * invite and kick decide their permission on.
+   */
+  async connectionAndRoom(connectionId: string, room: string): Promise<{ connection?: ConnectionRecord; room?: RoomRecord }> {
+    const [record, roomRecord] = await this.items([keys.connection(connectionId), keys.roomRecord(room)]);
+    const connection = this.openRecord(connectionId, record);
+    return { ...(connection && { connection }), ...(roomRecord && { room: roomRecordOf(roomRecord) }) };
+  }
+
+  /**
    * Makes the connection a member of the room: its own membership item and its entry in the room's list,
    * written in one transaction that checks the connection is still open. A join racing the connection's
    * removal either lands before it (and is removed with it) or fails: it never leaves an orphan that
