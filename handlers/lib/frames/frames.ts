@@ -81,6 +81,13 @@ export interface MembersFrame {
   readonly truncated: boolean;
 }
 
+export interface BannedFrame {
+  readonly type: "banned";
+  readonly user: string;
+  /** When the ban ends (ISO-8601); absent when the ban was lifted. */
+  readonly until?: string;
+}
+
 export interface InfoFrame {
   readonly type: "info";
   readonly connectionId: string;
@@ -103,7 +110,7 @@ export interface ErrorFrame {
 }
 
 /** Frames that answer a client's frame; they echo its requestId. */
-export type ReplyFrame = SentFrame | RoomFrame | MembersFrame | HistoryFrame | InfoFrame | ErrorFrame;
+export type ReplyFrame = SentFrame | RoomFrame | MembersFrame | HistoryFrame | BannedFrame | InfoFrame | ErrorFrame;
 
 /** The only thing a client learns about a server fault: internals stay in the logs. */
 export const INTERNAL_ERROR_MESSAGE = "Internal error, please retry";
