@@ -9,7 +9,7 @@
 import { marshall } from "@aws-sdk/util-dynamodb";
 import type { User } from "../auth/user";
 import type { DynamoDbJson } from "./dynamodb-json";
-import { keys, PARTITION_KEY, TTL_ATTRIBUTE } from "./table-schema";
+import { keys, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "./table-schema";
 
 const UNTIL = "until";
 
@@ -20,7 +20,7 @@ const UNTIL = "until";
 export async function accountBannedUntil(reads: DynamoDbJson, tableName: string, userId: string, nowMs: number): Promise<number | undefined> {
   const { Item } = (await reads.call("GetItem", {
     TableName: tableName,
-    Key: marshall(keys.accountBan(userId)),
+    Key: wireKey(userId),
     ConsistentRead: true,
     ProjectionExpression: "#until",
     ExpressionAttributeNames: { "#until": UNTIL },
@@ -39,7 +39,13 @@ export async function putAccountBan(writes: DynamoDbJson, tableName: string, use
 
 /** Lifts the user's ban; nothing when there is none. */
 export async function liftAccountBan(writes: DynamoDbJson, tableName: string, userId: string): Promise<void> {
-  await writes.write("DeleteItem", { TableName: tableName, Key: marshall(keys.accountBan(userId)) });
+  await writes.write("DeleteItem", { TableName: tableName, Key: wireKey(userId) });
+}
+
+/** The ban item's key in DynamoDB's wire format, written out: the authorizer bundles no marshaller for it. */
+function wireKey(userId: string): Record<string, { S: string }> {
+  const { pk, sk } = keys.accountBan(userId);
+  return { [PARTITION_KEY]: { S: pk }, [SORT_KEY]: { S: sk } };
 }
 
 /**
