@@ -135,6 +135,18 @@ describe("the ban route", () => {
   });
 });
 
+test("a 410 for a young connection whose record is gone (its $disconnect ran after the list was read) is final at once", async () => {
+  await dynamo.connectAs("adm", ROOT);
+  const connectedAt = Date.now();
+  await dynamo.put({ ...keys.userConnection("bob", "bob-left"), connectionId: "bob-left", connectedAt, userId: "bob", expiresAt: Math.floor(connectedAt / 1000) + 3600 });
+  api.gone.add("bob-left");
+  const started = Date.now();
+  expect(replyFrame(await banFrame("adm", { user: "bob", seconds: 60 }))).toMatchObject({ type: "banned" });
+  expect(api.requests).toEqual(["DELETE /prod/@connections/bob-left"]);
+  expect(Date.now() - started).toBeLessThan(5_000);
+  expect(logged).toContainEqual(expect.objectContaining({ moderation: "ban-closed", closed: 0, gone: 1, unclosed: 0 }));
+});
+
 describe("$connect in jwt mode", () => {
   beforeEach(() => (process.env[ENV_AUTH_MODE] = "jwt"));
   const bob: User = { id: "bob", name: "bob", verified: true };

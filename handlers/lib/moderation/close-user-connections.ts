@@ -30,13 +30,14 @@ export interface CloseOptions {
  * consistent) after the caller's write that stops new connections, so it holds every connection that can
  * still open. A connection listed while its $connect is still running is not open yet: @connections answers
  * 410 for it until API Gateway completes the handshake, so a 410 is retried until the handshake must have
- * ended one way or the other (connectedAt + handshakeTimeoutMs). Every DELETE is attempted before the first
+ * ended one way or the other (connectedAt + handshakeTimeoutMs), unless the connection's record is gone
+ * meanwhile (its $disconnect ran: it was open and is closed). Every DELETE is attempted before the first
  * failure, if any, is thrown.
  */
 export async function closeUserConnections(store: ConnectionStore, api: ConnectionsApi, userId: string, options: CloseOptions): Promise<CloseOutcome> {
   const listed: ListedRecipient[] = [];
   for await (const connection of store.userConnections(userId)) listed.push(connection);
-  const settled = await Promise.allSettled(listed.map((connection) => closeOne(api, connection, options)));
+  const settled = await Promise.allSettled(listed.map((connection) => closeOne(store, api, connection, options)));
   const failed = settled.find((result): result is PromiseRejectedResult => result.status === "rejected");
   if (failed) throw failed.reason;
   const outcomes = settled.map((result) => (result as PromiseFulfilledResult<keyof CloseOutcome>).value);
@@ -44,7 +45,7 @@ export async function closeUserConnections(store: ConnectionStore, api: Connecti
   return { closed: count("closed"), gone: count("gone"), unclosed: count("unclosed") };
 }
 
-async function closeOne(api: ConnectionsApi, { connectionId, connectedAt }: ListedRecipient, options: CloseOptions): Promise<keyof CloseOutcome> {
+async function closeOne(store: ConnectionStore, api: ConnectionsApi, { connectionId, connectedAt }: ListedRecipient, options: CloseOptions): Promise<keyof CloseOutcome> {
   const now = options.now ?? Date.now;
   const handshakeEndsAt = connectedAt + options.handshakeTimeoutMs;
   for (let attempt = 1; ; attempt += 1) {
@@ -54,7 +55,8 @@ async function closeOne(api: ConnectionsApi, { connectionId, connectedAt }: List
     } catch (error) {
       const delay = Math.max(MIN_RETRY_DELAY_MS, backoffDelayMs(attempt, CLOSE_RETRY));
       if (isGone(error)) {
-        if (now() >= handshakeEndsAt) return "gone";
+        // Its record gone or closing: its $disconnect has run, so it opened and is closed now.
+        if (now() >= handshakeEndsAt || !(await store.connection(connectionId))) return "gone";
         if (now() >= options.deadlineMs) return "unclosed";
         // One last try right when the handshake must have ended (or at our deadline).
         await sleep(Math.min(delay, Math.min(handshakeEndsAt, options.deadlineMs) - now()));
