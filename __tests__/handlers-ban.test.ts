@@ -17,7 +17,7 @@ import {
   ENV_JWT_JWKS_URL,
   ENV_JWT_NAME_CLAIM,
 } from "../handlers/lib/env/contract";
-import { MAX_BAN_SECONDS } from "../handlers/lib/frames/ban-frames";
+import { MAX_BAN_SECONDS } from "../handlers/lib/frames/room-frames";
 import { keys } from "../handlers/lib/store/table-schema";
 import type { User } from "../handlers/lib/auth/user";
 import { closeServer, listen } from "../local/http/servers";

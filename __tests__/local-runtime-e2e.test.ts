@@ -40,7 +40,8 @@ async function tableItems(target: LocalRuntime): Promise<Record<string, any>[]> 
   const client = db(target);
   try {
     const items = (await client.send(new ScanCommand({ TableName: target.model.tables[0]!.name }))).Items ?? [];
-    return items.filter((item) => !item.pk?.S?.startsWith("limits#"));
+    // The connections' items: not a user's limits, nor a room's record, which outlives its members.
+    return items.filter((item) => !item.pk?.S?.startsWith("limits#") && !(item.pk?.S?.startsWith("hist#") && item.sk?.S === "room"));
   } finally {
     client.destroy();
   }

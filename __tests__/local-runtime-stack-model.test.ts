@@ -97,7 +97,7 @@ describe("the model of the synthesized chat stack", () => {
     expect(model.api.routeSelectionExpression).toBe("$request.body.action");
     expect(model.stage.name).toBe("prod");
     const routes = Object.fromEntries(model.routes.map((r) => [r.routeKey, r]));
-    expect(Object.keys(routes).sort()).toEqual(["$connect", "$default", "$disconnect", "ban", "history", "join", "leave", "members", "send-message"]);
+    expect(Object.keys(routes).sort()).toEqual(["$connect", "$default", "$disconnect", "ban", "create-room", "history", "invite", "join", "kick", "leave", "members", "send-message"]);
     expect(routes["send-message"]).toMatchObject({ functionName: "chat-send-message", hasRouteResponse: true, integrationTimeoutMs: 10_000 });
     expect(routes.$connect).toMatchObject({ functionName: "chat-connect", hasRouteResponse: false });
   });
@@ -120,7 +120,7 @@ describe("the model of the synthesized chat stack", () => {
     });
     expect(join.role).toMatchObject({ name: "chat-join-us-east-1-fn", arn: "arn:aws:iam::000000000000:role/chat-join-us-east-1-fn" });
     expect(join.policies[0]!.statements[0]).toMatchObject({
-      action: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:Query"],
+      action: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"],
       resource: ["arn:aws:dynamodb:us-east-1:000000000000:table/chat-connections"],
     });
   });

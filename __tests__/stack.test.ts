@@ -11,9 +11,9 @@ import { AUTHORIZER_ENTRY } from "../constructs/websocket-authorizer";
 import { CHAT_ROUTES } from "../constructs/websocket-chat";
 import { ref, resources, resourceWhere, synthChat, type SynthesizedStack, type TerraformJson } from "./support/synth";
 
-const PROTOCOL_ROUTES = ["$connect", "$disconnect", "$default", "send-message", "join", "leave", "members", "history", "ban"];
+const PROTOCOL_ROUTES = ["$connect", "$disconnect", "$default", "send-message", "join", "leave", "members", "history", "create-room", "invite", "kick", "ban"];
 const HANDLERS = join(__dirname, "..", "handlers");
-const REPLYING_ROUTES = ["$default", "send-message", "join", "leave", "members", "history", "ban"];
+const REPLYING_ROUTES = ["$default", "send-message", "join", "leave", "members", "history", "create-room", "invite", "kick", "ban"];
 
 let chat: SynthesizedStack;
 let tf: TerraformJson;
@@ -397,11 +397,40 @@ describe("least privilege", () => {
       ["execute-api:ManageConnections", connections()],
       ["sqs:SendMessage", queue()],
     ],
+    // Reads in one BatchGetItem (and the counter by GetItem); one transaction whose check of the user's standing
+    // in the room is authorized as ConditionCheckItem.
     join: () => [
+      ["dynamodb:BatchGetItem", table()],
       ["dynamodb:GetItem", table()],
       ["dynamodb:UpdateItem", table()],
       ["dynamodb:PutItem", table()],
+      ["dynamodb:ConditionCheckItem", table()],
       ["dynamodb:Query", table()],
+      ["execute-api:ManageConnections", connections()],
+    ],
+    // No posts: the room is new, nobody else is in it to hear of it.
+    "create-room": () => [
+      ["dynamodb:GetItem", table()],
+      ["dynamodb:BatchGetItem", table()],
+      ["dynamodb:Query", table()],
+      ["dynamodb:UpdateItem", table()],
+      ["dynamodb:PutItem", table()],
+      ["dynamodb:ConditionCheckItem", table()],
+    ],
+    // The caller and the room's record in one BatchGetItem, the user's standing, the user's list; posts the invitation.
+    invite: () => [
+      ["dynamodb:BatchGetItem", table()],
+      ["dynamodb:UpdateItem", table()],
+      ["dynamodb:Query", table()],
+      ["execute-api:ManageConnections", connections()],
+    ],
+    // As invite, then leave's read and transaction for each of the user's connections; posts `removed` and presence.
+    kick: () => [
+      ["dynamodb:BatchGetItem", table()],
+      ["dynamodb:UpdateItem", table()],
+      ["dynamodb:Query", table()],
+      ["dynamodb:GetItem", table()],
+      ["dynamodb:DeleteItem", table()],
       ["execute-api:ManageConnections", connections()],
     ],
     leave: () => [

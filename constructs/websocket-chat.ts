@@ -202,12 +202,41 @@ export const CHAT_ROUTES: readonly RouteSpec[] = [
     enqueues: true,
     history: true,
   },
-  // A transaction: count the room on the connection's record (open, under the cap), put both membership items; the room's counter; then presence to the room.
+  // The connection, its membership, the room's record and the user's standing in one BatchGetItem; a transaction:
+  // count the room on the connection's record (open, under the cap), put both membership items (and the room's
+  // record when it has none), check the standing; the room's counter; then presence to the room.
   {
     routeKey: "join",
     handler: "join",
     replies: true,
-    tableActions: ["dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:Query"],
+    tableActions: ["dynamodb:BatchGetItem", "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem", "dynamodb:Query"],
+    manageConnections: true,
+  },
+  // The connection; a Query of the room's list; then join's transaction with the room's record (Put) and a check
+  // that the room's counter is absent; after conflicts, the room's record (BatchGetItem) to tell a lost race.
+  {
+    routeKey: "create-room",
+    handler: "create-room",
+    replies: true,
+    tableActions: ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:ConditionCheckItem"],
+    manageConnections: false,
+  },
+  // The caller's connection and the room's record in one BatchGetItem; the user's standing (UpdateItem); the
+  // user's list (Query), whose connections get the invitation (POST).
+  {
+    routeKey: "invite",
+    handler: "invite",
+    replies: true,
+    tableActions: ["dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:Query"],
+    manageConnections: true,
+  },
+  // As invite, then for each connection on the user's list leave's read of the room's entry (GetItem) and its
+  // transaction (two deletes, the record's room count); `removed` to them and presence to the room (POST).
+  {
+    routeKey: "kick",
+    handler: "kick",
+    replies: true,
+    tableActions: ["dynamodb:BatchGetItem", "dynamodb:UpdateItem", "dynamodb:Query", "dynamodb:GetItem", "dynamodb:DeleteItem"],
     manageConnections: true,
   },
   // The room's entry (for the member's user), then one transaction of two deletes and the record's room count; then presence to the room.
@@ -218,9 +247,10 @@ export const CHAT_ROUTES: readonly RouteSpec[] = [
     tableActions: ["dynamodb:GetItem", "dynamodb:DeleteItem", "dynamodb:UpdateItem", "dynamodb:Query"],
     manageConnections: true,
   },
-  // The connection and its membership in one BatchGetItem, then the room's list.
+  // The connection, its membership and the room's record in one BatchGetItem, then the room's list.
   { routeKey: "members", handler: "members", replies: true, tableActions: ["dynamodb:BatchGetItem", "dynamodb:Query"], manageConnections: false },
-  // Reads only: the connection and its membership (conn#) in one BatchGetItem, then the room's history (hist#).
+  // Reads only: the connection and its membership (conn#) with the room's record (hist#) in one BatchGetItem, then
+  // the room's history (hist#).
   {
     routeKey: "history",
     handler: "history",
@@ -357,7 +387,7 @@ export class WebsocketChat extends Construct {
           ...(spec.replies ? { [ENV_USER_RATE]: String(limits.userRate), [ENV_USER_BURST]: String(limits.userBurst) } : {}),
           // A token that expires mid-connection is told so and the connection closed (jwt mode only).
           ...(spec.replies && auth.mode === "jwt" ? { [ENV_CALLBACK_URL]: this.api.callbackUrl } : {}),
-          ...(spec.routeKey === "join" ? { [ENV_MAX_ROOMS_PER_CONNECTION]: String(limits.maxRoomsPerConnection) } : {}),
+          ...(spec.routeKey === "join" || spec.routeKey === "create-room" ? { [ENV_MAX_ROOMS_PER_CONNECTION]: String(limits.maxRoomsPerConnection) } : {}),
           // How long a listed connection's handshake may still be completing: the authorizer's timeout, then $connect's.
           ...(spec.handler === "ban" ? { [ENV_HANDSHAKE_TIMEOUT_SECONDS]: String(auth.mode === "jwt" ? 2 * timeout : timeout) } : {}),
           // The per-user connection cap (jwt mode): its probes of possibly dead connections need the callback URL.

@@ -1,6 +1,6 @@
 import { managementApi } from "./lib/aws/clients";
 import { handshakeTimeoutMs, tableSettings } from "./lib/env/contract";
-import { validateBan } from "./lib/frames/ban-frames";
+import { validateBan } from "./lib/frames/room-frames";
 import { errorFrame, notConnected } from "./lib/frames/frames";
 import { clientRoute } from "./lib/frames/route-result";
 import { closeUserConnections } from "./lib/moderation/close-user-connections";

@@ -1,4 +1,4 @@
-import { notAMember } from "./lib/frames/client-frames";
+import { notAMember, privateRoomFrame } from "./lib/frames/client-frames";
 import { connectionStore } from "./lib/store/connection-store";
 import { HistoryFrame, MessageFrame, notConnected } from "./lib/frames/frames";
 import { clientRoute } from "./lib/frames/route-result";
@@ -16,9 +16,10 @@ export const handler = clientRoute(ACTION, async ({ frame, connectionId }) => {
   if (!request.ok) return request.error;
   const { room, limit, after, before } = request.value;
   // The connection and its membership in one strongly consistent BatchGetItem, as members does.
-  const { connection, member } = await connectionStore().connectionAndMembership(connectionId, room);
+  const { connection, member, room: record } = await connectionStore().connectionMembershipAndRoom(connectionId, room);
   if (!connection) return notConnected(ACTION);
-  if (!member) return notAMember(room, ACTION);
+  // A private room's outsiders learn nothing about it, not even that joining first would help.
+  if (!member) return record?.private ? privateRoomFrame(room, ACTION) : notAMember(room, ACTION);
 
   const page = await historyStore().page(
     room,

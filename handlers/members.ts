@@ -1,4 +1,4 @@
-import { notAMember, validateRoom } from "./lib/frames/client-frames";
+import { notAMember, privateRoomFrame, validateRoom } from "./lib/frames/client-frames";
 import { connectionStore } from "./lib/store/connection-store";
 import { MembersFrame, notConnected } from "./lib/frames/frames";
 import { clientRoute } from "./lib/frames/route-result";
@@ -18,9 +18,10 @@ export const handler = clientRoute(ACTION, async ({ frame, connectionId }) => {
   if (!room.ok) return room.error;
   const store = connectionStore();
   // The connection and its membership in one strongly consistent BatchGetItem, as send-message reads them.
-  const { connection, member } = await store.connectionAndMembership(connectionId, room.value);
+  const { connection, member, room: record } = await store.connectionMembershipAndRoom(connectionId, room.value);
   if (!connection) return notConnected(ACTION);
-  if (!member) return notAMember(room.value, ACTION);
+  // A private room's outsiders learn nothing about it, not even that joining first would help.
+  if (!member) return record?.private ? privateRoomFrame(room.value, ACTION) : notAMember(room.value, ACTION);
 
   const members: MembersFrame["members"][number][] = [];
   let bytes = 200;

@@ -27,6 +27,7 @@ export class FaultyDynamoDb {
   readonly requests: SeenRequest[] = [];
   private readonly rules: Array<{ operation: string; after: number; times: number; answer: Answer }> = [];
   private pendingHold: { remaining: number; arrived: () => void; released: Promise<void> } | undefined;
+  private pendingAfter: { seen: (request: SeenRequest) => boolean; triggered: boolean; arrived: () => void; released: Promise<void> } | undefined;
 
   private constructor(
     private readonly server: Server,
@@ -73,6 +74,25 @@ export class FaultyDynamoDb {
     };
   }
 
+  /**
+   * The first request that arrives after one `seen` holds, held as `hold` holds it: for pausing a handler
+   * right after a chosen call of its (whatever it does next), when how many calls precede it may differ.
+   */
+  holdAfter(seen: (request: SeenRequest) => boolean): { held: Promise<void>; release: () => void } {
+    let arrived!: () => void;
+    let release!: () => void;
+    const held = new Promise<void>((resolve) => (arrived = resolve));
+    const released = new Promise<void>((resolve) => (release = resolve));
+    this.pendingAfter = { seen, triggered: false, arrived, released };
+    return {
+      held,
+      release: () => {
+        this.pendingAfter = undefined;
+        release();
+      },
+    };
+  }
+
   /** Forward everything again, and forget what was seen. */
   reset(): void {
     this.rules.length = 0;
@@ -93,7 +113,14 @@ export class FaultyDynamoDb {
     const body = (await readBody(req))!;
     const target = String(req.headers["x-amz-target"] ?? "");
     const operation = target.slice(target.lastIndexOf(".") + 1);
-    this.requests.push({ operation, input: JSON.parse(body.toString("utf8")) });
+    const seenRequest = { operation, input: JSON.parse(body.toString("utf8")) };
+    this.requests.push(seenRequest);
+    const after = this.pendingAfter;
+    if (after?.triggered) {
+      this.pendingAfter = undefined;
+      after.arrived();
+      await after.released;
+    } else if (after?.seen(seenRequest)) after.triggered = true;
     const hold = this.pendingHold;
     if (hold && --hold.remaining === 0) {
       this.pendingHold = undefined;

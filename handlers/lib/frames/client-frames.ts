@@ -129,6 +129,16 @@ export function unknownRecipient(action: string, field: "to" | "toUser"): ErrorF
   return errorFrame("UNKNOWN_RECIPIENT", message, action);
 }
 
+/** INVALID_REQUEST naming the field that broke its rule. */
+export function invalidField(field: string, message: string, action: string): { readonly ok: false; readonly error: ErrorFrame } {
+  return rejected({ ...errorFrame("INVALID_REQUEST", message, action), field });
+}
+
+/** FORBIDDEN for a private room: the same whether the room exists, and whether the user was kicked or never invited. */
+export function privateRoomFrame(room: string, action: string): ErrorFrame {
+  return errorFrame("FORBIDDEN", `Room "${room}" is private, or you were removed from it: ask its owner for an invitation.`, action);
+}
+
 export function notAMember(room: string, action: string): ErrorFrame {
   return errorFrame("NOT_A_MEMBER", `Join room "${room}" first.`, action);
 }

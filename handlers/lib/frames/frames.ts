@@ -14,6 +14,7 @@ export type ErrorCode =
   | "NOT_CONNECTED"
   | "FORBIDDEN"
   | "INVALID_REQUEST"
+  | "ROOM_EXISTS"
   | "TOO_MANY_ROOMS"
   | "RATE_LIMITED"
   | "TOKEN_EXPIRED"
@@ -56,6 +57,44 @@ export interface RoomFrame {
   readonly seq?: number;
   /** joined: whether the room is private. */
   readonly private?: boolean;
+  /** joined: the room's owner, when it has one (a room made by create-room). */
+  readonly owner?: User;
+}
+
+/** Your create-room took effect: the room exists with you as its owner, and this connection is a member. */
+export interface CreatedFrame {
+  readonly type: "created";
+  readonly room: string;
+  readonly private: boolean;
+  readonly owner: User;
+  readonly seq: number;
+}
+
+/** Your invite, kick or ban took effect. */
+export interface ModeratedFrame {
+  readonly type: "invited" | "kicked" | "banned";
+  /** invite, kick. */
+  readonly room?: string;
+  /** The id of the user acted on. */
+  readonly user: string;
+  /** kick with banSeconds, ban: when the ban ends (ISO-8601). */
+  readonly until?: string;
+}
+
+/** Sent to each online connection of a user invited to a private room. */
+export interface InvitationFrame {
+  readonly type: "invitation";
+  readonly room: string;
+  readonly by: User;
+}
+
+/** Sent to each connection removed from a room by a kick. */
+export interface RemovedFrame {
+  readonly type: "removed";
+  readonly room: string;
+  readonly by: User;
+  /** When the ban from the room ends (ISO-8601), for a kick with banSeconds. */
+  readonly until?: string;
 }
 
 export interface HistoryFrame {
@@ -81,13 +120,6 @@ export interface MembersFrame {
   readonly truncated: boolean;
 }
 
-export interface BannedFrame {
-  readonly type: "banned";
-  readonly user: string;
-  /** When the ban ends (ISO-8601); absent when the ban was lifted. */
-  readonly until?: string;
-}
-
 export interface InfoFrame {
   readonly type: "info";
   readonly connectionId: string;
@@ -110,7 +142,7 @@ export interface ErrorFrame {
 }
 
 /** Frames that answer a client's frame; they echo its requestId. */
-export type ReplyFrame = SentFrame | RoomFrame | MembersFrame | HistoryFrame | BannedFrame | InfoFrame | ErrorFrame;
+export type ReplyFrame = SentFrame | RoomFrame | CreatedFrame | ModeratedFrame | MembersFrame | HistoryFrame | InfoFrame | ErrorFrame;
 
 /** The only thing a client learns about a server fault: internals stay in the logs. */
 export const INTERNAL_ERROR_MESSAGE = "Internal error, please retry";
@@ -125,6 +157,10 @@ export function internalErrorFrame(action?: string): ErrorFrame {
 
 export function notConnected(action?: string): ErrorFrame {
   return errorFrame("NOT_CONNECTED", "This connection is closing or closed; reconnect and try again.", action);
+}
+
+export function forbidden(message: string, action?: string): ErrorFrame {
+  return errorFrame("FORBIDDEN", message, action);
 }
 
 export function rateLimited(retryAfterMs: number, action?: string): ErrorFrame {

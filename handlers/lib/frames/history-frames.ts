@@ -1,5 +1,4 @@
-import { MAX_DELIVERED_BYTES, validateRoom, type ClientFrame, type Validated } from "./client-frames";
-import { errorFrame, type ErrorFrame } from "./frames";
+import { invalidField as invalid, MAX_DELIVERED_BYTES, validateRoom, type ClientFrame, type Validated } from "./client-frames";
 
 /**
  * Room of a history reply beyond its messages: `{"type":"history","room":…,"messages":[…],"hasMore":false}`
@@ -48,8 +47,4 @@ export function validateHistory(frame: ClientFrame, action: string): Validated<H
 /** A seq as a client may name one: a safe integer ≥ 0 (no seq is larger). */
 function isSeq(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) >= 0;
-}
-
-function invalid(field: string, message: string, action: string): { readonly ok: false; readonly error: ErrorFrame } {
-  return { ok: false, error: { ...errorFrame("INVALID_REQUEST", message, action), field } };
 }

@@ -21,6 +21,7 @@ import {
 import { storedUser, User } from "../auth/user";
 import { releaseSeats, type Seat, seatsOfItem, takeSeat } from "../limits/connection-seats";
 import { notBannedCheck, untilOf } from "./account-bans";
+import { type RoomRecord, roomRecordOf, type RoomStanding, roomStandingOf, type TransactItem } from "./room-store";
 
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_WRITE_LIMIT = 25;
@@ -81,7 +82,32 @@ export type AddOutcome =
   /** The user is banned until `until` (epoch s). */
   | { readonly added: false; readonly bannedUntil: number };
 
-export type JoinOutcome = "joined" | "already-member" | "not-connected" | "too-many-rooms";
+export type JoinOutcome = "joined" | "already-member" | "not-connected" | "too-many-rooms" | "forbidden" | "room-taken";
+
+/** A conditional item a join's transaction carries beside its own three, and what its failure means. */
+export interface JoinGuard {
+  readonly item: TransactItem;
+  readonly refusal: "forbidden" | "room-taken";
+}
+
+export interface JoinOptions {
+  /** The connection's cap on rooms. @default no cap */
+  readonly maxRooms?: number;
+  readonly guards?: readonly JoinGuard[];
+  /** The caller has just read that the connection is not a member: skip reading it again. */
+  readonly notMember?: boolean;
+}
+
+/** The items of a join's transaction before its guards. */
+const JOIN_ITEMS = 3;
+
+/** What a join or create-room reads before deciding (entryState). */
+export interface EntryState {
+  readonly connection?: ConnectionRecord;
+  readonly member: boolean;
+  readonly room?: RoomRecord;
+  readonly standing?: RoomStanding;
+}
 
 /** The connection record's count of its memberships, kept by join and leave in their transactions. */
 const ROOM_COUNT = "roomCount";
@@ -197,18 +223,43 @@ export class ConnectionStore {
   }
 
   /**
+   * As connectionAndMembership, with the room's record in the same read, for the routes that answer a
+   * non-member of a private room differently (members, history).
+   */
+  async connectionMembershipAndRoom(connectionId: string, room: string): Promise<{ connection?: ConnectionRecord; member: boolean; room?: RoomRecord }> {
+    const [record, membership, roomRecord] = await this.items([keys.connection(connectionId), keys.membership(connectionId, room), keys.roomRecord(room)]);
+    const connection = this.openRecord(connectionId, record);
+    return {
+      ...(connection ? { connection } : {}),
+      member: membership !== undefined && !isExpired(membership, this.now()),
+      ...(roomRecord && { room: roomRecordOf(roomRecord) }),
+    };
+  }
+
+  /**
+   * A connection's record (if open) and the room's record, in one strongly consistent BatchGetItem: what
+   * invite and kick decide their permission on.
+   */
+  async connectionAndRoom(connectionId: string, room: string): Promise<{ connection?: ConnectionRecord; room?: RoomRecord }> {
+    const [record, roomRecord] = await this.items([keys.connection(connectionId), keys.roomRecord(room)]);
+    const connection = this.openRecord(connectionId, record);
+    return { ...(connection && { connection }), ...(roomRecord && { room: roomRecordOf(roomRecord) }) };
+  }
+
+  /**
    * Makes the connection a member of the room: its own membership item and its entry in the room's list,
    * written in one transaction that checks the connection is still open. A join racing the connection's
    * removal either lands before it (and is removed with it) or fails: it never leaves an orphan that
-   * every later room message would post to.
+   * every later room message would post to. `guards` ride in the same transaction (the room's record, the
+   * user's standing in it: room-store.ts); one whose condition fails makes the join answer its `refusal`.
    */
-  async join(connection: ConnectionRecord, room: string, maxRooms: number = Number.MAX_SAFE_INTEGER): Promise<JoinOutcome> {
-    // Cancelled by another transaction on these items (a leave, a connection's removal): try again.
-    return retryingConflicts(() => this.joinOnce(connection, room, maxRooms));
+  async join(connection: ConnectionRecord, room: string, options: JoinOptions = {}): Promise<JoinOutcome> {
+    // Cancelled by another transaction on these items (a leave, a connection's removal, a kick): try again.
+    return retryingConflicts(() => this.joinOnce(connection, room, options));
   }
 
-  private async joinOnce(connection: ConnectionRecord, room: string, maxRooms: number): Promise<JoinOutcome> {
-    if (await this.isMember(connection.connectionId, room)) return "already-member";
+  private async joinOnce(connection: ConnectionRecord, room: string, { maxRooms = Number.MAX_SAFE_INTEGER, guards = [], notMember = false }: JoinOptions): Promise<JoinOutcome> {
+    if (!notMember && (await this.isMember(connection.connectionId, room))) return "already-member";
     const { connectionId, connectedAt, user } = connection;
     const ttl = expiresAt(connectedAt);
     // One reading of the clock for both conditions: the record still live, the membership not (yet or any more).
@@ -246,11 +297,14 @@ export class ConnectionStore {
                 Item: { ...keys.roomMember(room, connectionId), connectionId, connectedAt, user, joinedAt: this.now(), [TTL_ATTRIBUTE]: ttl },
               },
             },
+            ...guards.map((guard) => guard.item),
           ],
         }),
       );
       return "joined";
     } catch (error) {
+      const refused = guards.findIndex((_, i) => isConditionFailed(error, JOIN_ITEMS + i));
+      if (refused >= 0) return guards[refused]!.refusal;
       if (isConditionFailed(error, 1)) return "already-member";
       if (isConditionFailed(error, 0)) {
         const old = cancelledItem(error, 0);
@@ -259,6 +313,40 @@ export class ConnectionStore {
       }
       throw error;
     }
+  }
+
+  /**
+   * What join and create-room decide on, in one strongly consistent BatchGetItem: the connection's record,
+   * its membership of the room, the room's record and the user's standing in the room.
+   */
+  async entryState(connectionId: string, room: string, userId: string): Promise<EntryState> {
+    const [record, membership, roomRecord, standing] = await this.items([
+      keys.connection(connectionId),
+      keys.membership(connectionId, room),
+      keys.roomRecord(room),
+      keys.roomStanding(room, userId),
+    ]);
+    const connection = this.openRecord(connectionId, record);
+    return {
+      ...(connection && { connection }),
+      member: membership !== undefined && !isExpired(membership, this.now()),
+      ...(roomRecord && { room: roomRecordOf(roomRecord) }),
+      ...(standing && !isExpired(standing, this.now()) && { standing: roomStandingOf(standing) }),
+    };
+  }
+
+  /** Whether the room's own list has anyone in it (a room from before rooms had records has no record). */
+  async hasMembers(room: string): Promise<boolean> {
+    const { Items = [] } = (await this.reads.call("Query", {
+      TableName: this.table,
+      KeyConditionExpression: "#pk = :pk",
+      ExpressionAttributeNames: { "#pk": PARTITION_KEY },
+      ExpressionAttributeValues: { ":pk": { S: keys.roomPartition(room) } },
+      ConsistentRead: true,
+      Limit: 25,
+    })) as { Items?: WireItem[] };
+    const now = this.now();
+    return Items.some((item) => !isExpired(unmarshall(item), now));
   }
 
   /**

@@ -18,6 +18,10 @@
  *   hist#<room>           counter          the room's latest seq (no TTL: a room's seq never starts over)
  *   hist#<room>           seq#<16 digits>  a room message: seq, the delivered `message` frame, storedAt, expiresAt
  *   msgid#<messageId>     seq              which seq a message id took (a retried frame reuses it), expiresAt
+ *   hist#<room>           room             the room's record: private, owner (none for a room made by its first
+ *                                          join), createdAt; never deleted, like the counter (docs/moderation.md)
+ *   acl#<room>            user#<userId>    the user's standing in the room: invitedUntil + invitedBy, bannedUntil,
+ *                                          kickedAt; expiresAt is the latest of their ends
  *
  * A room's history is its own partition, apart from its member list (room#<room>, read whole by every
  * room message) so neither list picks up the other's items, and so the history route's role can be held to
@@ -52,6 +56,7 @@ const MESSAGE_ID_PREFIX = "msgid#";
 /** Digits of a seq in a sort key: Number.MAX_SAFE_INTEGER has 16, and zero-padding makes them sort as numbers. */
 const SEQ_DIGITS = 16;
 const LIMITS_PREFIX = "limits#";
+const ACCESS_PREFIX = "acl#";
 export const ACCOUNT_BAN_PREFIX = "ban#";
 
 /** Partitions holding the list of every connection. Changing it strands existing items: a constant. */
@@ -75,6 +80,9 @@ export const keys = {
   historyPartition: (room: string): string => HISTORY_PREFIX + room,
   roomMessage: (room: string, seq: number): Key => ({ pk: HISTORY_PREFIX + room, sk: seqSortKey(seq) }),
   messageId: (id: string): Key => ({ pk: MESSAGE_ID_PREFIX + id, sk: "seq" }),
+  /** Beside the counter, so create-room's transaction and the history role reach both. */
+  roomRecord: (room: string): Key => ({ pk: HISTORY_PREFIX + room, sk: "room" }),
+  roomStanding: (room: string, userId: string): Key => ({ pk: ACCESS_PREFIX + room, sk: USER_PREFIX + userId }),
   userRate: (userId: string): Key => ({ pk: LIMITS_PREFIX + userId, sk: "rate" }),
   userConnections: (userId: string): Key => ({ pk: LIMITS_PREFIX + userId, sk: "connections" }),
   accountBan: (userId: string): Key => ({ pk: ACCOUNT_BAN_PREFIX + userId, sk: "account" }),
