@@ -24,13 +24,16 @@ import { closeServer, listen } from "../local/http/servers";
 import { LocalIssuer } from "../local/identity-provider/local-issuer";
 import type { LocalDynamo } from "./support/dynalite";
 import { connectEvent, replyFrame, websocketEvent } from "./support/events";
-import { handlerWorld } from "./support/handler-world";
+import type { FaultyDynamoDb } from "./support/faulty-dynamodb";
+import { handlerWorldBehindProxy } from "./support/handler-world";
 import type { FakeManagementApi } from "./support/management-api";
 
-const world = handlerWorld();
+// The handlers' DynamoDB calls go through a proxy that can answer chosen calls with a fault.
+const world = handlerWorldBehindProxy();
 let dynamo: LocalDynamo;
 let api: FakeManagementApi;
-beforeAll(() => ({ dynamo, api } = world));
+let faulty: FaultyDynamoDb;
+beforeAll(() => ({ dynamo, api, faulty } = world));
 
 const ROOT: User = { id: "root", name: "root", verified: true, admin: true };
 const nowSeconds = () => Math.floor(Date.now() / 1000);
@@ -42,6 +45,7 @@ const banItem = async (userId: string) => (await dynamo.partition(keys.accountBa
 
 let logged: Array<Record<string, unknown>> = [];
 beforeEach(() => {
+  faulty.reset();
   process.env[ENV_HANDSHAKE_TIMEOUT_SECONDS] = "20";
   logged = [];
   jest.spyOn(console, "info").mockImplementation((line: unknown) => void logged.push(line as Record<string, unknown>));
@@ -116,6 +120,13 @@ describe("the ban route", () => {
     expect(await banItem("bob")).toBeUndefined();
     expect(api.closed).toEqual([]);
     expect(logged).toContainEqual(expect.objectContaining({ moderation: "ban", by: "root", user: "bob", seconds: 0 }));
+  });
+
+  test("a ban written while a handshake's transaction checks its item (TransactionConflictException) is written again", async () => {
+    await dynamo.connectAs("adm", ROOT);
+    faulty.answer("PutItem", { status: 400, error: "TransactionConflictException", fields: { message: "Transaction is ongoing for the item" } }, { times: 2 });
+    expect(replyFrame(await banFrame("adm", { user: "bob", seconds: 60 }))).toMatchObject({ type: "banned", user: "bob" });
+    expect(await banItem("bob")).toMatchObject({ by: ROOT });
   });
 
   test("a 410 for a connection whose handshake may still be completing is retried until it closes; one for a connection older than any handshake is final", async () => {
