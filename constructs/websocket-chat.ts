@@ -446,7 +446,8 @@ export class WebsocketChat extends Construct {
   /** Exactly the actions the route's handler calls, each on only the resources it calls them on. */
   private statementsFor(spec: RouteSpec, authMode: AuthConfig["mode"], limits: Required<LimitSettings>): PolicyStatement[] {
     const statements: PolicyStatement[] = [];
-    // The frame limit is one conditional UpdateItem on the user's bucket, made by every client route.
+    // The frame limit is one conditional update of the user's bucket, made by every client route: an UpdateItem,
+    // or (join, leave) an Update item of their transaction, which IAM authorizes as dynamodb:UpdateItem too.
     const limiter = spec.replies && limits.userRate > 0 && !spec.tableActions.includes("dynamodb:UpdateItem");
     // In jwt mode $connect takes (and gives back dead) seats on the user's seats item, probing with GET.
     const seats = spec.routeKey === "$connect" && authMode === "jwt";

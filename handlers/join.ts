@@ -21,49 +21,79 @@ const MAX_ATTEMPTS = 3;
  * membership is written: every room message with a greater seq then reaches this member live, every other
  * one is in history (docs/history.md).
  */
-export const handler = clientRoute(ACTION, async ({ event, frame, connectionId, log, remainingTimeMs }) => {
-  const room = validateRoom(frame, ACTION);
-  if (!room.ok) return room.error;
-  const store = connectionStore();
-  const table = tableSettings().tableName;
-  const maxRooms = maxRoomsPerConnection();
-  for (let attempt = 1; ; attempt += 1) {
-    const state = await store.entryState(connectionId, room.value, userIdOf(event, connectionId));
-    const me = state.connection;
-    if (!me) return notConnected(ACTION);
-    const joined = async (): Promise<ReplyFrame> => ({
-      type: "joined",
-      room: room.value,
-      // Only once the membership is written (docs/history.md).
-      seq: await historyStore().latestSeq(room.value),
-      private: state.room?.private ?? false,
-      ...(state.room?.owner && { owner: state.room.owner }),
-    });
-    if (state.member) return joined();
-    const now = Date.now();
-    const entry = mayEnter(state.room, state.standing, me.user, now);
-    if (entry === "banned") return forbidden(`You are banned from room "${room.value}" until ${new Date(state.standing!.bannedUntil! * 1000).toISOString()}.`, ACTION);
-    if (entry === "not-invited") return privateRoom(room.value);
-    const guards: JoinGuard[] = [
-      {
-        item: standingCheck(table, room.value, me.user.id, { nowMs: now, receivedAtMs: receivedAt(event, now), invited: state.room?.private === true && !moderates(state.room, me.user) }),
-        refusal: "forbidden",
-      },
-      ...(state.room ? [] : [{ item: recordPut(table, room.value, { private: false, createdAt: now }), refusal: "room-taken" as const }]),
-    ];
-    const outcome = await store.join(me, room.value, { maxRooms, guards, notMember: true });
-    // A create-room made the room meanwhile: read its record and decide again.
-    if (outcome === "room-taken" && attempt < MAX_ATTEMPTS) continue;
-    if (outcome === "room-taken" || outcome === "forbidden") return privateRoom(room.value);
-    if (outcome === "not-connected") return notConnected(ACTION);
-    if (outcome === "too-many-rooms") return errorFrame("TOO_MANY_ROOMS", `A connection may be in at most ${maxRooms} rooms; leave one first.`, ACTION);
-    const reply = await joined();
-    if (outcome === "joined") {
-      await announcePresence(store, { room: room.value, event: "joined", connectionId, user: me.user }, { requestContext: event.requestContext, log, remainingTimeMs });
+export const handler = clientRoute(
+  ACTION,
+  async ({ event, frame, connectionId, log, remainingTimeMs, charge }) => {
+    const room = validateRoom(frame, ACTION);
+    if (!room.ok) return room.error;
+    const store = connectionStore();
+    const table = tableSettings().tableName;
+    const maxRooms = maxRoomsPerConnection();
+    for (let attempt = 1; ; attempt += 1) {
+      const state = await store.entryState(connectionId, room.value, userIdOf(event, connectionId));
+      const me = state.connection;
+      if (!me) return notConnected(ACTION);
+      const joined = async (): Promise<ReplyFrame> => ({
+        type: "joined",
+        room: room.value,
+        // Only once the membership is written (docs/history.md).
+        seq: await historyStore().latestSeq(room.value),
+        private: state.room?.private ?? false,
+        ...(state.room?.owner && { owner: state.room.owner }),
+      });
+      if (state.member) return joined();
+      const now = Date.now();
+      const entry = mayEnter(state.room, state.standing, me.user, now);
+      if (entry === "banned")
+        return forbidden(`You are banned from room "${room.value}" until ${new Date(state.standing!.bannedUntil! * 1000).toISOString()}.`, ACTION);
+      if (entry === "not-invited") return privateRoom(room.value);
+      const guards: JoinGuard[] = [
+        {
+          item: standingCheck(table, room.value, me.user.id, {
+            nowMs: now,
+            receivedAtMs: receivedAt(event, now),
+            invited: state.room?.private === true && !moderates(state.room, me.user),
+          }),
+          refusal: "forbidden",
+        },
+        ...(state.room
+          ? []
+          : [
+              {
+                item: recordPut(table, room.value, {
+                  private: false,
+                  createdAt: now,
+                }),
+                refusal: "room-taken" as const,
+              },
+            ]),
+      ];
+      // The frame's token rides in the join's transaction (docs/limits.md).
+      const outcome = await store.join(me, room.value, {
+        maxRooms,
+        guards,
+        notMember: true,
+        rider: charge.rider,
+      });
+      if (outcome === "refused") return charge.refusal();
+      // A create-room made the room meanwhile: read its record and decide again.
+      if (outcome === "room-taken" && attempt < MAX_ATTEMPTS) continue;
+      if (outcome === "room-taken" || outcome === "forbidden") return privateRoom(room.value);
+      if (outcome === "not-connected") return notConnected(ACTION);
+      if (outcome === "too-many-rooms") return errorFrame("TOO_MANY_ROOMS", `A connection may be in at most ${maxRooms} rooms; leave one first.`, ACTION);
+      const reply = await joined();
+      if (outcome === "joined") {
+        await announcePresence(
+          store,
+          { room: room.value, event: "joined", connectionId, user: me.user },
+          { requestContext: event.requestContext, log, remainingTimeMs }
+        );
+      }
+      return reply;
     }
-    return reply;
-  }
-});
+  },
+  { tokenInTransaction: true }
+);
 
 function privateRoom(room: string): ReplyFrame {
   return privateRoomFrame(room, ACTION);

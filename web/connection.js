@@ -37,6 +37,7 @@ export function showConnectionState(connection, detail) {
   const open = connection === "open";
   ui.sendButton.disabled = !open || ui.messageCount.dataset.state === "over";
   ui.joinButton.disabled = !open;
+  ui.createButton.disabled = !open;
   for (const retry of ui.log.querySelectorAll('[data-testid="retry-button"]')) retry.disabled = !open;
   const tooBig = detail.code === MESSAGE_TOO_BIG;
   if (connection !== "open") connectionLost(tooBig);
@@ -67,7 +68,9 @@ export function connectionLost(tooBig = false) {
   }
   if (state.me) state.me = { ...state.me, connectionId: "" };
   for (const [name, room] of state.rooms) {
-    if (room.status === "leaving") state.rooms.delete(name);
+    // A create-room unanswered may not have happened: joining again would make the room public.
+    if (room.creating) notice(`The connection dropped before #${name} was created: create it again, or join it if it was.`);
+    if (room.status === "leaving" || room.creating) state.rooms.delete(name);
     else Object.assign(room, { status: "joining", request: undefined, members: undefined, membersRequest: undefined, membersError: undefined, truncated: false });
   }
   renderRooms();

@@ -1,12 +1,14 @@
 /**
  * Frames from the server: replies matched to their requests by requestId, messages (each shown once, by
- * `id`), presence, the `info` about this connection, and errors, each shown in the log.
+ * `id`), presence, invitations and removals, the `info` about this connection, and errors, each shown in
+ * the log.
  */
 import { directTo, settleSend } from "./composer.js";
 import { appendToLog, logEntry, notice } from "./log.js";
 import { renderMe } from "./me.js";
 import { badge, element, shortId, timeElement, userFrom, userName } from "./render.js";
-import { applyPresence, joinFailed, leaveFailed, membersFailed, renderRooms, roomJoined, roomLeft, showMembers } from "./rooms.js";
+import { invited, kicked } from "./moderation.js";
+import { applyPresence, invitation, joinFailed, leaveFailed, membersFailed, renderRooms, roomJoined, roomLeft, roomRemoved, showMembers } from "./rooms.js";
 import { historyFailed, historyPage, placeBySeq, seqShown } from "./room-history.js";
 import { pending, seenMessages, state } from "./state.js";
 
@@ -24,6 +26,8 @@ export function handleFrame(data) {
   if (typeof frame !== "object" || frame === null) return;
   if (frame.type === "message") return showMessage(frame);
   if (frame.type === "presence") return applyPresence(frame);
+  if (frame.type === "invitation") return invitation(frame);
+  if (frame.type === "removed") return roomRemoved(frame);
 
   // Replies: matched by requestId. One that matches nothing pending (late, duplicated, or for a connection
   // that has since dropped) changes nothing; an error is shown all the same.
@@ -34,6 +38,15 @@ export function handleFrame(data) {
       return;
     case "joined":
       if (request?.kind === "join") roomJoined(request, frame, showMessage);
+      return;
+    case "created":
+      if (request?.kind === "create") roomJoined(request, frame, showMessage);
+      return;
+    case "invited":
+      if (request?.kind === "invite") invited(frame);
+      return;
+    case "kicked":
+      if (request?.kind === "kick") kicked(frame);
       return;
     case "left":
       if (request?.kind === "leave") roomLeft(request);
@@ -46,6 +59,9 @@ export function handleFrame(data) {
       if (request?.kind === "members") showMembers(request, frame);
       return;
     case "info":
+      // An `info` answering a create-room means the server has no such route (an older stack); an invite
+      // or kick is then told by the info's own message.
+      if (request?.kind === "create") joinFailed(request, "UNKNOWN_ROUTE");
       return showInfo(frame, request);
     case "error":
       return showError(frame, request);
@@ -98,7 +114,7 @@ function showError(frame, request) {
   const code = typeof frame.code === "string" ? frame.code : "ERROR";
   const message = typeof frame.message === "string" ? frame.message : "";
   if (request?.kind === "send") settleSend(request, { state: "failed", text: `not sent: ${code}`, retry: RETRYABLE_CODES.has(code) });
-  if (request?.kind === "join") joinFailed(request);
+  if (request?.kind === "join" || request?.kind === "create") joinFailed(request, code);
   if (request?.kind === "history") historyFailed(request);
   if (request?.kind === "leave") leaveFailed(request);
   if (request?.kind === "members") membersFailed(request, code);

@@ -11,8 +11,10 @@ export function logEntry(className, testid) {
   return entry;
 }
 
-export function notice(text) {
+/** A line from the page itself; `kind` (data-kind) tells notices apart, e.g. "removed". */
+export function notice(text, kind = "") {
   const entry = logEntry("notice", "notice");
+  if (kind) entry.dataset.kind = kind;
   entry.textContent = text;
   appendToLog(entry);
 }

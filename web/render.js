@@ -18,7 +18,7 @@ export function badge(text, kind) {
 
 /**
  * A user's name followed by a mark when an identity provider vouched for it (docs/protocol.md: `verified`)
- * and the end of its user id, since two verified users may share a name.
+ * and the end of its user id, since two verified users may share a name; then an "admin" badge for admins.
  */
 export function userName(user, className = "name") {
   const node = element("span", className, user.name);
@@ -30,6 +30,11 @@ export function userName(user, className = "name") {
     const tag = element("span", "user-tag", ` · ${userTag(user)}`);
     tag.title = `User id ${user.id}`;
     node.append(mark, tag);
+  }
+  if (user.admin) {
+    const admin = badge("admin", "admin");
+    admin.title = "An admin of this chat";
+    node.append(" ", admin);
   }
   return node;
 }

@@ -1,9 +1,12 @@
 /**
- * The rooms panel: each joined room with its members (one entry per user, yours marked), and the send
- * target list kept in step with it. Rebuilt whole on every change, keeping keyboard focus in place.
+ * The rooms panel: each joined room with its members (one entry per user, yours and the owner marked; Kick
+ * for those who may), and the send target list kept in step with it. Rebuilt whole on every change, keeping
+ * keyboard focus in place.
  */
 import { directTo, syncTarget } from "./composer.js";
-import { element, userName } from "./render.js";
+import { memberControls, moderationBar, renderInviteCandidates } from "./member-actions.js";
+import { canModerate } from "./moderation.js";
+import { badge, element, userName } from "./render.js";
 import { hasEarlier } from "./room-history.js";
 import { state } from "./state.js";
 import { ui } from "./ui.js";
@@ -20,8 +23,9 @@ export function renderRoomList(onLeave, onEarlier) {
   // The list is rebuilt on every presence frame: keep keyboard focus on the same button across it.
   const focused = ui.roomsList.contains(document.activeElement) ? focusKey(document.activeElement) : "";
   ui.roomsList.replaceChildren(...names.map((name) => roomItem(name, /** @type {Room} */ (state.rooms.get(name)), onLeave, onEarlier)));
-  if (focused) [...ui.roomsList.querySelectorAll("button")].find((button) => focusKey(button) === focused)?.focus();
+  if (focused) [...ui.roomsList.querySelectorAll("button, input, select")].find((control) => focusKey(control) === focused)?.focus();
   ui.roomsEmpty.hidden = names.length > 0;
+  renderInviteCandidates();
 
   // Keep the target list in step: Everyone, each joined room, Direct.
   const selected = ui.target.value;
@@ -49,6 +53,7 @@ function roomItem(name, room, onLeave, onEarlier) {
   item.dataset.testid = "room";
   const head = element("div", "room-head");
   head.append(element("span", "room-name", `#${name}`));
+  if (room.private) head.append(badge("private", "private"));
   if (room.status === "joining") head.append(element("span", "room-state", "joining…"));
   if (room.status === "leaving") head.append(element("span", "room-state", "leaving…"));
   const leave = element("button", "leave quiet", "Leave");
@@ -68,6 +73,7 @@ function roomItem(name, room, onLeave, onEarlier) {
     item.append(earlier);
   }
 
+  if (room.status === "joined" && canModerate(room)) item.append(moderationBar(name, room));
   if (room.members) item.append(...memberList(name, room));
   else if (room.membersError) item.append(element("p", "hint", `Members unavailable (${room.membersError}).`));
   return item;
@@ -96,6 +102,7 @@ function memberList(name, room) {
     const others = connections.length - (mine ? 1 : 0);
     const label = element("span", "member-label");
     label.append(userName(user));
+    if (room.owner?.id === user.id) label.append(" ", badge("owner", "owner"));
     if (mine) label.append(element("span", "you", others > 0 ? ` (you, +${others} other)` : " (you)"));
     else if (connections.length > 1) label.append(element("span", "you", ` (${connections.length} connections)`));
     if (mine && others === 0) {
@@ -110,6 +117,7 @@ function memberList(name, room) {
       button.addEventListener("click", () => directTo(user));
       item.append(button);
     }
+    item.append(...memberControls(name, room, user));
     list.append(item);
   }
   const parts = [list];

@@ -1,8 +1,12 @@
 /**
- * Rooms and their members: joining and leaving (a reply changes a room only when it answers the room's
- * latest join or leave), the members list read after each join, and `presence` frames keeping it current.
+ * Rooms and their members: creating, joining and leaving (a reply changes a room only when it answers the
+ * room's latest create, join or leave), the members list read after each join, `presence` frames keeping it
+ * current, and a `removed` frame taking the room away.
  */
 import { syncTarget } from "./composer.js";
+import { addInvitation, renderInvitations } from "./invitations.js";
+import { notice } from "./log.js";
+import { joinRefusal, removalText } from "./moderation.js";
 import { rememberRooms } from "./remembered-rooms.js";
 import { catchUp, forgetReads, loadEarlier } from "./room-history.js";
 import { renderRoomList } from "./room-list.js";
@@ -15,7 +19,20 @@ export function renderRooms() {
     loadEarlier(name);
     renderRooms();
   });
+  renderInvitations(acceptInvitation);
   rememberRooms();
+}
+
+/** Joins the room an invitation is for, and sends to it once joined. */
+function acceptInvitation(name) {
+  if (!isOpen()) return;
+  state.selectOnJoin = name;
+  joinRoom(name);
+}
+
+export function invitation(frame) {
+  addInvitation(frame);
+  renderRooms();
 }
 
 /** Rooms to join as soon as the connection opens (the rooms of a tab before its reload). */
@@ -35,16 +52,31 @@ export function joinRoom(name) {
   renderRooms();
 }
 
+/** Creates `name` (public or private), owned by this user; the connection joins it as `created` says. */
+export function createRoom(name, isPrivate) {
+  const room = { status: /** @type {const} */ ("joining"), truncated: false, creating: true };
+  state.rooms.set(name, room);
+  room.request = sendRequest({ action: "create-room", room: name, private: isPrivate }, { kind: "create", room: name });
+  if (!room.request) state.rooms.delete(name);
+  renderRooms();
+}
+
 /** The room a join/leave reply is about, when that reply answers the room's latest join or leave. */
 function currentRoom(request) {
   const room = state.rooms.get(request.room);
   return room && room.request === request.requestId ? room : undefined;
 }
 
+/** A `joined` or `created` reply: the room's privacy and owner, when the frame says them, are kept. */
 export function roomJoined(request, frame, show) {
   const room = currentRoom(request);
   if (!room) return;
   room.status = "joined";
+  room.creating = false;
+  if (typeof frame.private === "boolean") room.private = frame.private;
+  if (frame.owner && typeof frame.owner === "object") room.owner = userFrom(frame.owner, "");
+  if (frame.type === "created") notice(`You created ${room.private ? "the private room" : "the room"} #${request.room}${room.private ? ": invite people from its entry in the rooms panel" : ""}.`, "created");
+  state.invitations.delete(request.room);
   catchUp(request.room, room, frame.seq, show);
   room.membersRequest = sendRequest({ action: "members", room: request.room }, { kind: "members", room: request.room, presence: [] });
   renderRooms();
@@ -55,8 +87,9 @@ export function roomJoined(request, frame, show) {
   }
 }
 
-export function joinFailed(request) {
+export function joinFailed(request, code) {
   if (!currentRoom(request)) return;
+  ui.roomsError.textContent = joinRefusal(code, request.room, request.kind === "create");
   state.rooms.delete(request.room);
   if (state.selectOnJoin === request.room) state.selectOnJoin = "";
   renderRooms();
@@ -110,6 +143,15 @@ export function membersFailed(request, code) {
   renderRooms();
 }
 
+/** This connection was kicked from a room: it says so, and the room leaves the list. */
+export function roomRemoved(frame) {
+  if (typeof frame.room !== "string") return;
+  notice(removalText(frame), "removed");
+  state.rooms.delete(frame.room);
+  if (state.selectOnJoin === frame.room) state.selectOnJoin = "";
+  renderRooms();
+}
+
 export function applyPresence(frame) {
   if (typeof frame.room !== "string" || typeof frame.connectionId !== "string") return;
   const room = state.rooms.get(frame.room);
@@ -124,17 +166,3 @@ function applyPresenceTo(room, frame) {
   if (frame.event === "joined") room.members?.set(frame.connectionId, userFrom(frame.user, frame.connectionId));
   else if (frame.event === "left") room.members?.delete(frame.connectionId);
 }
-
-ui.joinForm.addEventListener("submit", (event) => {
-  event.preventDefault();
-  const name = ui.roomInput.value.trim();
-  if (!name || !isOpen()) return;
-  if (state.rooms.get(name)?.status === "joined") {
-    ui.target.value = `room:${name}`;
-    syncTarget();
-  } else {
-    state.selectOnJoin = name;
-    joinRoom(name);
-  }
-  ui.roomInput.value = "";
-});

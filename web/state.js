@@ -8,7 +8,7 @@ import { PendingRequests, RecentIds } from "./requests.js";
 const MAX_SEEN_MESSAGES = 1000;
 
 /**
- * @typedef {{ id: string, name: string, verified: boolean }} User
+ * @typedef {{ id: string, name: string, verified: boolean, admin?: true }} User
  * @typedef {{
  *   status: "joining" | "joined" | "leaving",
  *   request?: string,
@@ -19,6 +19,7 @@ const MAX_SEEN_MESSAGES = 1000;
  *   upTo?: number, above?: Set<number>, oldest?: number, noEarlier?: boolean,
  *   reading?: number, readRequest?: string, earlierRequest?: string, gapTimer?: ReturnType<typeof setTimeout>,
  *   show?: (frame: object) => void,
+ *   private?: boolean, owner?: User, creating?: boolean, inviteDraft?: string, banSeconds?: number,
  * }} Room
  */
 export const state = {
@@ -42,6 +43,8 @@ export const state = {
    * @type {Map<string, Room>}
    */
   rooms: new Map(),
+  /** Invitations to private rooms not yet accepted or dismissed: room → who invited. */
+  invitations: /** @type {Map<string, User>} */ (new Map()),
   /** A room joined from the form becomes the send target once the server confirms it. */
   selectOnJoin: "",
   /** The user a direct message goes to, when chosen by clicking a name (the name labels the target). */

@@ -1,20 +1,27 @@
-// Child-process entry for the limiter figure: loads the shipped send-message bundle, as Lambda's Node runtime
-// does, and sends direct messages through its handler, `concurrency` at a time, each from the next of the
-// senders in turn (each its own user, as in none mode) to one recipient. Prints the CPU the process spent on
-// the measured messages and how they were answered. Plain JavaScript, so nothing but Node and the bundle runs.
-// Usage: node limiter-loop.cjs <bundle file> '{"senders":[...],"recipient":"r","messages":2000,"warmup":300,"concurrency":8}'
+// Child-process entry for the limiter figure: loads a route's shipped bundle, as Lambda's Node runtime does,
+// and sends frames through its handler, `concurrency` at a time, each from the next of the senders in turn
+// (each its own user, as in none mode): for send-message a direct message to one recipient, for join a join
+// of a room no one is in yet (room-<n>, n counting from `firstRoom`). Prints the CPU the process spent on the
+// measured frames and how they were answered. Plain JavaScript, so nothing but Node and the bundle runs.
+// Usage: node limiter-loop.cjs <bundle file> '{"route":"send-message","senders":[...],"recipient":"r","messages":2000,"warmup":300,"concurrency":8,"firstRoom":0}'
 const [bundle, specJson] = process.argv.slice(2);
 const spec = JSON.parse(specJson);
 const { handler } = require(bundle);
 const context = { getRemainingTimeInMillis: () => 10_000, awsRequestId: "bench" };
 let sequence = 0;
+let room = spec.firstRoom || 0;
+
+function body() {
+  if (spec.route === "join") return { action: "join", room: `room-${room++}` };
+  return { action: "send-message", to: spec.recipient, message: "Hello, the build is green again and the release goes out at five." };
+}
 
 function event(sender) {
   sequence += 1;
   const now = Date.now();
   return {
     requestContext: {
-      routeKey: "send-message",
+      routeKey: spec.route,
       messageId: `m-${sequence}`,
       eventType: "MESSAGE",
       extendedRequestId: `e-${sequence}`,
@@ -28,7 +35,7 @@ function event(sender) {
       connectionId: sender,
       apiId: "bench",
     },
-    body: JSON.stringify({ action: "send-message", to: spec.recipient, message: "Hello, the build is green again and the release goes out at five." }),
+    body: JSON.stringify(body()),
     isBase64Encoded: false,
   };
 }

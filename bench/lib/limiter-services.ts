@@ -1,5 +1,5 @@
 /**
- * Child-process entry for the limiter figure: everything send-message talks to, in a process of its own so
+ * Child-process entry for the limiter figure: everything send-message and join talk to, in a process of its own so
  * that only the handler's CPU is counted in the measured one. The local runtime's DynamoDB (dynalite with
  * what it adds, ALL_OLD on a failed condition included) behind a proxy that counts calls by operation; an
  * @connections stand-in answering every POST 200; the connections arranged as $connect makes them.

@@ -6,6 +6,15 @@ export interface RetryPolicy {
 }
 
 /**
+ * A write cancelled by a transaction holding its items (TransactionConflict) is tried again after that one
+ * has finished. A transaction holds its items for as long as it takes to commit, which under load is more
+ * than a few tries of a few milliseconds each; and a user's parallel frames all write the user's frame
+ * bucket, which joins and leaves hold in their transactions. About 1.4 s of waiting on average at most,
+ * well inside a function's timeout.
+ */
+export const TRANSACTION_CONFLICT_RETRY: RetryPolicy = { maxAttempts: 10, baseDelayMs: 25, maxDelayMs: 500 };
+
+/**
  * Exponential backoff with "full jitter" (a random delay up to the exponential cap): many callers
  * throttled at the same moment spread their retries out instead of colliding again.
  */

@@ -1,8 +1,8 @@
 import type { APIGatewayProxyWebsocketEventV2, Context } from "aws-lambda";
-import { ClientFrame, isObject, parseJsonFrame, validateRequestId } from "./client-frames";
+import { ClientFrame, isObject, parseJsonFrame, validateRequestId, type Validated } from "./client-frames";
 import { errorFrame, internalErrorFrame, ReplyFrame } from "./frames";
 import { LogContext, logError } from "../observability/log";
-import { admitFrame } from "../limits/admission";
+import { admitFrame, FrameCharge } from "../limits/admission";
 
 /** What a route's function returns; with a route response, API Gateway sends `body` to the caller. */
 export interface RouteResult {
@@ -28,6 +28,11 @@ export interface ClientRequest {
   readonly awsRequestId?: string;
   /** Milliseconds before Lambda stops the function. */
   readonly remainingTimeMs: () => number;
+  /**
+   * The frame's token in its user's bucket. With clientRoute's `tokenInTransaction`, the route passes
+   * `charge.rider` to the transaction it makes; otherwise the token is already taken.
+   */
+  readonly charge: FrameCharge;
 }
 
 /** 200 for success, 400 for a rejected frame, 500 for a server fault; the frame is sent either way. */
@@ -41,49 +46,75 @@ export function reply(frame: ReplyFrame, requestId?: string): RouteResult {
  * token not expired, the user's frame bucket not empty), then parses it, validates its requestId, and
  * echoes the requestId in whatever the route answers, the shared INTERNAL error included. A server fault
  * is logged as structured JSON and answered with a generic frame.
+ *
+ * With `tokenInTransaction`, the route takes the frame's token in the transaction it makes anyway
+ * (`charge.rider`), saving the bucket's own write; whatever way the route returns without having done so
+ * (a refused frame, nothing to write, a cancelled transaction), the token is taken after it, so every
+ * frame counts once, and a frame over the limit is answered RATE_LIMITED.
  */
 export function clientRoute(
   action: string | undefined,
   handle: (request: ClientRequest) => Promise<ReplyFrame>,
-  options: { readonly acceptAnyJson?: boolean } = {},
+  options: { readonly acceptAnyJson?: boolean; readonly tokenInTransaction?: boolean } = {},
 ): RouteHandler {
   return async (event, context) => {
     const log = logContext(action ?? event.requestContext?.routeKey, event);
     const parsed = parseJsonFrame(event, action);
     // Every frame counts against the limits, a malformed one too; its requestId is echoed when it has a valid one.
     const echoed = parsed.ok && isObject(parsed.value) ? validateRequestId(parsed.value, action) : undefined;
+    const echoedId = echoed?.ok ? echoed.value : undefined;
+    let charge: FrameCharge;
     try {
-      const refused = await admitFrame(event, action, echoed?.ok ? echoed.value : undefined);
+      const admitted = await admitFrame(event, action, echoedId, options.tokenInTransaction);
       // Closed: the frame went out as a post before the close, so the route answers nothing more.
-      if (refused === "closed") return { statusCode: 401 };
-      if (refused) return reply(refused, echoed?.ok ? echoed.value : undefined);
+      if (admitted === "closed") return { statusCode: 401 };
+      if (!(admitted instanceof FrameCharge)) return reply(admitted, echoedId);
+      charge = admitted;
     } catch (error) {
       logError(log, error);
-      return reply(internalErrorFrame(action), echoed?.ok ? echoed.value : undefined);
+      return reply(internalErrorFrame(action), echoedId);
     }
-    if (!parsed.ok) return reply(parsed.error);
-    if (!isObject(parsed.value) && !options.acceptAnyJson) {
-      return reply(errorFrame("INVALID_JSON", "The frame must be a JSON object.", action));
-    }
-    const frame = isObject(parsed.value) ? parsed.value : {};
-    const requestId = validateRequestId(frame, action);
-    if (!requestId.ok) return reply(requestId.error);
+    const answer = await answerFrame(action, handle, options, { event, context, log, parsed, charge });
     try {
-      const answer = await handle({
-        event,
-        connectionId: event.requestContext.connectionId,
-        frame,
-        requestId: requestId.value,
-        log,
-        awsRequestId: context?.awsRequestId,
-        remainingTimeMs: () => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY,
-      });
-      return reply(answer, requestId.value);
+      const limited = await charge.settle();
+      return limited ? reply(limited, echoedId) : answer;
     } catch (error) {
       logError(log, error);
-      return reply(internalErrorFrame(action), requestId.value);
+      return reply(internalErrorFrame(action), echoedId);
     }
   };
+}
+
+/** The route's answer to an admitted frame (parsed, its requestId validated), echoing its requestId. */
+async function answerFrame(
+  action: string | undefined,
+  handle: (request: ClientRequest) => Promise<ReplyFrame>,
+  options: { readonly acceptAnyJson?: boolean },
+  { event, context, log, parsed, charge }: { event: APIGatewayProxyWebsocketEventV2; context?: LambdaContext; log: LogContext; parsed: Validated<unknown>; charge: FrameCharge },
+): Promise<RouteResult> {
+  if (!parsed.ok) return reply(parsed.error);
+  if (!isObject(parsed.value) && !options.acceptAnyJson) {
+    return reply(errorFrame("INVALID_JSON", "The frame must be a JSON object.", action));
+  }
+  const frame = isObject(parsed.value) ? parsed.value : {};
+  const requestId = validateRequestId(frame, action);
+  if (!requestId.ok) return reply(requestId.error);
+  try {
+    const answer = await handle({
+      event,
+      connectionId: event.requestContext.connectionId,
+      frame,
+      requestId: requestId.value,
+      log,
+      awsRequestId: context?.awsRequestId,
+      remainingTimeMs: () => context?.getRemainingTimeInMillis() ?? Number.POSITIVE_INFINITY,
+      charge,
+    });
+    return reply(answer, requestId.value);
+  } catch (error) {
+    logError(log, error);
+    return reply(internalErrorFrame(action), requestId.value);
+  }
 }
 
 /**

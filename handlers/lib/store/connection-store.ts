@@ -2,7 +2,7 @@ import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, TransactWrite
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
 import { isConditionFailed, isTransactionConflict } from "../aws/aws-errors";
-import { backoffDelayMs, RetryPolicy, sleep } from "../aws/backoff";
+import { backoffDelayMs, RetryPolicy, sleep, TRANSACTION_CONFLICT_RETRY } from "../aws/backoff";
 import { dynamoDb } from "../aws/clients";
 import { type DynamoDbJson, dynamoDbJson } from "./dynamodb-json";
 import type { Recipient } from "../fan-out/fan-out";
@@ -22,6 +22,7 @@ import { storedUser, User } from "../auth/user";
 import { releaseSeats, type Seat, seatsOfItem, takeSeat } from "../limits/connection-seats";
 import { notBannedCheck, untilOf } from "./account-bans";
 import { type RoomRecord, roomRecordOf, type RoomStanding, roomStandingOf, type TransactItem } from "./room-store";
+import { riderItems, riderVerdict, type TransactionRider } from "./transaction-rider";
 
 /** BatchWriteItem takes at most 25 requests. */
 const BATCH_WRITE_LIMIT = 25;
@@ -29,12 +30,8 @@ const BATCH_WRITE_LIMIT = 25;
 const BATCH_GET_LIMIT = 100;
 /** UnprocessedItems (UnprocessedKeys) come back when a partition is throttled; back off and resend only those. */
 const UNPROCESSED_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 1000 };
-/**
- * A transaction cancelled by another one on the same items is tried again, after that one has finished. A
- * transaction holds its items for as long as it takes to commit, which under load is more than a few tries
- * of a few milliseconds each.
- */
-const CONFLICT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 25, maxDelayMs: 200 };
+/** A transaction cancelled by another one on the same items is tried again, after that one has finished. */
+const CONFLICT_RETRY = TRANSACTION_CONFLICT_RETRY;
 
 /**
  * Runs `write` again when DynamoDB cancelled it for another transaction working on its items
@@ -82,7 +79,8 @@ export type AddOutcome =
   /** The user is banned until `until` (epoch s). */
   | { readonly added: false; readonly bannedUntil: number };
 
-export type JoinOutcome = "joined" | "already-member" | "not-connected" | "too-many-rooms" | "forbidden" | "room-taken";
+/** "refused": the transaction's rider refused it (the frame is over its limit), and nothing was written. */
+export type JoinOutcome = "joined" | "already-member" | "not-connected" | "too-many-rooms" | "forbidden" | "room-taken" | "refused";
 
 /** A conditional item a join's transaction carries beside its own three, and what its failure means. */
 export interface JoinGuard {
@@ -96,6 +94,8 @@ export interface JoinOptions {
   readonly guards?: readonly JoinGuard[];
   /** The caller has just read that the connection is not a member: skip reading it again. */
   readonly notMember?: boolean;
+  /** Items of the frame's own (its bucket write) to go in the same transaction: transaction-rider.ts. */
+  readonly rider?: TransactionRider;
 }
 
 /** The items of a join's transaction before its guards. */
@@ -251,14 +251,24 @@ export class ConnectionStore {
    * written in one transaction that checks the connection is still open. A join racing the connection's
    * removal either lands before it (and is removed with it) or fails: it never leaves an orphan that
    * every later room message would post to. `guards` ride in the same transaction (the room's record, the
-   * user's standing in it: room-store.ts); one whose condition fails makes the join answer its `refusal`.
+   * user's standing in it: room-store.ts); one whose condition fails makes the join answer its `refusal`. A
+   * `rider`'s items (the frame's bucket write) go in it too; a join that makes none (already a member) leaves
+   * the rider's write unmade.
    */
   async join(connection: ConnectionRecord, room: string, options: JoinOptions = {}): Promise<JoinOutcome> {
-    // Cancelled by another transaction on these items (a leave, a connection's removal, a kick): try again.
-    return retryingConflicts(() => this.joinOnce(connection, room, options));
+    for (;;) {
+      // Cancelled by another transaction on these items (a leave, a connection's removal, a kick): try again.
+      const outcome = await retryingConflicts(() => this.joinOnce(connection, room, options));
+      // The rider's condition failed and it changed its items (the bucket's other branch).
+      if (outcome !== "retry") return outcome;
+    }
   }
 
-  private async joinOnce(connection: ConnectionRecord, room: string, { maxRooms = Number.MAX_SAFE_INTEGER, guards = [], notMember = false }: JoinOptions): Promise<JoinOutcome> {
+  private async joinOnce(
+    connection: ConnectionRecord,
+    room: string,
+    { maxRooms = Number.MAX_SAFE_INTEGER, guards = [], notMember = false, rider }: JoinOptions,
+  ): Promise<JoinOutcome | "retry"> {
     if (!notMember && (await this.isMember(connection.connectionId, room))) return "already-member";
     const { connectionId, connectedAt, user } = connection;
     const ttl = expiresAt(connectedAt);
@@ -298,11 +308,17 @@ export class ConnectionStore {
               },
             },
             ...guards.map((guard) => guard.item),
+            // Last, so the indexes of the join's own items and guards (read below) stay as they are.
+            ...riderItems(rider),
           ],
         }),
       );
+      rider?.committed();
       return "joined";
     } catch (error) {
+      // The rider's failure (the frame over its limit) decides first: then nothing else matters.
+      const verdict = riderVerdict(error, rider);
+      if (verdict) return verdict === "retry" ? "retry" : "refused";
       const refused = guards.findIndex((_, i) => isConditionFailed(error, JOIN_ITEMS + i));
       if (refused >= 0) return guards[refused]!.refusal;
       if (isConditionFailed(error, 1)) return "already-member";
@@ -354,13 +370,17 @@ export class ConnectionStore {
    * idempotent). Both items go in one transaction, conditional on the room's entry: a join racing this leave
    * (itself one transaction) lands wholly before or after it, never leaving a membership without its entry
    * or the reverse, and of two leaves racing only one returns the user, so the room hears `left` once.
+   * A `rider`'s items go in the same transaction, as in join; "refused" when the rider refused it.
    */
-  async leave(connectionId: string, room: string): Promise<User | undefined> {
-    // Cancelled by another transaction on these items (a join): it has landed or failed by the next try.
-    return retryingConflicts(() => this.leaveOnce(connectionId, room));
+  async leave(connectionId: string, room: string, rider?: TransactionRider): Promise<User | undefined | "refused"> {
+    for (;;) {
+      // Cancelled by another transaction on these items (a join): it has landed or failed by the next try.
+      const outcome = await retryingConflicts(() => this.leaveOnce(connectionId, room, rider));
+      if (outcome !== "retry") return outcome;
+    }
   }
 
-  private async leaveOnce(connectionId: string, room: string, withCount = true): Promise<User | undefined> {
+  private async leaveOnce(connectionId: string, room: string, rider: TransactionRider | undefined, withCount = true): Promise<User | undefined | "refused" | "retry"> {
     const entryKey = keys.roomMember(room, connectionId);
     // The user for the presence frame is on the room's entry.
     const entry = await this.item(entryKey);
@@ -393,15 +413,19 @@ export class ConnectionStore {
                   },
                 ]
               : []),
+            ...riderItems(rider),
           ],
         }),
       );
+      rider?.committed();
       return storedUser(entry.user, connectionId);
     } catch (error) {
+      const verdict = riderVerdict(error, rider);
+      if (verdict) return verdict === "retry" ? "retry" : "refused";
       // Removed meanwhile (another leave, the connection's removal): whoever removed it tells the room.
       if (isConditionFailed(error, 0)) return undefined;
       // The record is gone (its removal is deleting the memberships too): leave without counting.
-      if (withCount && isConditionFailed(error, 2)) return this.leaveOnce(connectionId, room, false);
+      if (withCount && isConditionFailed(error, 2)) return this.leaveOnce(connectionId, room, rider, false);
       throw error;
     }
   }
