@@ -11,11 +11,15 @@ import { authorizerHandler } from "../handlers/lib/auth/authorizer-handler";
 import { joseVerifier } from "../handlers/lib/auth/jose-verifier";
 import { closeServer, listen } from "../local/http/servers";
 import { JWKS_PATH, LocalIssuer } from "../local/identity-provider/local-issuer";
+import { keys } from "../handlers/lib/store/table-schema";
+import { LocalDynamo } from "./support/dynalite";
 
 const METHOD_ARN = "arn:aws:execute-api:us-east-1:000000000000:abcdef1234/prod/$connect";
 let server: Server;
 let issuer: LocalIssuer;
 let jwksFetches = 0;
+/** Where the authorizer reads account bans. */
+let dynamo: LocalDynamo;
 let logged: string[] = [];
 const savedEnv = { ...process.env };
 
@@ -38,6 +42,8 @@ beforeAll(async () => {
   });
   const port = await listen(server, "127.0.0.1", 0);
   issuer = await LocalIssuer.create(`http://127.0.0.1:${port}`);
+  dynamo = await LocalDynamo.start();
+  await dynamo.freshTable();
   Object.assign(process.env, {
     [ENV_JWT_ISSUER]: issuer.issuer,
     [ENV_JWT_AUDIENCE]: issuer.audience,
@@ -59,6 +65,7 @@ afterEach(() => jest.restoreAllMocks());
 
 afterAll(async () => {
   await closeServer(server);
+  await dynamo?.stop();
   for (const key of Object.keys(process.env)) if (!(key in savedEnv)) delete process.env[key];
 });
 
@@ -222,6 +229,53 @@ test("a denial is counted in the metrics by reason, with nothing of the token in
   } finally {
     delete process.env.METRICS_NAMESPACE;
   }
+});
+
+describe("account bans: one strongly consistent GetItem of ban#<sub> after the token verifies", () => {
+  const banned = (userId: string, until: number) => dynamo.put({ ...keys.accountBan(userId), until, by: { id: "root", name: "root", verified: true, admin: true }, expiresAt: until });
+  const deny = { principalId: "anonymous", policyDocument: { Version: "2012-10-17", Statement: [{ Action: "execute-api:Invoke", Effect: "Deny", Resource: METHOD_ARN }] } };
+
+  test("a banned user's good token gets an explicit Deny (403), logged and counted with the reason BANNED", async () => {
+    process.env.METRICS_NAMESPACE = "ChatTest";
+    const written: string[] = [];
+    jest.spyOn(process.stdout, "write").mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    try {
+      const { token, userId } = await issuer.mint("banned-bob");
+      await banned(userId, nowSeconds() + 600);
+      expect(await handler(event({ token }), { awsRequestId: "req-ban" })).toEqual(deny);
+      expect(logged.join("\n")).toMatch(/"decision":"deny","reason":"BANNED","detail":"the account is banned until \d{4}-/);
+      const docs = written.join("").split("\n").filter((line) => line.includes('"_aws"')).map((line) => JSON.parse(line));
+      expect(docs).toEqual([expect.objectContaining({ AuthorizerDenials: 1, Reason: "BANNED", requestId: "req-ban" })]);
+      for (const line of [...logged, ...written]) expect(line).not.toContain(token.split(".")[2]!);
+    } finally {
+      delete process.env.METRICS_NAMESPACE;
+    }
+  });
+
+  test("a ban past its until is over although TTL has not deleted its item yet: Allow", async () => {
+    const { token, userId } = await issuer.mint("paroled-pat");
+    await banned(userId, nowSeconds() - 1);
+    expect(effect(await handler(event({ token })))).toBe("Allow");
+  });
+
+  test("another user's ban changes nothing", async () => {
+    await banned("someone-else", nowSeconds() + 600);
+    expect(effect(await handler(event({ token: (await issuer.mint("innocent-ida")).token })))).toBe("Allow");
+  });
+
+  test("a ban that cannot be read fails the handshake (500) rather than letting the user in", async () => {
+    const saved = process.env.TABLE_NAME;
+    process.env.TABLE_NAME = "no-such-table";
+    try {
+      await expect(handler(event({ token: (await issuer.mint("alice")).token }))).rejects.toThrow();
+      expect(logged.join("\n")).toMatch(/"route":"authorizer".*"errorType":"ResourceNotFoundException"/);
+    } finally {
+      process.env.TABLE_NAME = saved;
+    }
+  });
 });
 
 describe("faults", () => {

@@ -28,7 +28,7 @@ describe("$default", () => {
       type: "info",
       connectionId: "alice",
       user: { id: "alice", name: "alice", verified: false },
-      routes: ["send-message", "join", "leave", "members", "history", "create-room", "invite", "kick"],
+      routes: ["send-message", "join", "leave", "members", "history", "create-room", "invite", "kick", "ban"],
       broadcast: "off",
       message: expect.stringContaining('"action"'),
     });

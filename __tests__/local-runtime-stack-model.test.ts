@@ -97,7 +97,7 @@ describe("the model of the synthesized chat stack", () => {
     expect(model.api.routeSelectionExpression).toBe("$request.body.action");
     expect(model.stage.name).toBe("prod");
     const routes = Object.fromEntries(model.routes.map((r) => [r.routeKey, r]));
-    expect(Object.keys(routes).sort()).toEqual(["$connect", "$default", "$disconnect", "create-room", "history", "invite", "join", "kick", "leave", "members", "send-message"]);
+    expect(Object.keys(routes).sort()).toEqual(["$connect", "$default", "$disconnect", "ban", "create-room", "history", "invite", "join", "kick", "leave", "members", "send-message"]);
     expect(routes["send-message"]).toMatchObject({ functionName: "chat-send-message", hasRouteResponse: true, integrationTimeoutMs: 10_000 });
     expect(routes.$connect).toMatchObject({ functionName: "chat-connect", hasRouteResponse: false });
   });

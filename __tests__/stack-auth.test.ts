@@ -65,7 +65,7 @@ describe("auth mode jwt", () => {
     expect(integrated).not.toContain(ref("aws_lambda_function", functionName, "invoke_arn"));
   });
 
-  test("the function gets the issuer, the audience, the JWKS URL derived from the issuer, the name and groups claims and the admin group", () => {
+  test("the function gets the issuer, the audience, the JWKS URL derived from the issuer, the name and groups claims, the admin group and the table of bans", () => {
     expect(authorizerFunction()[1].environment.variables).toEqual({
       JWT_ISSUER: JWT_ENV.CHAT_JWT_ISSUER,
       JWT_AUDIENCE: JWT_ENV.CHAT_JWT_AUDIENCE,
@@ -75,6 +75,7 @@ describe("auth mode jwt", () => {
       ADMIN_GROUP: "chat-admins",
       METRICS_NAMESPACE: "WebsocketChat",
       METRICS_SERVICE: "chat",
+      TABLE_NAME: ref("aws_dynamodb_table", resources(tf, "aws_dynamodb_table")[0]![0], "name"),
     });
   });
 
@@ -122,7 +123,7 @@ describe("auth mode jwt", () => {
     expect(connect.depends_on).toContain(`aws_lambda_permission.${permissionName}`);
   });
 
-  test("the function's own role, which only Lambda may assume, allows nothing but writing its own logs", () => {
+  test("the function's own role, which only Lambda may assume, allows nothing but writing its own logs and reading ban# items", () => {
     const [, fn] = authorizerFunction();
     const roleName = nameOf(fn.role);
     const role = tf.resource.aws_iam_role[roleName]!;
@@ -134,6 +135,13 @@ describe("auth mode jwt", () => {
     expect(policies).toHaveLength(1);
     const [logsName, logs] = resourceWhere(tf, "aws_cloudwatch_log_group", "name", "/aws/lambda/chat-authorizer");
     expect(JSON.parse(policies[0]![1].policy).Statement).toEqual([
+      // Its one AWS call: the GetItem of the user's account ban, on no other partitions.
+      {
+        Effect: "Allow",
+        Action: "dynamodb:GetItem",
+        Resource: ref("aws_dynamodb_table", resources(tf, "aws_dynamodb_table")[0]![0], "arn"),
+        Condition: { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": ["ban#*"] }, Null: { "dynamodb:LeadingKeys": "false" } },
+      },
       { Effect: "Allow", Action: ["logs:CreateLogStream", "logs:PutLogEvents"], Resource: `${ref("aws_cloudwatch_log_group", logsName, "arn")}:log-stream:*` },
     ]);
     expect(logs.retention_in_days).toBe(30);
@@ -176,7 +184,7 @@ describe("WebsocketApi.addRoute", () => {
   test("refuses an authorizer on a route other than $connect, naming the route", () => {
     const stack = new TerraformStack(Testing.app(), "authorizer-placement");
     const api = new WebsocketApi(stack, "api", { name: "t" });
-    const guard = new WebsocketAuthorizer(stack, "guard", { api, name: "t-authorizer", region: "us-east-1", issuer: "https://idp.example.com", audience: "a", jwksUrl: "https://idp.example.com/jwks" });
+    const guard = new WebsocketAuthorizer(stack, "guard", { api, name: "t-authorizer", region: "us-east-1", issuer: "https://idp.example.com", audience: "a", jwksUrl: "https://idp.example.com/jwks", bans: { tableName: "t-connections", tableArn: "arn:aws:dynamodb:us-east-1:000000000000:table/t-connections" } });
     expect(() => api.addRoute({ routeKey: "send-message", handler: guard.function.function, authorizer: guard })).toThrow(
       /route "send-message" has an authorizer, but API Gateway runs WebSocket authorizers on "\$connect" only/,
     );

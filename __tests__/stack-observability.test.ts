@@ -12,7 +12,7 @@ import { ChatDashboard } from "../constructs/chat-dashboard";
 import { WebsocketApi } from "../constructs/websocket-api";
 import { ref, resources, resourceWhere, synthChat, type TerraformJson } from "./support/synth";
 
-const FUNCTIONS = ["connect", "disconnect", "default", "send-message", "join", "create-room", "invite", "kick", "leave", "members", "history", "fan-out-worker"];
+const FUNCTIONS = ["connect", "disconnect", "default", "send-message", "join", "create-room", "invite", "kick", "leave", "members", "history", "ban", "fan-out-worker"];
 
 let tf: TerraformJson;
 beforeAll(() => {

@@ -11,9 +11,9 @@ import { AUTHORIZER_ENTRY } from "../constructs/websocket-authorizer";
 import { CHAT_ROUTES } from "../constructs/websocket-chat";
 import { ref, resources, resourceWhere, synthChat, type SynthesizedStack, type TerraformJson } from "./support/synth";
 
-const PROTOCOL_ROUTES = ["$connect", "$disconnect", "$default", "send-message", "join", "leave", "members", "history", "create-room", "invite", "kick"];
+const PROTOCOL_ROUTES = ["$connect", "$disconnect", "$default", "send-message", "join", "leave", "members", "history", "create-room", "invite", "kick", "ban"];
 const HANDLERS = join(__dirname, "..", "handlers");
-const REPLYING_ROUTES = ["$default", "send-message", "join", "leave", "members", "history", "create-room", "invite", "kick"];
+const REPLYING_ROUTES = ["$default", "send-message", "join", "leave", "members", "history", "create-room", "invite", "kick", "ban"];
 
 let chat: SynthesizedStack;
 let tf: TerraformJson;
@@ -452,6 +452,15 @@ describe("least privilege", () => {
       ["dynamodb:Query", table()],
       ["dynamodb:UpdateItem", table()],
     ],
+    // The caller's record, the ban's Put or Delete, the user's list; the frame bucket (the next test). No
+    // DELETE on @connections in none mode, where nobody is an admin.
+    ban: () => [
+      ["dynamodb:GetItem", table()],
+      ["dynamodb:PutItem", table()],
+      ["dynamodb:DeleteItem", table()],
+      ["dynamodb:Query", table()],
+      ["dynamodb:UpdateItem", table()],
+    ],
   };
 
   test("the history role reads only conn# and hist# partitions and writes only limits#: LeadingKeys, and no request without a leading key", () => {
@@ -477,10 +486,19 @@ describe("least privilege", () => {
       },
     ]);
     // No other role is held by a condition it does not know about.
-    for (const route of PROTOCOL_ROUTES.filter((r) => r !== "history")) {
+    for (const route of PROTOCOL_ROUTES.filter((r) => r !== "history" && r !== "ban")) {
       for (const statement of policyOfFunction(functionOfRoute(route)[1]).Statement) expect((statement as { Condition?: unknown }).Condition).toBeUndefined();
     }
   });
+  test("the ban role reads and writes only the caller's record (conn#), ban# items and users' lists (user#), and its frame bucket (limits#)", () => {
+    const statements = policyOfFunction(functionOfRoute("ban")[1]).Statement.filter((s) => !list(s.Action).some((a) => a.startsWith("logs:")));
+    const held = (patterns: string[]) => ({ "ForAllValues:StringLike": { "dynamodb:LeadingKeys": patterns }, Null: { "dynamodb:LeadingKeys": "false" } });
+    expect(statements).toEqual([
+      { Effect: "Allow", Action: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"], Resource: table(), Condition: held(["conn#*", "ban#*", "user#*"]) },
+      { Effect: "Allow", Action: "dynamodb:UpdateItem", Resource: table(), Condition: held(["limits#*"]) },
+    ]);
+  });
+
   const queue = () => ref("aws_sqs_queue", resourceWhere(tf, "aws_sqs_queue", "name", "chat-fan-out")[0], "arn");
   /** Removing a connection: mark it closing, read what lists it, delete all of it. */
   const removal = (): Array<[string, string]> =>
@@ -513,10 +531,19 @@ describe("least privilege", () => {
       // The TOKEN_EXPIRED frame goes out as a post before the close.
       if (CLIENT_ROUTES.includes(routeKey)) expect(grants).toContain(`execute-api:ManageConnections ${api}/prod/POST/@connections/*`);
     }
-    // $connect takes a seat of the user's (UpdateItem) and probes possibly dead seats (GET), nothing more.
+    // $connect takes a seat of the user's (UpdateItem), checks the account ban in the same transaction
+    // (ConditionCheckItem) and probes possibly dead seats (GET), nothing more.
     expect(grantsOf("$connect", jwt).sort()).toEqual(
-      [`dynamodb:PutItem ${table()}`, `dynamodb:UpdateItem ${table()}`, `execute-api:ManageConnections ${api}/prod/GET/@connections/*`].sort(),
+      [
+        `dynamodb:PutItem ${table()}`,
+        `dynamodb:UpdateItem ${table()}`,
+        `dynamodb:ConditionCheckItem ${table()}`,
+        `execute-api:ManageConnections ${api}/prod/GET/@connections/*`,
+      ].sort(),
     );
+    // ban waits out a listed connection's handshake (the authorizer's timeout, then $connect's) before a 410 is final.
+    expect(functionOfRoute("ban", jwt)[1].environment.variables).toMatchObject({ HANDSHAKE_TIMEOUT_SECONDS: "20" });
+    expect(functionOfRoute("ban", tf)[1].environment.variables).toMatchObject({ HANDSHAKE_TIMEOUT_SECONDS: "10" });
     expect(functionOfRoute("$connect", jwt)[1].environment.variables).toMatchObject({ MAX_CONNECTIONS_PER_USER: "10" });
     // In none mode no token expires and nothing closes connections.
     for (const routeKey of PROTOCOL_ROUTES) expect(grantsOf(routeKey, tf).filter((grant) => grant.includes("/DELETE/"))).toEqual([]);

@@ -26,3 +26,8 @@ export function policyDocument(statements: readonly PolicyStatement[]): string {
     })),
   });
 }
+
+/** Holds a statement to items whose partition keys all match the patterns (and refuses a Scan, which names none). */
+export function leadingKeys(patterns: readonly string[]): PolicyStatement["conditions"] {
+  return { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": patterns }, Null: { "dynamodb:LeadingKeys": "false" } };
+}

@@ -2,9 +2,18 @@ import { Construct } from "constructs";
 import { join } from "node:path";
 import { Apigatewayv2Authorizer } from "@cdktf/provider-aws/lib/apigatewayv2-authorizer";
 import { LambdaPermission } from "@cdktf/provider-aws/lib/lambda-permission";
-import { ENV_ADMIN_GROUP, ENV_JWT_AUDIENCE, ENV_JWT_GROUPS_CLAIM, ENV_JWT_ISSUER, ENV_JWT_JWKS_URL, ENV_JWT_NAME_CLAIM } from "../handlers/lib/env/contract";
+import {
+  ENV_ADMIN_GROUP,
+  ENV_JWT_AUDIENCE,
+  ENV_JWT_GROUPS_CLAIM,
+  ENV_JWT_ISSUER,
+  ENV_JWT_JWKS_URL,
+  ENV_JWT_NAME_CLAIM,
+  ENV_TABLE_NAME,
+} from "../handlers/lib/env/contract";
 import { TOKEN_QUERY_PARAMETER } from "../handlers/lib/auth/authorizer-handler";
 import { BundledFunction, type FunctionSettings } from "./bundled-function";
+import { leadingKeys } from "./policy";
 import type { WebsocketApi } from "./websocket-api";
 
 /** The authorizer's entry file, for callers that bundle every handler of a stack in one run. */
@@ -36,6 +45,8 @@ export interface WebsocketAuthorizerProps {
   readonly groupsClaim?: string;
   /** The group whose members are admins. @default DEFAULT_ADMIN_GROUP */
   readonly adminGroup?: string;
+  /** The table holding account bans (`ban#<userId>`), which the function reads on every handshake. */
+  readonly bans: { readonly tableName: string; readonly tableArn: string };
   /** How the function runs and logs, as every function of the stack. @default FUNCTION_DEFAULTS */
   readonly functionSettings?: FunctionSettings;
   /** Where its denials are counted (handlers/lib/env/contract.ts). @default none: nothing is published */
@@ -45,11 +56,11 @@ export interface WebsocketAuthorizerProps {
 /**
  * A Lambda REQUEST authorizer for a WebSocket API's $connect route that verifies an OIDC JWT passed as
  * `?token=` (browsers cannot set headers on a WebSocket): the function, with its own role that may do
- * nothing but write its own logs, the `aws_apigatewayv2_authorizer`, and the permission for API Gateway
- * to invoke the function as this authorizer only.
+ * nothing but write its own logs and read account bans, the `aws_apigatewayv2_authorizer`, and the
+ * permission for API Gateway to invoke the function as this authorizer only.
  *
  * A handshake without the token is refused with 401 by API Gateway before the function runs; the
- * function answers a Deny (403) for a token that does not verify.
+ * function answers a Deny (403) for a token that does not verify, or for a banned user.
  * https://docs.aws.amazon.com/apigateway/latest/developerguide/apigateway-websocket-api-lambda-auth.html
  */
 export class WebsocketAuthorizer extends Construct {
@@ -73,9 +84,11 @@ export class WebsocketAuthorizer extends Construct {
         [ENV_JWT_NAME_CLAIM]: props.nameClaim ?? DEFAULT_NAME_CLAIM,
         [ENV_JWT_GROUPS_CLAIM]: props.groupsClaim ?? DEFAULT_GROUPS_CLAIM,
         [ENV_ADMIN_GROUP]: props.adminGroup ?? DEFAULT_ADMIN_GROUP,
+        [ENV_TABLE_NAME]: props.bans.tableName,
       },
-      // It calls no AWS API: it fetches the issuer's public keys over HTTPS and checks signatures itself.
-      statements: [],
+      // It fetches the issuer's public keys over HTTPS and checks signatures itself; its one AWS call is the
+      // GetItem of the user's ban item, held to ban# partitions.
+      statements: [{ actions: ["dynamodb:GetItem"], resources: [props.bans.tableArn], conditions: leadingKeys(["ban#*"]) }],
     });
 
     this.authorizer = new Apigatewayv2Authorizer(this, "authorizer", {

@@ -16,6 +16,7 @@ import {
   ENV_FANOUT_CONCURRENCY,
   ENV_FANOUT_JOB_SIZE,
   ENV_FANOUT_QUEUE_URL,
+  ENV_HANDSHAKE_TIMEOUT_SECONDS,
   ENV_HISTORY_DAYS,
   DEFAULT_HISTORY_DAYS,
   ENV_INLINE_FANOUT_LIMIT,
@@ -34,7 +35,7 @@ import { ChatDashboard } from "./chat-dashboard";
 import type { AuthConfig, ObservabilityConfig } from "./config";
 import { ConnectionsTable, type TableSettings } from "./connections-table";
 import { DEFAULT_MAXIMUM_CONCURRENCY, FanOutQueue } from "./fan-out-queue";
-import type { PolicyStatement } from "./policy";
+import { leadingKeys, type PolicyStatement } from "./policy";
 import { type ApiSettings, WebsocketApi } from "./websocket-api";
 import { AUTHORIZER_ENTRY, WebsocketAuthorizer } from "./websocket-authorizer";
 
@@ -259,6 +260,17 @@ export const CHAT_ROUTES: readonly RouteSpec[] = [
     leadingKeys: ["conn#*", "hist#*"],
     history: true,
   },
+  // The caller's record (conn#, is it an admin), the ban's Put or Delete (ban#), then the user's list (user#);
+  // each listed connection is closed with DELETE, which every client route may do in jwt mode. In none mode
+  // nobody is an admin, so it closes nothing and gets no DELETE.
+  {
+    routeKey: "ban",
+    handler: "ban",
+    replies: true,
+    tableActions: ["dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:DeleteItem", "dynamodb:Query"],
+    manageConnections: false,
+    leadingKeys: ["conn#*", "ban#*", "user#*"],
+  },
 ];
 
 /**
@@ -325,6 +337,7 @@ export class WebsocketChat extends Construct {
             nameClaim: auth.nameClaim,
             groupsClaim: auth.groupsClaim,
             adminGroup: auth.adminGroup,
+            bans: { tableName: this.table.table.name, tableArn: this.table.table.arn },
             functionSettings,
             metricsEnvironment,
           })
@@ -375,6 +388,8 @@ export class WebsocketChat extends Construct {
           // A token that expires mid-connection is told so and the connection closed (jwt mode only).
           ...(spec.replies && auth.mode === "jwt" ? { [ENV_CALLBACK_URL]: this.api.callbackUrl } : {}),
           ...(spec.routeKey === "join" || spec.routeKey === "create-room" ? { [ENV_MAX_ROOMS_PER_CONNECTION]: String(limits.maxRoomsPerConnection) } : {}),
+          // How long a listed connection's handshake may still be completing: the authorizer's timeout, then $connect's.
+          ...(spec.handler === "ban" ? { [ENV_HANDSHAKE_TIMEOUT_SECONDS]: String(auth.mode === "jwt" ? 2 * timeout : timeout) } : {}),
           // The per-user connection cap (jwt mode): its probes of possibly dead connections need the callback URL.
           ...(spec.routeKey === "$connect" && auth.mode === "jwt"
             ? { [ENV_MAX_CONNECTIONS_PER_USER]: String(limits.maxConnectionsPerUser), [ENV_CALLBACK_URL]: this.api.callbackUrl }
@@ -436,12 +451,14 @@ export class WebsocketChat extends Construct {
     const limiter = spec.replies && limits.userRate > 0 && !spec.tableActions.includes("dynamodb:UpdateItem");
     // In jwt mode $connect takes (and gives back dead) seats on the user's seats item, probing with GET.
     const seats = spec.routeKey === "$connect" && authMode === "jwt";
+    // In jwt mode $connect's transaction also checks the user's account ban (ConditionCheckItem on ban#).
+    const banCheck = seats;
     if (spec.leadingKeys) {
       // A role held to some partitions (history's may only read) gets the bucket's write on limits# alone.
       statements.push({ actions: spec.tableActions, resources: [this.table.table.arn], conditions: leadingKeys(spec.leadingKeys) });
       if (limiter) statements.push({ actions: ["dynamodb:UpdateItem"], resources: [this.table.table.arn], conditions: leadingKeys(["limits#*"]) });
     } else {
-      const tableActions = [...spec.tableActions, ...(limiter ? ["dynamodb:UpdateItem"] : []), ...(seats ? ["dynamodb:UpdateItem"] : [])];
+      const tableActions = [...spec.tableActions, ...(limiter ? ["dynamodb:UpdateItem"] : []), ...(seats ? ["dynamodb:UpdateItem"] : []), ...(banCheck ? ["dynamodb:ConditionCheckItem"] : [])];
       if (tableActions.length) statements.push({ actions: tableActions, resources: [this.table.table.arn] });
     }
     // In jwt mode a client route closes a connection whose token expired: it posts TOKEN_EXPIRED, then DELETEs.
@@ -459,11 +476,6 @@ export class WebsocketChat extends Construct {
 }
 
 /** `given` over `defaults`; a key given as undefined keeps its default, as `??` would. */
-/** Holds a statement to items whose partition keys all match the patterns (and refuses a Scan, which names none). */
-function leadingKeys(patterns: readonly string[]): PolicyStatement["conditions"] {
-  return { "ForAllValues:StringLike": { "dynamodb:LeadingKeys": patterns }, Null: { "dynamodb:LeadingKeys": "false" } };
-}
-
 function withDefaults<T extends object>(defaults: T, given: Partial<T> | undefined): T {
   const chosen = { ...defaults } as Record<string, unknown>;
   for (const [key, value] of Object.entries(given ?? {})) if (value !== undefined) chosen[key] = value;

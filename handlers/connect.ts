@@ -16,7 +16,8 @@ type ConnectEvent = APIGatewayProxyWebsocketEventV2 & {
  * $connect: records the connection and its user. A non-2xx answer makes API Gateway refuse the handshake
  * with that status, so nothing invalid is ever stored and no client is left connected without a record.
  * In jwt mode a user holds at most MAX_CONNECTIONS_PER_USER connections: one more is refused with 429,
- * after seats of connections found gone are given back (docs/limits.md).
+ * after seats of connections found gone are given back (docs/limits.md). A banned user is refused with 403
+ * by the same transaction, even when the authorizer ran before the ban (docs/moderation.md).
  */
 export const handler = lifecycleRoute("$connect", async (rawEvent) => {
   const event = rawEvent as ConnectEvent;
@@ -27,10 +28,16 @@ export const handler = lifecycleRoute("$connect", async (rawEvent) => {
   const expires = tokenExpiresAt(event.requestContext.authorizer);
   const record = { connectionId, connectedAt: Number.isFinite(connectedAt) ? connectedAt : Date.now(), user, ...(expires !== undefined && { tokenExpiresAt: expires }) };
   // In none mode every connection is its own user: no cap to keep.
-  const max = authMode() === "jwt" ? maxConnectionsPerUser() : undefined;
-  let outcome = await store.addConnection(record, max);
-  if (!outcome.added && (await evictDeadSeats(store, user.id, outcome.seats, event.requestContext)) > 0) {
-    outcome = await store.addConnection(record, max);
+  const jwt = authMode() === "jwt";
+  const max = jwt ? maxConnectionsPerUser() : undefined;
+  // Only verified users can be banned: in none mode there are no admins to ban anyone.
+  const options = { checkBan: jwt };
+  let outcome = await store.addConnection(record, max, options);
+  if (!outcome.added && "seats" in outcome && (await evictDeadSeats(store, user.id, outcome.seats, event.requestContext)) > 0) {
+    outcome = await store.addConnection(record, max, options);
+  }
+  if (!outcome.added && "bannedUntil" in outcome) {
+    return { statusCode: 403, body: JSON.stringify({ message: `Banned until ${new Date(outcome.bannedUntil * 1000).toISOString()}` }) };
   }
   if (!outcome.added) {
     return { statusCode: 429, body: JSON.stringify({ message: `Too many connections: a user may hold at most ${max} at once` }) };

@@ -18,7 +18,7 @@ export class FakeManagementApi {
   readonly throttled = new Map<string, number>();
   /** Id → how many of its next posts are answered 500. */
   readonly broken = new Map<string, number>();
-  /** Id → how many of its next posts are answered 410, as for a connection whose handshake is still completing. */
+  /** Id → how many of its next posts, probes and closes are answered 410, as for a connection whose handshake is still completing. */
   readonly opening = new Map<string, number>();
   /** Ids whose posts are never answered (a hung request). */
   readonly hanging = new Set<string>();
@@ -73,7 +73,7 @@ export class FakeManagementApi {
     if (!["POST", "GET", "DELETE"].includes(request.method ?? "") || !match) return answer(response, 404, "NotFoundException", "No such route");
     const id = decodeURIComponent(match[2]);
     if (request.method === "DELETE") {
-      if (this.gone.has(id)) return answer(response, 410, "GoneException", null);
+      if (this.gone.has(id) || takeOne(this.opening, id)) return answer(response, 410, "GoneException", null);
       // Closed: API Gateway answers its later calls 410.
       this.gone.add(id);
       this.closed.push(id);

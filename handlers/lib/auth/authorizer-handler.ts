@@ -1,4 +1,6 @@
-import { authSettings } from "../env/contract";
+import { authSettings, tableSettings } from "../env/contract";
+import { accountBannedUntil } from "../store/account-bans";
+import { dynamoDbJson } from "../store/dynamodb-json";
 import { allow, deny, type AuthorizerResult } from "./authorizer-response";
 import { logError, logInfo } from "../observability/log";
 import { publishDenial } from "../observability/metrics";
@@ -22,7 +24,8 @@ export interface AuthorizerContext {
 
 /**
  * The $connect authorizer: verifies the token in `?token=` and lets the connection in as the token's
- * user, or answers an explicit Deny (403) for a token that is not good. The verifier is made on the first
+ * user, or answers an explicit Deny (403) for a token that is not good or a user whose account is banned
+ * (one strongly consistent GetItem of `ban#<sub>`, docs/moderation.md). The verifier is made on the first
  * invocation and reused by the container's later invocations (see jose-verifier.ts for how long it
  * trusts the keys it has fetched).
  *
@@ -59,6 +62,14 @@ export function authorizerHandler(makeVerifier: VerifierFactory): (event: Websoc
       return denied(error.reason, error.message);
     }
     if (!user) return denied("NO_SUBJECT", 'the token has no usable "sub" claim');
+    let bannedUntil;
+    try {
+      bannedUntil = await accountBannedUntil(dynamoDbJson(), tableSettings().tableName, user.userId, Date.now());
+    } catch (error) {
+      logError(log, error);
+      throw error;
+    }
+    if (bannedUntil !== undefined) return denied("BANNED", `the account is banned until ${new Date(bannedUntil * 1000).toISOString()}`);
     return allow(event.methodArn, user);
   };
 }

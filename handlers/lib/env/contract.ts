@@ -215,6 +215,24 @@ export function maxRoomsPerConnection(env: Env = process.env): number {
   return integerOr(env, ENV_MAX_ROOMS_PER_CONNECTION, DEFAULT_MAX_ROOMS_PER_CONNECTION, MAX_MAX_ROOMS_PER_CONNECTION);
 }
 
+// --- Moderation (ban) ---
+
+/**
+ * The longest a handshake can take after its `connectedAt` (seconds): the authorizer's timeout (jwt mode)
+ * plus $connect's. Until then a 410 from @connections for a connection may only mean its handshake has not
+ * completed, so the ban's DELETE is tried again (docs/moderation.md).
+ */
+export const ENV_HANDSHAKE_TIMEOUT_SECONDS = "HANDSHAKE_TIMEOUT_SECONDS";
+/** Lambda's own limit on a function's timeout, twice (authorizer and $connect). */
+const MAX_HANDSHAKE_TIMEOUT_SECONDS = 2 * 900;
+
+/** Milliseconds; required where read (ban), as a wrong default would either leave a connection open or stall. */
+export function handshakeTimeoutMs(env: Env = process.env): number {
+  const seconds = integerOr(env, ENV_HANDSHAKE_TIMEOUT_SECONDS, undefined, MAX_HANDSHAKE_TIMEOUT_SECONDS);
+  if (seconds === undefined) throw new Error(`Environment variable ${ENV_HANDSHAKE_TIMEOUT_SECONDS} is not set`);
+  return seconds * 1000;
+}
+
 // --- Metrics (send-message, the fan-out consumer, the authorizer) ---
 
 /** The CloudWatch namespace (set by the stack from CHAT_METRICS_NAMESPACE). Without it nothing is published. */

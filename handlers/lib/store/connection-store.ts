@@ -20,6 +20,7 @@ import {
 } from "./table-schema";
 import { storedUser, User } from "../auth/user";
 import { releaseSeats, type Seat, seatsOfItem, takeSeat } from "../limits/connection-seats";
+import { notBannedCheck, untilOf } from "./account-bans";
 import { type RoomRecord, roomRecordOf, type RoomStanding, roomStandingOf, type TransactItem } from "./room-store";
 import { riderItems, riderVerdict, type TransactionRider } from "./transaction-rider";
 
@@ -71,7 +72,12 @@ export interface RoomMember extends ListedRecipient {
   readonly user: User;
 }
 
-export type AddOutcome = { readonly added: true } | { readonly added: false; readonly seats: readonly Seat[] };
+export type AddOutcome =
+  | { readonly added: true }
+  /** Every seat of the user is taken: the seats, for the caller to probe. */
+  | { readonly added: false; readonly seats: readonly Seat[] }
+  /** The user is banned until `until` (epoch s). */
+  | { readonly added: false; readonly bannedUntil: number };
 
 /** "refused": the transaction's rider refused it (the frame is over its limit), and nothing was written. */
 export type JoinOutcome = "joined" | "already-member" | "not-connected" | "too-many-rooms" | "forbidden" | "room-taken" | "refused";
@@ -132,10 +138,17 @@ export class ConnectionStore {
    * Records a connection and lists it under its user and in the broadcast list, all or nothing: a
    * connection is never reachable by one list and missing from another. With `maxPerUser`, it also takes
    * one of the user's seats (connection-seats.ts) in the same transaction, and records nothing when every
-   * seat is taken: the answer then lists the seats, for the caller to probe.
+   * seat is taken: the answer then lists the seats, for the caller to probe. With `checkBan`, nothing is
+   * recorded while the user's account is banned (account-bans.ts), checked in the same transaction.
    */
-  async addConnection({ connectionId, connectedAt, user, tokenExpiresAt }: ConnectionRecord, maxPerUser?: number): Promise<AddOutcome> {
+  async addConnection(
+    { connectionId, connectedAt, user, tokenExpiresAt }: ConnectionRecord,
+    maxPerUser?: number,
+    options: { readonly checkBan?: boolean } = {},
+  ): Promise<AddOutcome> {
     const ttl = expiresAt(connectedAt);
+    // The seat is item 3 when taken; the ban check comes after it.
+    const banIndex = maxPerUser === undefined ? 3 : 4;
     const listed = { connectionId, connectedAt, userId: user.id, [TTL_ATTRIBUTE]: ttl };
     try {
       // Two handshakes of one user write the same seats item: a transaction conflict is tried again.
@@ -152,12 +165,16 @@ export class ConnectionStore {
               { Put: { TableName: this.table, Item: { ...keys.userConnection(user.id, connectionId), ...listed } } },
               { Put: { TableName: this.table, Item: { ...keys.broadcast(connectionId), ...listed } } },
               ...(maxPerUser === undefined ? [] : [takeSeat(this.table, user.id, { connectionId, connectedAt }, maxPerUser, ttl)]),
+              ...(options.checkBan ? [notBannedCheck(this.table, user.id, this.now())] : []),
             ],
           }),
         ),
       );
       return { added: true };
     } catch (error) {
+      if (options.checkBan && isConditionFailed(error, banIndex)) {
+        return { added: false, bannedUntil: untilOf(cancelledItem(error, banIndex)) ?? Math.ceil(this.now() / 1000) };
+      }
       if (maxPerUser === undefined || !isConditionFailed(error, 3)) throw error;
       return { added: false, seats: seatsOfItem(cancelledItem(error, 3)) };
     }

@@ -11,7 +11,8 @@ import { withTimeout } from "../aws/timeout-signal";
  * time, and on a small function a noticeable part of its latency (the same comparison for posts is
  * bench/results.md, figure 9 "post-cpu").
  * Writes, rarer and with richer errors (transactions' cancellation reasons), stay on the SDK, but for the
- * frame limiter's conditional UpdateItem, which every frame makes (`write`).
+ * frame limiter's conditional UpdateItem, which every frame makes, and an account ban's Put and Delete, whose
+ * module the authorizer bundles for its read and so must not pull in the SDK's client (`write`).
  *
  * It behaves as the SDK client does where callers can tell: the same endpoint (AWS_ENDPOINT_URL_DYNAMODB,
  * then AWS_ENDPOINT_URL, else the region's), errors of the SDK's shape (aws-errors.ts sorts them), and the
@@ -32,7 +33,7 @@ export interface DynamoDbJson {
 }
 
 export type ReadOperation = "BatchGetItem" | "GetItem" | "Query";
-export type WriteOperation = "UpdateItem";
+export type WriteOperation = "UpdateItem" | "PutItem" | "DeleteItem";
 
 /** The SDK's standard retry mode (@smithy/util-retry): 3 attempts, delays capped at 20 s. */
 const RETRY: RetryPolicy = { maxAttempts: 3, baseDelayMs: 100, maxDelayMs: 20_000 };

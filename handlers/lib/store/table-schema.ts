@@ -34,6 +34,8 @@
  *
  * Limits live under their own prefix, not under user#: a Query of the user's list of connections must find
  * connections only.
+ *   ban#<userId>          account          an account ban: until (epoch s), by (the admin's User), expiresAt = until;
+ *                                          read by the authorizer and checked in $connect's transaction (docs/moderation.md)
  *
  * Broadcasts read BROADCAST_SHARDS partitions rather than one: a single partition takes at most 1,000
  * writes per second, which would cap how fast clients can connect.
@@ -55,6 +57,7 @@ const MESSAGE_ID_PREFIX = "msgid#";
 const SEQ_DIGITS = 16;
 const LIMITS_PREFIX = "limits#";
 const ACCESS_PREFIX = "acl#";
+export const ACCOUNT_BAN_PREFIX = "ban#";
 
 /** Partitions holding the list of every connection. Changing it strands existing items: a constant. */
 export const BROADCAST_SHARDS = 16;
@@ -82,6 +85,7 @@ export const keys = {
   roomStanding: (room: string, userId: string): Key => ({ pk: ACCESS_PREFIX + room, sk: USER_PREFIX + userId }),
   userRate: (userId: string): Key => ({ pk: LIMITS_PREFIX + userId, sk: "rate" }),
   userConnections: (userId: string): Key => ({ pk: LIMITS_PREFIX + userId, sk: "connections" }),
+  accountBan: (userId: string): Key => ({ pk: ACCOUNT_BAN_PREFIX + userId, sk: "account" }),
 };
 
 /** The sort key of the room message with this seq: `seq#` and the seq zero-padded to SEQ_DIGITS digits. */
