@@ -15,6 +15,9 @@ import { replyFrame, websocketEvent } from "./support/events";
 import type { FaultyDynamoDb } from "./support/faulty-dynamodb";
 import { handlerWorldBehindProxy } from "./support/handler-world";
 
+// The moderation lines each create-room, invite and kick logs (asserted where it matters) stay out of the output.
+beforeEach(() => void jest.spyOn(console, "info").mockImplementation(() => undefined));
+
 const world = handlerWorldBehindProxy();
 let dynamo: LocalDynamo;
 let faulty: FaultyDynamoDb;
@@ -108,7 +111,11 @@ describe("a create-room whose transaction other transactions keep cancelling", (
 
   test("when no room was made, it is a fault: INTERNAL, and nothing is stored", async () => {
     faulty.answer("TransactWriteItems", { status: 400, error: "TransactionCanceledException", fields: conflict }, { times: Infinity });
+    const logged = jest.spyOn(console, "error").mockImplementation(() => undefined);
     expect(await createTeam(otto)).toMatchObject({ type: "error", code: "INTERNAL" });
+    // The cause goes to the log, and only there.
+    expect(logged).toHaveBeenCalledWith(expect.objectContaining({ route: "create-room", errorType: "TransactionCanceledException" }));
+    logged.mockRestore();
     expect(await record()).toBeUndefined();
     expect(await members()).toEqual([]);
   });

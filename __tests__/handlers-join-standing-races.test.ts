@@ -13,6 +13,9 @@ import { replyFrame, websocketEvent } from "./support/events";
 import type { FaultyDynamoDb } from "./support/faulty-dynamodb";
 import { handlerWorldBehindProxy } from "./support/handler-world";
 
+// The moderation lines each create-room, invite and kick logs (asserted where it matters) stay out of the output.
+beforeEach(() => void jest.spyOn(console, "info").mockImplementation(() => undefined));
+
 const world = handlerWorldBehindProxy();
 let dynamo: LocalDynamo;
 let faulty: FaultyDynamoDb;

@@ -15,6 +15,9 @@ import type { FaultyDynamoDb, SeenRequest } from "./support/faulty-dynamodb";
 import { handlerWorldBehindProxy } from "./support/handler-world";
 import type { FakeManagementApi } from "./support/management-api";
 
+// The moderation lines each create-room, invite and kick logs (asserted where it matters) stay out of the output.
+beforeEach(() => void jest.spyOn(console, "info").mockImplementation(() => undefined));
+
 const world = handlerWorldBehindProxy();
 let dynamo: LocalDynamo;
 let api: FakeManagementApi;

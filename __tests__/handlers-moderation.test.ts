@@ -14,6 +14,9 @@ import { frameEvent, replyFrame, websocketEvent } from "./support/events";
 import { handlerWorld } from "./support/handler-world";
 import type { FakeManagementApi } from "./support/management-api";
 
+// The moderation lines each create-room, invite and kick logs (asserted where it matters) stay out of the output.
+beforeEach(() => void jest.spyOn(console, "info").mockImplementation(() => undefined));
+
 const world = handlerWorld();
 let dynamo: LocalDynamo;
 let api: FakeManagementApi;

@@ -15,6 +15,9 @@ import type { LocalDynamo } from "./support/dynalite";
 import { replyFrame, websocketEvent } from "./support/events";
 import { handlerWorld } from "./support/handler-world";
 
+// The moderation lines each create-room, invite and kick logs (asserted where it matters) stay out of the output.
+beforeEach(() => void jest.spyOn(console, "info").mockImplementation(() => undefined));
+
 const world = handlerWorld();
 let dynamo: LocalDynamo;
 beforeAll(() => ({ dynamo } = world));

@@ -184,7 +184,8 @@ export class ConnectionStore {
   async releaseSeats(userId: string, seats: readonly Seat[]): Promise<void> {
     if (seats.length === 0) return;
     try {
-      await this.db.send(new UpdateCommand(releaseSeats(this.table, userId, seats)));
+      // A handshake's transaction holding the seats item refuses this write meanwhile: try again.
+      await retryingConflicts(() => this.db.send(new UpdateCommand(releaseSeats(this.table, userId, seats))));
     } catch (error) {
       if (!isConditionFailed(error)) throw error;
     }
