@@ -160,6 +160,27 @@ export async function arrangeEvent(route: string, connectionId: string, arrange:
       await arrange.connect(connectionId);
       await arrange.join("lobby", connectionId);
       return frameEvent(connectionId, { action: "members", room: "lobby" });
+    case "history":
+      await arrange.connect(connectionId);
+      await arrange.join("lobby", connectionId);
+      return frameEvent(connectionId, { action: "history", room: "lobby" });
+    case "create-room":
+      await arrange.connect(connectionId);
+      return frameEvent(connectionId, { action: "create-room", room: "team", private: true });
+    // The moderation routes act on a user with no connection: their first event writes, but posts nothing
+    // (the cold start has no @connections to post to).
+    case "invite":
+      await arrange.connect(connectionId);
+      await arrange.createRoom("team", connectionId);
+      return frameEvent(connectionId, { action: "invite", room: "team", user: "someone" });
+    case "kick":
+      await arrange.connect(connectionId);
+      await arrange.createRoom("team", connectionId);
+      return frameEvent(connectionId, { action: "kick", room: "team", user: "someone", banSeconds: 60 });
+    case "ban":
+      // Anonymous: not an admin, so answered FORBIDDEN after reading the sender's record.
+      await arrange.connect(connectionId);
+      return frameEvent(connectionId, { action: "ban", user: "someone", seconds: 60 });
     default:
       throw new Error(`no cold-start event for route ${route}`);
   }

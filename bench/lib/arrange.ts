@@ -1,11 +1,14 @@
 import type { LocalDynamo } from "../../__tests__/support/dynalite";
 import { ConnectionStore } from "../../handlers/lib/store/connection-store";
 import { anonymousUser } from "../../handlers/lib/auth/user";
+import { recordPut } from "../../handlers/lib/store/room-store";
 
 /** Puts connections and room memberships in a figure's dynalite, as $connect and join write them. */
 export interface Arranger {
   connect(connectionId: string): Promise<void>;
   join(room: string, connectionId: string): Promise<void>;
+  /** A private room the connection made with create-room: it is the owner and a member. */
+  createRoom(room: string, connectionId: string): Promise<void>;
 }
 
 /**
@@ -26,6 +29,12 @@ export function arranger(dynamo: LocalDynamo, tableName: string): Arranger {
       const connection = await store.connection(connectionId);
       if (!connection) throw new Error(`${connectionId} is not connected`);
       await store.join(connection, room);
+    },
+    async createRoom(room, connectionId) {
+      const connection = await store.connection(connectionId);
+      if (!connection) throw new Error(`${connectionId} is not connected`);
+      const record = recordPut(tableName, room, { private: true, owner: connection.user, createdAt: Date.now() });
+      if ((await store.join(connection, room, { guards: [{ item: record, refusal: "room-taken" }] })) !== "joined") throw new Error(`${room} exists`);
     },
   };
 }
