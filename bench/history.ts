@@ -97,10 +97,23 @@ async function roomPairs(server: ServerProcess, pool: ClientPool, rooms: number)
   return { server, pool, rooms, sent: 0 };
 }
 
+/**
+ * Sends a frame and awaits its answer (`type`, or an error), as a client does: a RATE_LIMITED answer is
+ * waited out (`retryAfterMs`) and the frame sent again, so a sender whose bucket a hot room emptied can
+ * still read the history back.
+ */
+async function request(pool: ClientPool, client: number, frame: Record<string, unknown>, type: string): Promise<Frame> {
+  for (;;) {
+    const answer = pool.next(client, (reply) => reply.type === type || reply.type === "error");
+    pool.send(client, frame);
+    const reply = await answer;
+    if (reply.type !== "error" || reply.code !== "RATE_LIMITED") return reply;
+    await sleep(Number(reply.retryAfterMs ?? 250));
+  }
+}
+
 async function join(pool: ClientPool, client: number, room: string): Promise<number> {
-  const joined = pool.next(client, (frame) => frame.type === "joined" || frame.type === "error");
-  pool.send(client, { action: "join", room });
-  const frame = await joined;
+  const frame = await request(pool, client, { action: "join", room }, "joined");
   if (frame.type !== "joined") throw new Error(`client ${client} could not join ${room}: ${JSON.stringify(frame)}`);
   return Number(frame.seq);
 }
@@ -277,9 +290,7 @@ async function catchUp(server: ServerProcess, room: string, missed: number): Pro
     let after = last;
     let pages = 0;
     while (after < until) {
-      const reply = away.next(0, (frame) => frame.type === "history" || frame.type === "error");
-      away.send(0, { action: "history", room, after, limit: PAGE_LIMIT });
-      const page = await reply;
+      const page = await request(away, 0, { action: "history", room, after, limit: PAGE_LIMIT }, "history");
       if (page.type !== "history") throw new Error(`history answered ${JSON.stringify(page)}`);
       pages += 1;
       const messages = page.messages as Frame[];
@@ -373,9 +384,7 @@ async function hotRoom(server: ServerProcess, senders: number, windowMs: number)
     let duplicates = 0;
     let from = 0;
     for (;;) {
-      const reply = pool.next(0, (frame) => frame.type === "history" || frame.type === "error");
-      pool.send(0, { action: "history", room, after: from, limit: PAGE_LIMIT });
-      const page = await reply;
+      const page = await request(pool, 0, { action: "history", room, after: from, limit: PAGE_LIMIT }, "history");
       if (page.type !== "history") throw new Error(`history answered ${JSON.stringify(page)}`);
       const messages = page.messages as Frame[];
       for (const message of messages) {
