@@ -6,6 +6,7 @@ import { performance } from "node:perf_hooks";
 import type { APIGatewayProxyWebsocketEventV2 } from "aws-lambda";
 import { BUNDLE_FILE, bundleHandler } from "../constructs/bundle";
 import { CHAT_ROUTES } from "../constructs/websocket-chat";
+import { ENV_HANDSHAKE_TIMEOUT_SECONDS } from "../handlers/lib/env/contract";
 import { LocalDynamo } from "../__tests__/support/dynalite";
 import { connectEvent, disconnectEvent, frameEvent, websocketEvent } from "../__tests__/support/events";
 import { arranger, type Arranger } from "./lib/arrange";
@@ -178,8 +179,7 @@ export async function arrangeEvent(route: string, connectionId: string, arrange:
       await arrange.createRoom("team", connectionId);
       return frameEvent(connectionId, { action: "kick", room: "team", user: "someone", banSeconds: 60 });
     case "ban":
-      // Anonymous: not an admin, so answered FORBIDDEN after reading the sender's record.
-      await arrange.connect(connectionId);
+      await arrange.connectAdmin(connectionId);
       return frameEvent(connectionId, { action: "ban", user: "someone", seconds: 60 });
     default:
       throw new Error(`no cold-start event for route ${route}`);
@@ -197,6 +197,8 @@ export function functionEnv(endpoint: string, table: string, variant: Variant): 
     // Never called: each arranged event has nobody to post to besides its own connection.
     AWS_ENDPOINT_URL_APIGATEWAYMANAGEMENTAPI: "http://127.0.0.1:9",
     TABLE_NAME: table,
+    // ban's: how long a connection it finds may still be completing its handshake (the stack's default).
+    [ENV_HANDSHAKE_TIMEOUT_SECONDS]: "20",
     // Lambda's runtime never prints the SDK's Node-version warning; the runs on an older Node for
     // comparison (node-majors.ts) must not spend time printing it either.
     AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: "true",
