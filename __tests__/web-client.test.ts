@@ -787,8 +787,15 @@ async function writeSideBySide(pages: readonly Page[], path: string): Promise<vo
     await sheet.setContent(
       `<body style="margin:0;padding:8px;display:flex;gap:8px;background:#8a94a6">${images}</body>`,
     );
+    // The images decoded before the shot; and Chromium on a busy machine sometimes cannot capture a page
+    // it has just opened ("Unable to capture screenshot"): one more try after a frame.
+    await sheet.evaluate(() => Promise.all(Array.from(document.images, (img) => img.decode())));
     mkdirSync(OUTPUT_DIR, { recursive: true });
-    await sheet.screenshot({ path });
+    await sheet.screenshot({ path }).catch(async (error: unknown) => {
+      if (!String(error).includes("Unable to capture screenshot")) throw error;
+      await sheet.waitForTimeout(250);
+      await sheet.screenshot({ path });
+    });
   } finally {
     await sheet.close();
   }
