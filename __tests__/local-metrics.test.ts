@@ -196,7 +196,13 @@ describe("a chat through the local runtime", () => {
     testInBrowser("shows a period's values on hover", async () => {
       const area = page.locator('[data-widget="Recipients"] .hover-area');
       const tooltip = page.locator('[data-widget="Recipients"] [data-testid="tooltip"]');
-      const box = (await area.boundingBox())!;
+      // The page redraws its charts on every refresh: a hover area replaced at that moment has no box yet.
+      let box = await area.boundingBox();
+      for (let tries = 0; !box && tries < 40; tries++) {
+        await area.waitFor({ state: "visible" });
+        box = await area.boundingBox();
+      }
+      if (!box) throw new Error("the Recipients chart has no hover area on screen");
       // From the right edge leftwards, to the latest period with figures (the current one may have none yet).
       let shown: string | null = null;
       for (let step = 0; step < 12 && !shown; step++) {
