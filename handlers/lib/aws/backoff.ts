@@ -1,3 +1,5 @@
+import { isTransactionConflict } from "./aws-errors";
+
 export interface RetryPolicy {
   /** Attempts in all, the first one included. */
   readonly maxAttempts: number;
@@ -25,4 +27,20 @@ export function backoffDelayMs(attempt: number, policy: RetryPolicy, random: () 
 
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/**
+ * Runs `write` again when DynamoDB cancelled it for another transaction working on its items
+ * (TransactionConflictException, or a transaction cancelled with the reason TransactionConflict): nothing was
+ * written, and the SDK retries neither.
+ */
+export async function retryingConflicts<T>(write: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await write();
+    } catch (error) {
+      if (!isTransactionConflict(error) || attempt >= TRANSACTION_CONFLICT_RETRY.maxAttempts) throw error;
+      await sleep(backoffDelayMs(attempt, TRANSACTION_CONFLICT_RETRY));
+    }
+  }
 }

@@ -7,8 +7,7 @@
  * authorizer bundles this module for its one read on every handshake.
  */
 import { marshall } from "@aws-sdk/util-dynamodb";
-import { isTransactionConflict } from "../aws/aws-errors";
-import { backoffDelayMs, type RetryPolicy, sleep } from "../aws/backoff";
+import { retryingConflicts } from "../aws/backoff";
 import type { User } from "../auth/user";
 import type { DynamoDbJson } from "./dynamodb-json";
 import { keys, PARTITION_KEY, SORT_KEY, TTL_ATTRIBUTE } from "./table-schema";
@@ -32,12 +31,9 @@ export async function accountBannedUntil(reads: DynamoDbJson, tableName: string,
 }
 
 /**
- * A handshake's transaction checking the ban item at that moment makes DynamoDB refuse a write to it
- * (TransactionConflictException): nothing was written, and that transaction is over within milliseconds.
+ * Bans the user until `until` (epoch s), replacing any ban they had. A handshake's transaction checking the
+ * ban item at that moment makes DynamoDB refuse the write (TransactionConflictException): tried again.
  */
-const CONFLICT_RETRY: RetryPolicy = { maxAttempts: 8, baseDelayMs: 25, maxDelayMs: 200 };
-
-/** Bans the user until `until` (epoch s), replacing any ban they had. */
 export async function putAccountBan(writes: DynamoDbJson, tableName: string, userId: string, until: number, by: User): Promise<void> {
   const Item = marshall({ ...keys.accountBan(userId), [UNTIL]: until, by, [TTL_ATTRIBUTE]: until });
   await retryingConflicts(() => writes.write("PutItem", { TableName: tableName, Item }));
@@ -46,18 +42,6 @@ export async function putAccountBan(writes: DynamoDbJson, tableName: string, use
 /** Lifts the user's ban; nothing when there is none. */
 export async function liftAccountBan(writes: DynamoDbJson, tableName: string, userId: string): Promise<void> {
   await retryingConflicts(() => writes.write("DeleteItem", { TableName: tableName, Key: wireKey(userId) }));
-}
-
-async function retryingConflicts(write: () => Promise<unknown>): Promise<void> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      await write();
-      return;
-    } catch (error) {
-      if (!isTransactionConflict(error) || attempt >= CONFLICT_RETRY.maxAttempts) throw error;
-      await sleep(backoffDelayMs(attempt, CONFLICT_RETRY));
-    }
-  }
 }
 
 /** The ban item's key in DynamoDB's wire format, written out: the authorizer bundles no marshaller for it. */

@@ -1,8 +1,8 @@
 import { BatchWriteCommand, DeleteCommand, DynamoDBDocumentClient, TransactWriteCommand, UpdateCommand } from "@aws-sdk/lib-dynamodb";
 import type { AttributeValue } from "@aws-sdk/client-dynamodb";
 import { marshall, unmarshall } from "@aws-sdk/util-dynamodb";
-import { isConditionFailed, isTransactionConflict } from "../aws/aws-errors";
-import { backoffDelayMs, RetryPolicy, sleep, TRANSACTION_CONFLICT_RETRY } from "../aws/backoff";
+import { isConditionFailed } from "../aws/aws-errors";
+import { backoffDelayMs, retryingConflicts, RetryPolicy, sleep } from "../aws/backoff";
 import { dynamoDb } from "../aws/clients";
 import { type DynamoDbJson, dynamoDbJson } from "./dynamodb-json";
 import type { Recipient } from "../fan-out/fan-out";
@@ -30,25 +30,6 @@ const BATCH_WRITE_LIMIT = 25;
 const BATCH_GET_LIMIT = 100;
 /** UnprocessedItems (UnprocessedKeys) come back when a partition is throttled; back off and resend only those. */
 const UNPROCESSED_RETRY: RetryPolicy = { maxAttempts: 6, baseDelayMs: 50, maxDelayMs: 1000 };
-/** A transaction cancelled by another one on the same items is tried again, after that one has finished. */
-const CONFLICT_RETRY = TRANSACTION_CONFLICT_RETRY;
-
-/**
- * Runs `write` again when DynamoDB cancelled it for another transaction working on its items
- * (TransactionConflictException, or a transaction cancelled with the reason TransactionConflict): nothing was
- * written, and the SDK retries neither.
- */
-async function retryingConflicts<T>(write: () => Promise<T>): Promise<T> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await write();
-    } catch (error) {
-      if (!isTransactionConflict(error) || attempt >= CONFLICT_RETRY.maxAttempts) throw error;
-      await sleep(backoffDelayMs(attempt, CONFLICT_RETRY));
-    }
-  }
-}
-
 /** An open connection, as its own record says. */
 export interface ConnectionRecord {
   readonly connectionId: string;
