@@ -197,17 +197,22 @@ describe("a chat through the local runtime", () => {
       const area = page.locator('[data-widget="Recipients"] .hover-area');
       const tooltip = page.locator('[data-widget="Recipients"] [data-testid="tooltip"]');
       // The page redraws its charts on every refresh: a hover area replaced at that moment has no box yet.
-      let box = await area.boundingBox();
-      for (let tries = 0; !box && tries < 40; tries++) {
-        await area.waitFor({ state: "visible" });
-        box = await area.boundingBox();
-      }
-      if (!box) throw new Error("the Recipients chart has no hover area on screen");
+      const onScreen = async () => {
+        for (let tries = 0; tries < 40; tries++) {
+          await area.waitFor({ state: "visible" });
+          const box = await area.boundingBox();
+          if (box) return box;
+        }
+        throw new Error("the Recipients chart has no hover area on screen");
+      };
       // From the right edge leftwards, to the latest period with figures (the current one may have none yet).
       let shown: string | null = null;
       for (let step = 0; step < 12 && !shown; step++) {
+        // Read again each step: a redraw between two moves replaces the area, and the pointer must enter the new one.
+        const box = await onScreen();
+        await page.mouse.move(0, 0);
         await page.mouse.move(box.x + box.width - 1 - step * (box.width / 60), box.y + box.height / 2);
-        await tooltip.waitFor({ state: "visible" });
+        if (!(await tooltip.waitFor({ state: "visible", timeout: 2_000 }).then(() => true, () => false))) continue;
         const value = await tooltip.locator('[data-label="delivered"] b').textContent();
         if (value && /^\d+$/.test(value)) shown = value;
       }
